@@ -1,0 +1,51 @@
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Db } from './db/open.js';
+import type { AppEnv } from './http/env.js';
+import { AppError, errorBody } from './http/errors.js';
+import { accessLog } from './http/middleware/access-log.js';
+import { bodyLimit } from './http/middleware/body-limit.js';
+import { requestId } from './http/middleware/request-id.js';
+import { securityHeaders } from './http/middleware/security-headers.js';
+import { publicRoutes, type PaymentTerms } from './http/routes/public.js';
+import type { Logger } from './logger.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  paymentTerms: PaymentTerms;
+}
+
+function respondWithError(c: Context<AppEnv>, error: AppError) {
+  for (const [name, value] of Object.entries(error.options.headers ?? {})) c.header(name, value);
+  return c.json(errorBody(error), error.status);
+}
+
+/** Maps anything thrown to `{error, code}` JSON; unexpected errors are logged, never shown. */
+function toAppError(err: unknown, c: Context<AppEnv>, logger: Logger): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'request body is too large');
+    if (err.status === 400) return new AppError('BAD_REQUEST', 'malformed request');
+  }
+  logger.error('unhandled error', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, err });
+  return new AppError('INTERNAL_ERROR', 'internal server error', { extra: { requestId: c.get('requestId') } });
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', requestId());
+  app.use('*', accessLog(deps.logger, deps.clock));
+  app.use('*', securityHeaders());
+  app.use('*', bodyLimit(deps.config.bodyLimitBytes));
+
+  app.route('/', publicRoutes(deps));
+
+  app.notFound((c) => respondWithError(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => respondWithError(c, toAppError(err, c, deps.logger)));
+  return app;
+}

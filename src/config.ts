@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Thrown when the environment holds a bad value; the message names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const NETWORKS = ['stellar:testnet', 'stellar:pubnet'] as const;
+export type StellarNetwork = (typeof NETWORKS)[number];
+
+/** Circle's USDC Stellar Asset Contracts; the testnet one is also what the local ledger serves. */
+export const USDC_CONTRACTS: Record<StellarNetwork, string> = {
+  'stellar:testnet': 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA',
+  'stellar:pubnet': 'CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75',
+};
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalString = z.string().min(1).optional();
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** Every variable card402 reads, as it appears in the environment (documented in .env.example). */
+const envSchema = z.object({
+  PORT: port.default(4020),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_PATH: optionalString,
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  BODY_LIMIT_BYTES: positiveInt.max(10 * 1024 * 1024).default(64 * 1024),
+  PUBLIC_BASE_URL: httpUrl.optional(),
+  SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  STELLAR_NETWORK: z.enum(NETWORKS).default('stellar:testnet'),
+  STELLAR_RPC_URL: httpUrl.optional(),
+  USDC_CONTRACT: z.string().regex(/^C[A-Z2-7]{55}$/, 'expected a Stellar contract id (C...)').optional(),
+  TREASURY_SECRET: z.string().regex(/^S[A-Z2-7]{55}$/, 'expected a Stellar secret seed (S...)').optional(),
+  LOCALNET_PORT: port.default(8000),
+  LOCALNET_LEDGER_MS: positiveInt.default(5000),
+});
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(env: z.infer<typeof envSchema>) {
+  const dataDir = path.resolve(env.DATA_DIR);
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    dataDir,
+    databasePath: env.DATABASE_PATH ?? path.join(dataDir, 'card402.sqlite'),
+    logLevel: env.LOG_LEVEL,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    stellar: {
+      network: env.STELLAR_NETWORK,
+      /** Undefined means: run the embedded local ledger and use it. */
+      rpcUrl: env.STELLAR_RPC_URL,
+      usdcContract: env.USDC_CONTRACT ?? USDC_CONTRACTS[env.STELLAR_NETWORK],
+      treasurySecret: env.TREASURY_SECRET,
+    },
+    localnet: {
+      port: env.LOCALNET_PORT,
+      ledgerMs: env.LOCALNET_LEDGER_MS,
+    },
+  };
+}
+
+/** Pure: reads only the given environment. Empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return toConfig(parsed.data);
+}

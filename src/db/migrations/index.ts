@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as cards from './2026-11-21-01-cards.js';
+
+/**
+ * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
+ * only followed by a new one.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-21-01-cards': cards,
+};

@@ -1,0 +1,48 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The typed shape of the SQLite database. Times are unix milliseconds (INTEGER); money is integer
+ * cents; booleans are 0/1. Every table here has a migration in ./migrations.
+ */
+export interface Database {
+  cards: CardsTable;
+  card_ledger_entries: CardLedgerEntriesTable;
+}
+
+export type CardStatus = 'active' | 'frozen';
+
+export interface CardsTable {
+  id: string; // UUIDv4, the public cardId
+  agent_address: string; // the wallet that paid (G...)
+  owner_address: string; // the wallet that may revoke/restore details; defaults to the agent
+  name_on_card: string;
+  email: string;
+  status: CardStatus;
+  details_revoked: number; // 0 | 1
+  last_four: string;
+  /** AES-256-GCM ciphertext of the card details (number, cvv, expiry, billing address). */
+  details_ciphertext: Buffer;
+  provider_ref: string; // the issuer's own id; never returned by the API
+  created_at: number;
+  updated_at: number;
+}
+
+export type CardLedgerKind = 'initial_load' | 'fund' | 'spend' | 'refund' | 'adjustment';
+
+/** Every change to a card balance is a row here; the balance is their sum. */
+export interface CardLedgerEntriesTable {
+  id: string;
+  card_id: string;
+  kind: CardLedgerKind;
+  amount_cents: number; // signed
+  payment_id: string | null;
+  description: string;
+  created_at: number;
+  seq: Generated<number>;
+}
+
+export type CardRow = Selectable<CardsTable>;
+export type NewCardRow = Insertable<CardsTable>;
+export type CardUpdate = Updateable<CardsTable>;
+export type CardLedgerEntryRow = Selectable<CardLedgerEntriesTable>;
+export type NewCardLedgerEntryRow = Insertable<CardLedgerEntriesTable>;

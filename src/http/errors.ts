@@ -1,0 +1,69 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/**
+ * The closed set of error codes card402 answers with. Each maps to exactly one HTTP status in
+ * STATUS_BY_CODE; `app.onError` is the only place an AppError becomes a response.
+ */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'INVALID_JSON',
+  'VALIDATION_ERROR',
+  'INVALID_AMOUNT',
+  'UNAUTHORIZED',
+  'PAYMENT_REQUIRED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'CONFLICT',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RATE_LIMITED',
+  'INTERNAL_ERROR',
+  'BAD_GATEWAY',
+  'SERVICE_UNAVAILABLE',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const STATUS_BY_CODE = {
+  BAD_REQUEST: 400,
+  INVALID_JSON: 400,
+  VALIDATION_ERROR: 400,
+  INVALID_AMOUNT: 400,
+  UNAUTHORIZED: 401,
+  PAYMENT_REQUIRED: 402,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  BAD_GATEWAY: 502,
+  SERVICE_UNAVAILABLE: 503,
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>;
+
+export interface AppErrorOptions {
+  /** Extra top-level fields for the JSON body (must never hold secrets). */
+  extra?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** A client-facing failure: its message is shown to the caller as-is, so keep internals out. */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: AppErrorOptions = {},
+  ) {
+    super(message);
+  }
+  get status(): ContentfulStatusCode {
+    return STATUS_BY_CODE[this.code];
+  }
+}
+
+export function errorBody(error: AppError): Record<string, unknown> {
+  return { error: error.message, code: error.code, ...error.options.extra };
+}

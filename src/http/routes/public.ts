@@ -1,0 +1,98 @@
+import { Hono } from 'hono';
+import { sql } from 'kysely';
+import { unixSeconds, type Clock } from '../../clock.js';
+import type { Db } from '../../db/open.js';
+import {
+  CARD_FEE_CENTS,
+  MAX_LOAD_CENTS,
+  MIN_LOAD_CENTS,
+  TOP_UP_FEE_BASIS_POINTS,
+  priceCardCreation,
+  priceCardFunding,
+  type Price,
+} from '../../money/pricing.js';
+import { centsToDollarNumber } from '../../money/units.js';
+import { VERSION } from '../../version.js';
+import type { AppEnv } from '../env.js';
+
+/** What this server accepts as payment; served by /supported and used to build 402 challenges. */
+export interface PaymentTerms {
+  network: string;
+  asset: string;
+  payTo: string;
+  maxTimeoutSeconds: number;
+}
+
+const EXAMPLE_LOADS = ['0', '25', '100', '500'];
+
+function priceView(price: Price) {
+  return {
+    loadAmount: centsToDollarNumber(price.loadCents),
+    cardFee: centsToDollarNumber(price.cardFeeCents),
+    topUpFee: centsToDollarNumber(price.topUpFeeCents),
+    totalCost: centsToDollarNumber(price.totalCents),
+    totalAtomic: price.totalAtomic.toString(),
+  };
+}
+
+function pricingBody() {
+  const tiers = EXAMPLE_LOADS.map((amount) => {
+    const result = priceCardCreation(amount);
+    if (!result.ok) throw new Error(`example load ${amount} is not priceable`);
+    return { ...priceView(result.price), endpoint: `/cards/create/tier/${amount}` };
+  });
+  const fundExample = priceCardFunding('200');
+  if (!fundExample.ok) throw new Error('example top-up is not priceable');
+  return {
+    cardFee: centsToDollarNumber(CARD_FEE_CENTS),
+    topUpPercent: TOP_UP_FEE_BASIS_POINTS / 100,
+    minAmount: centsToDollarNumber(MIN_LOAD_CENTS),
+    maxAmount: centsToDollarNumber(MAX_LOAD_CENTS),
+    currency: 'USD',
+    asset: 'USDC',
+    // Integer forms for clients that refuse to do money in floats (as we do).
+    cardFeeCents: CARD_FEE_CENTS,
+    topUpFeeBasisPoints: TOP_UP_FEE_BASIS_POINTS,
+    minAmountCents: MIN_LOAD_CENTS,
+    maxAmountCents: MAX_LOAD_CENTS,
+    description:
+      `Card creation costs $${CARD_FEE_CENTS / 100} plus the initial load plus ${TOP_UP_FEE_BASIS_POINTS / 100}% of the load ` +
+      `(load 0 for a card only, otherwise $${MIN_LOAD_CENTS / 100}-$${MAX_LOAD_CENTS / 100}). ` +
+      `Top-up costs the amount plus ${TOP_UP_FEE_BASIS_POINTS / 100}%. Fees round half-up to the cent. Paid in USDC on Stellar via x402.`,
+    tiers,
+    topUpExample: { ...priceView(fundExample.price), endpoint: '/cards/fund/tier/200' },
+  };
+}
+
+export function publicRoutes(deps: { db: Db; clock: Clock; paymentTerms: PaymentTerms }) {
+  const routes = new Hono<AppEnv>();
+  const pricing = pricingBody();
+
+  routes.get('/health', async (c) => {
+    const timestamp = new Date(deps.clock.nowMs()).toISOString();
+    try {
+      await sql`select 1`.execute(deps.db);
+      return c.json({ status: 'ok', timestamp, version: VERSION, unixTime: unixSeconds(deps.clock) });
+    } catch {
+      return c.json({ status: 'degraded', timestamp, version: VERSION, error: 'database unavailable' }, 503);
+    }
+  });
+  routes.get('/pricing', (c) => c.json(pricing));
+  routes.get('/cards/tiers', (c) => c.json(pricing));
+  routes.get('/supported', (c) =>
+    c.json({
+      kinds: [
+        {
+          x402Version: 2,
+          scheme: 'exact',
+          network: deps.paymentTerms.network,
+          asset: deps.paymentTerms.asset,
+          payTo: deps.paymentTerms.payTo,
+          maxTimeoutSeconds: deps.paymentTerms.maxTimeoutSeconds,
+          extra: { areFeesSponsored: true },
+        },
+      ],
+    }),
+  );
+  return routes;
+}

@@ -1,0 +1,84 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { Keypair } from '@stellar/stellar-sdk';
+import { createApp } from './app.js';
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { migrateToLatest, openDatabase } from './db/open.js';
+import { createLogger, type Logger } from './logger.js';
+import { loadOrCreateKeyFile } from './stellar/key-files.js';
+
+const DEFAULT_MAX_TIMEOUT_SECONDS = 60;
+
+function treasuryKeypair(config: Config, logger: Logger): Keypair {
+  if (config.stellar.treasurySecret) return Keypair.fromSecret(config.stellar.treasurySecret);
+  const { keypair, created, file } = loadOrCreateKeyFile(config.dataDir, 'treasury');
+  if (created) logger.info('generated treasury key', { file, address: keypair.publicKey() });
+  return keypair;
+}
+
+function listen(app: ReturnType<typeof createApp>, config: Config): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`card402: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const db = openDatabase(config.databasePath);
+  await migrateToLatest(db);
+  const treasury = treasuryKeypair(config, logger);
+
+  const app = createApp({
+    config,
+    db,
+    clock: systemClock,
+    logger,
+    paymentTerms: {
+      network: config.stellar.network,
+      asset: config.stellar.usdcContract,
+      payTo: treasury.publicKey(),
+      maxTimeoutSeconds: DEFAULT_MAX_TIMEOUT_SECONDS,
+    },
+  });
+  const server = await listen(app, config);
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
+  logger.info('card402 listening', { url, database: config.databasePath, network: config.stellar.network });
+  process.stdout.write(`\ncard402 is up at ${url}\n  try: curl ${url}/health\n       curl ${url}/pricing\n\n`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => {
+      logger.warn('in-flight requests did not finish in time; closing anyway');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    force.unref();
+    // close() stops accepting and resolves once in-flight requests have finished.
+    server.close(async () => {
+      await db.destroy();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    if ('closeIdleConnections' in server) (server as { closeIdleConnections(): void }).closeIdleConnections();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`card402 failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

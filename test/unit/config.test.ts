@@ -1,0 +1,73 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('runs offline with no configuration at all', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(4020);
+    expect(config.dataDir).toBe(path.resolve('./data'));
+    expect(config.databasePath).toBe(path.join(path.resolve('./data'), 'card402.sqlite'));
+    expect(config.stellar.rpcUrl).toBeUndefined();
+    expect(config.stellar.network).toBe('stellar:testnet');
+    expect(config.stellar.usdcContract).toBe('CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA');
+    expect(config.publicBaseUrl).toBe('http://localhost:4020');
+  });
+
+  it('takes good values', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATA_DIR: '/tmp/x',
+      LOG_LEVEL: 'warn',
+      STELLAR_NETWORK: 'stellar:pubnet',
+      STELLAR_RPC_URL: 'https://rpc.example.org',
+      PUBLIC_BASE_URL: 'https://cards.example.org/',
+      BODY_LIMIT_BYTES: '1000',
+    });
+    expect(config.port).toBe(8080);
+    expect(config.databasePath).toBe('/tmp/x/card402.sqlite');
+    expect(config.logLevel).toBe('warn');
+    expect(config.stellar.usdcContract).toBe('CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75');
+    expect(config.stellar.rpcUrl).toBe('https://rpc.example.org');
+    expect(config.publicBaseUrl).toBe('https://cards.example.org');
+    expect(config.bodyLimitBytes).toBe(1000);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', STELLAR_RPC_URL: ' ' }).port).toBe(4020);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '12.5'],
+    ['LOG_LEVEL', 'loud'],
+    ['STELLAR_NETWORK', 'ethereum:1'],
+    ['STELLAR_RPC_URL', 'not a url'],
+    ['STELLAR_RPC_URL', 'ftp://rpc.example.org'],
+    ['PUBLIC_BASE_URL', 'javascript:alert(1)'],
+    ['BODY_LIMIT_BYTES', '-1'],
+    ['TREASURY_SECRET', 'GABC'],
+    ['USDC_CONTRACT', 'USDC'],
+    ['LOCALNET_LEDGER_MS', '0'],
+  ])('rejects %s=%s with a message naming the variable', (name, value) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toContain(name);
+  });
+
+  it('never echoes a bad secret value back', () => {
+    const secretish = 'SNOTAREALSECRETBUTLONGENOUGHTOLOOKLIKEONE';
+    expect(() => loadConfig({ TREASURY_SECRET: secretish })).toThrow(ConfigError);
+    try {
+      loadConfig({ TREASURY_SECRET: secretish });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(secretish);
+    }
+  });
+});
