@@ -34,6 +34,10 @@ const envSchema = z.object({
   STELLAR_RPC_URL: httpUrl.optional(),
   USDC_CONTRACT: z.string().regex(/^C[A-Z2-7]{55}$/, 'expected a Stellar contract id (C...)').optional(),
   TREASURY_SECRET: z.string().regex(/^S[A-Z2-7]{55}$/, 'expected a Stellar secret seed (S...)').optional(),
+  CARD_DATA_KEY: z
+    .string()
+    .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 bytes as 64 hex digits or base64')
+    .optional(),
   LOCALNET_PORT: port.default(8000),
   LOCALNET_LEDGER_MS: positiveInt.default(5000),
 });
@@ -58,11 +62,17 @@ function toConfig(env: z.infer<typeof envSchema>) {
       usdcContract: env.USDC_CONTRACT ?? USDC_CONTRACTS[env.STELLAR_NETWORK],
       treasurySecret: env.TREASURY_SECRET,
     },
+    /** Undefined means: use (or generate) the key file in DATA_DIR/keys. */
+    cardDataKey: env.CARD_DATA_KEY ? decodeKey(env.CARD_DATA_KEY) : undefined,
     localnet: {
       port: env.LOCALNET_PORT,
       ledgerMs: env.LOCALNET_LEDGER_MS,
     },
   };
+}
+
+function decodeKey(text: string): Buffer {
+  return /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
 }
 
 /** Pure: reads only the given environment. Empty strings count as unset. */

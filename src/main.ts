@@ -5,7 +5,7 @@ import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
 import { createLogger, type Logger } from './logger.js';
-import { loadOrCreateKeyFile } from './stellar/key-files.js';
+import { loadOrCreateKeyFile } from './secrets/key-files.js';
 
 const DEFAULT_MAX_TIMEOUT_SECONDS = 60;
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bodyOf } from '../helpers/http.js';
 import { z } from 'zod';
 import { AppError } from '../../src/http/errors.js';
 import { readJsonBody } from '../../src/http/json-body.js';
@@ -41,7 +42,7 @@ describe('error model', () => {
   it('a body that fails the schema is 400 VALIDATION_ERROR naming the field', async () => {
     const t = await appWithProbeRoutes();
     const res = await t.app.request('/probe/json', post('{"name": 42}'));
-    const body = await res.json();
+    const body = await bodyOf(res);
     expect(res.status).toBe(400);
     expect(body.code).toBe('VALIDATION_ERROR');
     expect(body.error).toContain('name');

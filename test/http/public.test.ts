@@ -1,4 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
+import { bodyOf } from '../helpers/http.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 
@@ -10,7 +11,7 @@ describe('public endpoints', () => {
 
   it('GET /health reports ok, time and version', async () => {
     const res = await t.app.request('/health');
-    const body = await res.json();
+    const body = await bodyOf(res);
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body).toMatchObject({ status: 'ok', timestamp: '2026-11-21T12:00:00.000Z', version: expect.any(String) });
   });
@@ -24,7 +25,7 @@ describe('public endpoints', () => {
   });
 
   it('GET /pricing has the ASG fields and the same body as /cards/tiers', async () => {
-    const pricing = await (await t.app.request('/pricing')).json();
+    const pricing = await bodyOf(await t.app.request('/pricing'));
     const tiers = await (await t.app.request('/cards/tiers')).json();
     expect(pricing).toMatchObject({ cardFee: 10, topUpPercent: 3.5, minAmount: 5, maxAmount: 5000, description: expect.any(String) });
     expect(pricing.tiers).toContainEqual(expect.objectContaining({ loadAmount: 100, totalCost: 113.5, totalAtomic: '1135000000' }));
@@ -33,7 +34,7 @@ describe('public endpoints', () => {
   });
 
   it('GET /supported lists the exact scheme on the configured network, asset and payTo', async () => {
-    const body = await (await t.app.request('/supported')).json();
+    const body = await bodyOf(await t.app.request('/supported'));
     expect(body.kinds).toEqual([
       {
         x402Version: 2,
@@ -79,7 +80,7 @@ describe('over real HTTP', () => {
 
   it('serves /health and /pricing', async () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
-    const pricing = await (await fetch(`${base}/pricing`)).json();
+    const pricing = await bodyOf(await fetch(`${base}/pricing`));
     expect(pricing.cardFee).toBe(10);
   });
 

@@ -1,0 +1,69 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/** The sensitive part of a card. Only ever stored encrypted; only decrypted for the details endpoint. */
+export interface CardDetails {
+  cardNumber: string;
+  expiryMonth: number;
+  expiryYear: number;
+  cvv: string;
+  billingAddress: BillingAddress;
+}
+
+export interface BillingAddress {
+  line1: string;
+  city: string;
+  state: string;
+  postalCode: string;
+  country: string;
+}
+
+export const CARD_DATA_KEY_BYTES = 32;
+const FORMAT_VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export class CardDataError extends Error {
+  override name = 'CardDataError';
+}
+
+/**
+ * AES-256-GCM with the card id as associated data, so a ciphertext copied onto another card's row
+ * fails to decrypt. Layout: version(1) | iv(12) | tag(16) | ciphertext.
+ */
+export class CardDataCipher {
+  private readonly key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== CARD_DATA_KEY_BYTES) throw new CardDataError(`card data key must be ${CARD_DATA_KEY_BYTES} bytes`);
+    this.key = Buffer.from(key);
+  }
+
+  encrypt(cardId: string, details: CardDetails): Buffer {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(associatedData(cardId));
+    const body = Buffer.concat([cipher.update(JSON.stringify(details), 'utf8'), cipher.final()]);
+    return Buffer.concat([Buffer.from([FORMAT_VERSION]), iv, cipher.getAuthTag(), body]);
+  }
+
+  decrypt(cardId: string, blob: Buffer): CardDetails {
+    if (blob.length < 1 + IV_BYTES + TAG_BYTES || blob[0] !== FORMAT_VERSION) {
+      throw new CardDataError('card data has an unknown format');
+    }
+    const iv = blob.subarray(1, 1 + IV_BYTES);
+    const tag = blob.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, iv);
+    decipher.setAAD(associatedData(cardId));
+    decipher.setAuthTag(tag);
+    try {
+      const plain = Buffer.concat([decipher.update(blob.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+      return JSON.parse(plain.toString('utf8')) as CardDetails;
+    } catch {
+      throw new CardDataError('card data failed authentication (wrong key or tampered row)');
+    }
+  }
+}
+
+function associatedData(cardId: string): Buffer {
+  return Buffer.from(`card402:card-details:v1:${cardId}`, 'utf8');
+}
