@@ -1,4 +1,4 @@
-import { Address, Contract, Keypair, TransactionBuilder, authorizeEntry, nativeToScVal, rpc, xdr, type Transaction } from '@stellar/stellar-sdk';
+import { Address, Contract, Keypair, Transaction, TransactionBuilder, authorizeEntry, nativeToScVal, rpc, xdr } from '@stellar/stellar-sdk';
 import { createLocalnet, serveLocalnet, LOCALNET_PASSPHRASE, LOCALNET_USDC_CONTRACT, type Localnet, type LocalnetOptions, type LocalnetServer } from '../../src/localnet/index.js';
 
 export const USDC = 10_000_000n; // atomic units per USDC
@@ -76,4 +76,37 @@ export function fundedAccount(localnet: Localnet, usdc = 0n): Keypair {
 
 export function addressOf(kp: Keypair): string {
   return Address.fromString(kp.publicKey()).toString();
+}
+
+/** Replaces the op's auth in an unsigned, prepared tx; footprint and fee stay as simulated for the original. */
+export function withAuth(prepared: Transaction, auth: xdr.SorobanAuthorizationEntry[]): Transaction {
+  const env = xdr.TransactionEnvelope.fromXDR(prepared.toEnvelope().toXDR());
+  const op = env.v1().tx().operations()[0];
+  if (!op) throw new Error('no operation');
+  op.body().invokeHostFunctionOp().auth(auth);
+  return new Transaction(env, LOCALNET_PASSPHRASE);
+}
+
+/** A recorded, unsigned address-credential auth entry for `from` (fresh random nonce). */
+export async function recordedAuth(h: Harness, from: string, to: string, amount: bigint, channel: string): Promise<xdr.SorobanAuthorizationEntry> {
+  const tx = await buildTx(h, channel, transferOp(from, to, amount));
+  const sim = await h.rpc.simulateTransaction(tx);
+  if (!rpc.Api.isSimulationSuccess(sim)) throw new Error(`simulation failed: ${sim.error}`);
+  const [entry] = sim.result?.auth ?? [];
+  if (!entry) throw new Error('no auth entry recorded');
+  return entry;
+}
+
+export function txResultCode(resultXdr: string | xdr.TransactionResult): string {
+  const r = typeof resultXdr === 'string' ? xdr.TransactionResult.fromXDR(resultXdr, 'base64') : resultXdr;
+  return r.result().switch().name;
+}
+
+/** The InvokeHostFunction result code of an applied single-op transaction. */
+export function opResultCode(r: xdr.TransactionResult): string {
+  const res = r.result();
+  const ops = res.switch().name.startsWith('txFeeBump') ? res.innerResultPair().result().result().results() : res.results();
+  const op = ops[0];
+  if (!op) throw new Error('no op result');
+  return op.tr().invokeHostFunctionResult().switch().name;
 }
