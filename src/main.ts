@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { createApp } from './app.js';
@@ -5,6 +6,7 @@ import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
 import { createLogger, type Logger } from './logger.js';
+import { createLocalnet, serveLocalnet, type LocalnetServer } from './localnet/index.js';
 import { loadOrCreateKeyFile } from './secrets/key-files.js';
 
 const DEFAULT_MAX_TIMEOUT_SECONDS = 60;
@@ -14,6 +16,25 @@ function treasuryKeypair(config: Config, logger: Logger): Keypair {
   const { keypair, created, file } = loadOrCreateKeyFile(config.dataDir, 'treasury');
   if (created) logger.info('generated treasury key', { file, address: keypair.publicKey() });
   return keypair;
+}
+
+/** With no STELLAR_RPC_URL, card402 runs its own local ledger so it works offline out of the box. */
+async function startEmbeddedLocalnet(config: Config, logger: Logger): Promise<LocalnetServer> {
+  const localnet = createLocalnet({
+    ledgerMs: config.localnet.ledgerMs,
+    statePath: path.join(config.dataDir, 'localnet-state.json'),
+    log: (event, fields) => logger.debug(event, fields),
+  });
+  localnet.start();
+  const server = await serveLocalnet(localnet, { port: config.localnet.port });
+  logger.info('embedded local Stellar ledger running', { rpcUrl: server.rpcUrl, friendbot: `${server.url}/friendbot` });
+  return {
+    ...server,
+    close: async () => {
+      await localnet.stop();
+      await server.close();
+    },
+  };
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<ServerType> {
@@ -38,6 +59,8 @@ async function main(): Promise<void> {
   const db = openDatabase(config.databasePath);
   await migrateToLatest(db);
   const treasury = treasuryKeypair(config, logger);
+  const localnet = config.stellar.rpcUrl ? undefined : await startEmbeddedLocalnet(config, logger);
+  const rpcUrl = config.stellar.rpcUrl ?? localnet!.rpcUrl;
 
   const app = createApp({
     config,
@@ -53,8 +76,12 @@ async function main(): Promise<void> {
   });
   const server = await listen(app, config);
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
-  logger.info('card402 listening', { url, database: config.databasePath, network: config.stellar.network });
-  process.stdout.write(`\ncard402 is up at ${url}\n  try: curl ${url}/health\n       curl ${url}/pricing\n\n`);
+  logger.info('card402 listening', { url, database: config.databasePath, network: config.stellar.network, rpcUrl });
+  process.stdout.write(
+    `\ncard402 is up at ${url}\n  try: curl ${url}/health\n       curl ${url}/pricing\n` +
+      (localnet ? `  local Stellar ledger: ${localnet.rpcUrl} (friendbot: ${localnet.url}/friendbot?addr=G...)\n` : '') +
+      '\n',
+  );
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -68,6 +95,7 @@ async function main(): Promise<void> {
     force.unref();
     // close() stops accepting and resolves once in-flight requests have finished.
     server.close(async () => {
+      await localnet?.close();
       await db.destroy();
       logger.info('stopped');
       process.exit(0);
