@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { localnetEnvSchema, type LocalnetEnv } from './localnet/config.js';
 
 /** Thrown when the environment holds a bad value; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -38,13 +39,11 @@ const envSchema = z.object({
     .string()
     .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 bytes as 64 hex digits or base64')
     .optional(),
-  LOCALNET_PORT: port.default(8000),
-  LOCALNET_LEDGER_MS: positiveInt.default(5000),
 });
 
 export type Config = ReturnType<typeof toConfig>;
 
-function toConfig(env: z.infer<typeof envSchema>) {
+function toConfig(env: z.infer<typeof envSchema>, localnet: LocalnetEnv) {
   const dataDir = path.resolve(env.DATA_DIR);
   return {
     port: env.PORT,
@@ -64,9 +63,16 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     /** Undefined means: use (or generate) the key file in DATA_DIR/keys. */
     cardDataKey: env.CARD_DATA_KEY ? decodeKey(env.CARD_DATA_KEY) : undefined,
+    /** The embedded local ledger (used when no STELLAR_RPC_URL is set); same variables as `npm run localnet`. */
     localnet: {
-      port: env.LOCALNET_PORT,
-      ledgerMs: env.LOCALNET_LEDGER_MS,
+      port: localnet.LOCALNET_PORT,
+      host: localnet.LOCALNET_HOST,
+      ledgerMs: localnet.LOCALNET_LEDGER_MS,
+      statePath: localnet.LOCALNET_STATE ?? path.join(dataDir, 'localnet-state.json'),
+      tls:
+        localnet.LOCALNET_TLS_CERT && localnet.LOCALNET_TLS_KEY
+          ? { certFile: localnet.LOCALNET_TLS_CERT, keyFile: localnet.LOCALNET_TLS_KEY, port: localnet.LOCALNET_TLS_PORT }
+          : undefined,
     },
   };
 }
@@ -79,9 +85,11 @@ function decodeKey(text: string): Buffer {
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+  const localnet = localnetEnvSchema.safeParse(Object.fromEntries(Object.entries(cleaned).filter(([k]) => k.startsWith('LOCALNET_'))));
+  const issues = [...(parsed.error?.issues ?? []), ...(localnet.error?.issues ?? [])];
+  if (!parsed.success || !localnet.success) {
+    const problems = issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  return toConfig(parsed.data);
+  return toConfig(parsed.data, localnet.data);
 }

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { createApp } from './app.js';
@@ -22,11 +22,16 @@ function treasuryKeypair(config: Config, logger: Logger): Keypair {
 async function startEmbeddedLocalnet(config: Config, logger: Logger): Promise<LocalnetServer> {
   const localnet = createLocalnet({
     ledgerMs: config.localnet.ledgerMs,
-    statePath: path.join(config.dataDir, 'localnet-state.json'),
+    statePath: config.localnet.statePath,
     log: (event, fields) => logger.debug(event, fields),
   });
   localnet.start();
-  const server = await serveLocalnet(localnet, { port: config.localnet.port });
+  const tls = config.localnet.tls;
+  const server = await serveLocalnet(localnet, {
+    port: config.localnet.port,
+    host: config.localnet.host,
+    ...(tls ? { tls: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), port: tls.port } } : {}),
+  });
   logger.info('embedded local Stellar ledger running', { rpcUrl: server.rpcUrl, friendbot: `${server.url}/friendbot` });
   return {
     ...server,
