@@ -1,11 +1,12 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { createApp } from './app.js';
+import { CARD_DATA_KEY_BYTES, CardDataCipher } from './cards/card-data.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
 import { createLogger, type Logger } from './logger.js';
-import { loadOrCreateKeyFile } from './secrets/key-files.js';
+import { loadOrCreateKeyFile, loadOrCreateRandomKeyFile } from './secrets/key-files.js';
 
 const DEFAULT_MAX_TIMEOUT_SECONDS = 60;
 
@@ -14,6 +15,13 @@ function treasuryKeypair(config: Config, logger: Logger): Keypair {
   const { keypair, created, file } = loadOrCreateKeyFile(config.dataDir, 'treasury');
   if (created) logger.info('generated treasury key', { file, address: keypair.publicKey() });
   return keypair;
+}
+
+function cardDataKey(config: Config, logger: Logger): Buffer {
+  if (config.cardDataKey) return config.cardDataKey;
+  const { key, created, file } = loadOrCreateRandomKeyFile(config.dataDir, 'card-data', CARD_DATA_KEY_BYTES);
+  if (created) logger.info('generated card data key', { file });
+  return key;
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<ServerType> {
@@ -50,6 +58,7 @@ async function main(): Promise<void> {
       payTo: treasury.publicKey(),
       maxTimeoutSeconds: DEFAULT_MAX_TIMEOUT_SECONDS,
     },
+    cardCipher: new CardDataCipher(cardDataKey(config, logger)),
   });
   const server = await listen(app, config);
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;

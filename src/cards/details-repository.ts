@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { CardDetailsAccessRow, DetailsAccessOutcome } from '../db/schema.js';
+import type { Executor } from './repository.js';
+
+/** Spent X-AGENT-NONCE values and the details access audit. Plain functions over a db or transaction. */
+
+export async function isDetailsNonceSpent(db: Executor, cardId: string, nonceHash: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('card_details_nonces')
+    .select('created_at')
+    .where('card_id', '=', cardId)
+    .where('nonce_hash', '=', nonceHash)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Spend times (ms) of the card's nonces after `sinceMs`, oldest first. */
+export async function detailsNonceTimesSince(db: Executor, cardId: string, sinceMs: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('card_details_nonces')
+    .select('created_at')
+    .where('card_id', '=', cardId)
+    .where('created_at', '>', sinceMs)
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => r.created_at);
+}
+
+export async function spendDetailsNonce(db: Executor, row: { cardId: string; nonceHash: string; wallet: string; nowMs: number }): Promise<void> {
+  await db
+    .insertInto('card_details_nonces')
+    .values({ card_id: row.cardId, nonce_hash: row.nonceHash, wallet_address: row.wallet, created_at: row.nowMs })
+    .execute();
+}
+
+export async function purgeDetailsNoncesBefore(db: Executor, beforeMs: number): Promise<void> {
+  await db.deleteFrom('card_details_nonces').where('created_at', '<', beforeMs).execute();
+}
+
+export const MAX_USER_AGENT_CHARS = 256;
+
+export async function recordDetailsAccess(
+  db: Executor,
+  entry: { cardId: string; wallet: string; ip: string; userAgent: string; outcome: DetailsAccessOutcome; nowMs: number },
+): Promise<void> {
+  await db
+    .insertInto('card_details_access')
+    .values({
+      id: randomUUID(),
+      card_id: entry.cardId,
+      wallet_address: entry.wallet,
+      ip: entry.ip.slice(0, 64),
+      user_agent: entry.userAgent.slice(0, MAX_USER_AGENT_CHARS),
+      outcome: entry.outcome,
+      created_at: entry.nowMs,
+    })
+    .execute();
+}
+
+/** Audit rows newest first, paged by seq. */
+export async function listDetailsAccess(
+  db: Executor,
+  cardId: string,
+  page: { limit: number; beforeSeq?: number },
+): Promise<CardDetailsAccessRow[]> {
+  let query = db.selectFrom('card_details_access').selectAll().where('card_id', '=', cardId);
+  if (page.beforeSeq !== undefined) query = query.where('seq', '<', page.beforeSeq);
+  return query.orderBy('seq', 'desc').limit(page.limit).execute();
+}
