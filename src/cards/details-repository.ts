@@ -14,16 +14,29 @@ export async function isDetailsNonceSpent(db: Executor, cardId: string, nonceHas
   return row !== undefined;
 }
 
-/** Spend times (ms) of the card's nonces after `sinceMs`, oldest first. */
-export async function detailsNonceTimesSince(db: Executor, cardId: string, sinceMs: number): Promise<number[]> {
-  const rows = await db
+/** How many nonces the card spent after `sinceMs` (an index range count). */
+export async function countDetailsNoncesSince(db: Executor, cardId: string, sinceMs: number): Promise<number> {
+  const row = await db
+    .selectFrom('card_details_nonces')
+    .select((eb) => eb.fn.countAll<number>().as('spent'))
+    .where('card_id', '=', cardId)
+    .where('created_at', '>', sinceMs)
+    .executeTakeFirstOrThrow();
+  return Number(row.spent);
+}
+
+/** Spend time (ms) of the card's `index`-th (0 = oldest) nonce after `sinceMs`. */
+export async function detailsNonceTimeAt(db: Executor, cardId: string, sinceMs: number, index: number): Promise<number | undefined> {
+  const row = await db
     .selectFrom('card_details_nonces')
     .select('created_at')
     .where('card_id', '=', cardId)
     .where('created_at', '>', sinceMs)
     .orderBy('created_at')
-    .execute();
-  return rows.map((r) => r.created_at);
+    .limit(1)
+    .offset(index)
+    .executeTakeFirst();
+  return row?.created_at;
 }
 
 export async function spendDetailsNonce(db: Executor, row: { cardId: string; nonceHash: string; wallet: string; nowMs: number }): Promise<void> {

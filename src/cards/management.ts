@@ -6,7 +6,8 @@ import { immediateTransaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import { CardDataError, type CardDataCipher, type CardDetails } from './card-data.js';
 import {
-  detailsNonceTimesSince,
+  countDetailsNoncesSince,
+  detailsNonceTimeAt,
   isDetailsNonceSpent,
   listDetailsAccess,
   purgeDetailsNoncesBefore,
@@ -209,10 +210,12 @@ export class CardManagementService {
         await audit('replayed');
         return { error: new CardServiceError('nonce_replayed', 'this X-AGENT-NONCE was already used; send a fresh UUID v4') };
       }
-      const recent = await detailsNonceTimesSince(trx, card.id, nowMs - limits.windowMs);
-      if (recent.length >= limits.noncesPerWindow) {
-        // The window frees up when enough of the oldest spends age out to go below the limit.
-        const freedAtMs = recent[recent.length - limits.noncesPerWindow]! + limits.windowMs;
+      const windowStartMs = nowMs - limits.windowMs;
+      const spentInWindow = await countDetailsNoncesSince(trx, card.id, windowStartMs);
+      if (spentInWindow >= limits.noncesPerWindow) {
+        // A slot frees up when enough of the oldest spends age out to go below the limit.
+        const oldestBlocking = await detailsNonceTimeAt(trx, card.id, windowStartMs, spentInWindow - limits.noncesPerWindow);
+        const freedAtMs = (oldestBlocking ?? nowMs) + limits.windowMs;
         const retryAfterSeconds = Math.max(1, Math.ceil((freedAtMs - nowMs) / 1000));
         await audit('rate_limited');
         return {

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign as cryptoSign } from 'node:crypto';
+import { Keypair } from '@stellar/stellar-sdk';
 import {
   pathWithQueryOf,
   sha256Hex,
@@ -31,6 +32,23 @@ export interface SignedRequest {
   url: string | URL;
   /** The exact body bytes that will be sent, if any. */
   body?: string | Uint8Array | null;
+}
+
+/** DER PKCS#8 prefix for a raw 32-byte Ed25519 seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * A signer for a Stellar secret seed (S...) that signs with Node's built-in Ed25519: the same
+ * signatures as `Keypair.sign` (Ed25519 is deterministic), roughly 15x faster.
+ */
+export function secretSeedSigner(secretSeed: string): WalletSigner {
+  const keypair = Keypair.fromSecret(secretSeed);
+  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, keypair.rawSecretKey()]), format: 'der', type: 'pkcs8' });
+  const address = keypair.publicKey();
+  return {
+    publicKey: () => address,
+    sign: (data) => cryptoSign(null, data, privateKey),
+  };
 }
 
 function nowSeconds(): number {

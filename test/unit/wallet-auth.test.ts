@@ -3,7 +3,7 @@ import { Keypair } from '@stellar/stellar-sdk';
 import fc from 'fast-check';
 import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
-import { walletAuthHeadersV1, walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
+import { secretSeedSigner, walletAuthHeadersV1, walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
 import { parseWalletHeaders } from '../../src/wallet-auth/headers.js';
 import { EMPTY_BODY_SHA256_HEX, pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message } from '../../src/wallet-auth/messages.js';
 import { hasCanonicalScalar, NodeEd25519Verifier, TweetnaclVerifier } from '../../src/wallet-auth/verifier.js';
@@ -122,6 +122,14 @@ describe('client headers and the header parser agree', () => {
     expect(msg).toMatchObject({ ok: true, headers: { mode: 'message', version: 1 } });
     const two = parseWalletHeaders(read(walletAuthHeadersV2(kp, { method: 'GET', url: '/cards' }, { nonce: 'a'.repeat(16) })));
     expect(two).toMatchObject({ ok: true, headers: { version: 2, nonce: 'a'.repeat(16) } });
+  });
+
+  it('the Node-crypto seed signer produces exactly Keypair.sign’s signatures', () => {
+    const signer = secretSeedSigner(kp.secret());
+    expect(signer.publicKey()).toBe(kp.publicKey());
+    const data = Buffer.from('asgcard-auth:1763726400');
+    expect(signer.sign(data).equals(kp.sign(data))).toBe(true);
+    expect(walletAuthHeadersV1(signer, { timestamp: 7 })).toEqual(walletAuthHeadersV1(kp, { timestamp: 7 }));
   });
 
   it('v2 nonces are fresh each time', () => {
