@@ -15,10 +15,9 @@ import {
   spendDetailsNonce,
 } from './details-repository.js';
 import {
-  balancesForCards,
   cardBalanceCents,
   findCard,
-  listCardsForWallet,
+  listCardSummariesForWallet,
   listLedgerEntries,
   setCardStatus,
   setDetailsRevoked,
@@ -131,10 +130,17 @@ export class CardManagementService {
     if (!(limits.windowMs > 0) || limits.nonceRetentionMs < limits.windowMs) throw new RangeError('nonce retention must cover the window');
   }
 
+  /** Never reads the encrypted column: lists cannot decrypt what they never load. */
   async listCards(wallet: string): Promise<CardSummary[]> {
-    const cards = await listCardsForWallet(this.deps.db, wallet);
-    const balances = await balancesForCards(this.deps.db, cards.map((c) => c.id));
-    return cards.map((card) => summary(card, balances.get(card.id) ?? 0));
+    const rows = await listCardSummariesForWallet(this.deps.db, wallet);
+    return rows.map((r) => ({
+      cardId: r.id,
+      nameOnCard: r.name_on_card,
+      lastFour: r.last_four,
+      balanceCents: r.balance_cents,
+      status: r.status,
+      createdAtMs: r.created_at,
+    }));
   }
 
   async getCard(wallet: string, cardId: string): Promise<CardView> {

@@ -21,6 +21,28 @@ export type ParsedWalletHeaders =
 const SIGNATURE_BASE64 = /^[A-Za-z0-9+/]{86}(==)?$/;
 const UNIX_SECONDS = /^\d{1,12}$/;
 
+export const ADDRESS_CACHE_SIZE = 10_000;
+const decodedAddresses = new Map<string, Uint8Array>();
+
+/**
+ * The raw Ed25519 key of a G... address, or undefined if it is not one. StrKey's base32 decoding
+ * is slow (it trips Node's Buffer() deprecation check on every call), so valid addresses are
+ * remembered in a bounded LRU; invalid ones never enter it.
+ */
+export function decodeAccountAddress(address: string): Uint8Array | undefined {
+  const cached = decodedAddresses.get(address);
+  if (cached) {
+    decodedAddresses.delete(address);
+    decodedAddresses.set(address, cached);
+    return cached;
+  }
+  if (!StrKey.isValidEd25519PublicKey(address)) return undefined;
+  const key = Uint8Array.from(StrKey.decodeEd25519PublicKey(address));
+  decodedAddresses.set(address, key);
+  if (decodedAddresses.size > ADDRESS_CACHE_SIZE) decodedAddresses.delete(decodedAddresses.keys().next().value!);
+  return key;
+}
+
 /**
  * Reads the wallet headers without verifying anything. None of the three required headers:
  * `missing` (401). Some present, or any malformed: `malformed` (400).
@@ -34,7 +56,8 @@ export function parseWalletHeaders(header: (name: string) => string | undefined)
   }
   const malformed = (message: string, known?: string): ParsedWalletHeaders => ({ ok: false, reason: 'malformed', message, address: known });
 
-  if (!address || !StrKey.isValidEd25519PublicKey(address)) return malformed('X-WALLET-ADDRESS must be a Stellar account address (G...)');
+  const publicKey = address ? decodeAccountAddress(address) : undefined;
+  if (!address || !publicKey) return malformed('X-WALLET-ADDRESS must be a Stellar account address (G...)');
   if (!signature || !SIGNATURE_BASE64.test(signature)) {
     return malformed(`X-WALLET-SIGNATURE must be the base64 of a ${ED25519_SIGNATURE_BYTES}-byte Ed25519 signature`, address);
   }
@@ -63,7 +86,7 @@ export function parseWalletHeaders(header: (name: string) => string | undefined)
     ok: true,
     headers: {
       address,
-      publicKey: StrKey.decodeEd25519PublicKey(address),
+      publicKey,
       signature: signatureBytes,
       timestamp: Number(timestamp),
       mode: modeHeader === 'message' ? 'message' : 'raw',
