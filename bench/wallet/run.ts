@@ -1,7 +1,7 @@
 /**
  * Wallet-signed reads over real HTTP, Node's built-in Ed25519 vs tweetnacl, in one run.
  *
- *   npm run bench:wallet [-- --duration 5 --runs 3 --conns 32 --latency-conns 4 --wallets 1000]
+ *   npm run bench:wallet [-- --duration 5 --runs 3 --conns 16 --latency-conns 1 --wallets 1000]
  *
  * For each verifier it seeds a fresh SQLite file (one card per wallet, encrypted with the real
  * cipher), starts the real createApp() in its own process, and drives it with wrk (one thread,
@@ -11,7 +11,8 @@
  *     exactly once. The per-card hourly nonce limit (5) is raised for this run only, otherwise
  *     a few thousand requests would need a few thousand cards: everything else (auth, single-use
  *     signature store, nonce check-and-spend transaction, decrypt, audit row) runs as in production.
- * Each scenario runs `runs` times; the table shows medians. wrk and the server are pinned to
+ * A third scenario, GET /pricing (static JSON: no signature, no database), is the ceiling that
+ * HTTP + hono alone allow on the machine. Each scenario runs `runs` times; the table shows medians. wrk and the server are pinned to
  * different cores when taskset exists. Requires wrk (apt-get install wrk).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -39,8 +40,8 @@ function flag(name: string, fallback: number): number {
 
 const DURATION_S = flag('duration', 5);
 const RUNS = flag('runs', 3);
-const CONNS = flag('conns', 32);
-const LATENCY_CONNS = flag('latency-conns', 4);
+const CONNS = flag('conns', 16);
+const LATENCY_CONNS = flag('latency-conns', 1);
 const WALLETS = flag('wallets', 1000);
 /** Upper bound on req/s per verifier, to pre-sign enough single-use details requests. */
 const MAX_RATE: Record<VerifierName, number> = { node: 15_000, tweetnacl: 2_000 };
@@ -238,7 +239,7 @@ async function main() {
     `# card402 wallet bench — ${new Date().toISOString()}\n` +
       `machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}\n` +
       `node ${process.version}, ${wrkVersion}, pinned: ${HAS_TASKSET ? 'wrk on cpu0, server on cpu1' : 'no'}\n` +
-      `runs ${RUNS} x ${DURATION_S}s per scenario; ${WALLETS} wallets with one card each\n\n`,
+      `runs ${RUNS} x ${DURATION_S}s per scenario; ${WALLETS} wallets with one card each; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n\n`,
   );
 
   const verifiers: VerifierName[] = ['node', 'tweetnacl'];
@@ -257,11 +258,23 @@ async function main() {
       const wallets = await seed(path.join(dir, 'card402.sqlite'), key, walletSecrets);
       const { child, port } = await startServer(verifier, path.join(dir, 'card402.sqlite'), key);
       try {
-        for (const [scenario, conns] of [['GET /cards', CONNS], ['GET /cards', LATENCY_CONNS], ['GET /cards/:id/details', CONNS], ['GET /cards/:id/details', LATENCY_CONNS]] as const) {
+        const scenarios = [
+          ['GET /pricing (unsigned baseline)', CONNS],
+          ['GET /cards', CONNS],
+          ['GET /cards', LATENCY_CONNS],
+          ['GET /cards/:id/details', CONNS],
+          ['GET /cards/:id/details', LATENCY_CONNS],
+        ] as const;
+        for (const [scenario, conns] of scenarios) {
           const results: WrkResult[] = [];
           for (let run = 0; run < RUNS; run++) {
             const file = path.join(dir, `requests-${run}.tsv`);
-            const lines = scenario === 'GET /cards' ? listRequests(wallets) : detailsRequests(wallets, Math.ceil(MAX_RATE[verifier] * DURATION_S * 1.2));
+            const lines =
+              scenario === 'GET /cards'
+                ? listRequests(wallets)
+                : scenario === 'GET /cards/:id/details'
+                  ? detailsRequests(wallets, Math.ceil(MAX_RATE[verifier] * DURATION_S * 1.2))
+                  : [requestLine('GET', '/pricing', {})];
             writeFileSync(file, lines.join('\n') + '\n');
             results.push(runWrk(port, conns, file));
           }
@@ -276,7 +289,7 @@ async function main() {
             bad: results.reduce((a, r) => a + r.non2xx + r.errors, 0),
           };
           rows.push(row);
-          process.stdout.write(`  ${verifier.padEnd(9)} ${scenario.padEnd(22)} c=${String(conns).padEnd(3)} ${Math.round(row.rps)} req/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms  non-2xx/errors ${row.bad}\n`);
+          process.stdout.write(`  ${verifier.padEnd(9)} ${scenario.padEnd(32)} c=${String(conns).padEnd(3)} ${Math.round(row.rps)} req/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms  non-2xx/errors ${row.bad}\n`);
         }
       } finally {
         child.kill('SIGTERM');
@@ -296,6 +309,7 @@ async function main() {
         `${n.p50Ms.toFixed(2)} / ${n.p99Ms.toFixed(2)} | ${t.p50Ms.toFixed(2)} / ${t.p99Ms.toFixed(2)} | ${n.bad + t.bad} |\n`,
     );
   }
+  process.stdout.write(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   if (rows.some((r) => r.bad > 0)) {
     process.stdout.write('\nWARNING: some requests were not 2xx (see above); those runs are not valid measurements.\n');
     process.exitCode = 1;
