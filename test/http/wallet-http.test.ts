@@ -64,6 +64,23 @@ describe('wallet-signed requests over real HTTP', () => {
     ]);
   });
 
+  it('10 concurrent HTTP requests with one X-AGENT-NONCE: exactly one 200', async () => {
+    const t = await makeTestApp();
+    const base = await listen(t);
+    const agent = Keypair.random();
+    const card = await seedCard(t, { agent });
+    const url = `${base}/cards/${card.cardId}/details`;
+    const nonce = randomUUID();
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(url, { headers: { ...walletAuthHeadersV2(agent, { method: 'GET', url }, { timestamp: unixNow(t) }), 'X-AGENT-NONCE': nonce } }),
+      ),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, ...Array(9).fill(409)]);
+    await Promise.all(responses.map((r) => r.text()));
+  });
+
   it('a spoofed X-Forwarded-For does not escape the per-IP failure limit', async () => {
     const t = await makeTestApp({ env: { AUTH_FAILURES_PER_IP: '3' } });
     const base = await listen(t);
