@@ -1,5 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { CardDataCipher } from './cards/card-data.js';
+import { CardManagementService, CardServiceError } from './cards/management.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
@@ -7,10 +9,14 @@ import type { AppEnv } from './http/env.js';
 import { AppError, errorBody } from './http/errors.js';
 import { accessLog } from './http/middleware/access-log.js';
 import { bodyLimit } from './http/middleware/body-limit.js';
+import { clientIp } from './http/middleware/client-ip.js';
 import { requestId } from './http/middleware/request-id.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
+import { cardRoutes, cardServiceErrorToAppError } from './http/routes/cards.js';
 import { publicRoutes, type PaymentTerms } from './http/routes/public.js';
 import type { Logger } from './logger.js';
+import { createWalletAuth } from './wallet-auth/index.js';
+import type { SignatureVerifier } from './wallet-auth/verifier.js';
 
 export interface AppDeps {
   config: Config;
@@ -18,6 +24,10 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   paymentTerms: PaymentTerms;
+  /** Encrypts/decrypts card data at rest (DESIGN §7). */
+  cardCipher: CardDataCipher;
+  /** Ed25519 verifier for wallet signatures; default Node's built-in (the benchmark swaps in tweetnacl). */
+  signatureVerifier?: SignatureVerifier;
 }
 
 function respondWithError(c: Context<AppEnv>, error: AppError) {
@@ -28,6 +38,7 @@ function respondWithError(c: Context<AppEnv>, error: AppError) {
 /** Maps anything thrown to `{error, code}` JSON; unexpected errors are logged, never shown. */
 function toAppError(err: unknown, c: Context<AppEnv>, logger: Logger): AppError {
   if (err instanceof AppError) return err;
+  if (err instanceof CardServiceError) return cardServiceErrorToAppError(err);
   if (err instanceof HTTPException) {
     if (err.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'request body is too large');
     if (err.status === 400) return new AppError('BAD_REQUEST', 'malformed request');
@@ -39,11 +50,25 @@ function toAppError(err: unknown, c: Context<AppEnv>, logger: Logger): AppError 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requestId());
+  app.use('*', clientIp({ trustedProxyHops: deps.config.trustedProxyHops }));
   app.use('*', accessLog(deps.logger, deps.clock));
   app.use('*', securityHeaders());
   app.use('*', bodyLimit(deps.config.bodyLimitBytes));
 
   app.route('/', publicRoutes(deps));
+  const { config, db, clock, logger } = deps;
+  const cards = new CardManagementService({
+    db,
+    clock,
+    logger,
+    cipher: deps.cardCipher,
+    limits: {
+      noncesPerWindow: config.details.noncesPerWindow,
+      windowMs: config.details.windowSeconds * 1000,
+      nonceRetentionMs: config.details.nonceRetentionSeconds * 1000,
+    },
+  });
+  app.route('/', cardRoutes({ cards, ...createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier }) }));
 
   app.notFound((c) => respondWithError(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => respondWithError(c, toAppError(err, c, deps.logger)));

@@ -39,6 +39,22 @@ const envSchema = z.object({
     .string()
     .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 bytes as 64 hex digits or base64')
     .optional(),
+  // Wallet-signed requests and card details (DESIGN §6-7).
+  WALLET_AUTH_MAX_SKEW_SECONDS: positiveInt.max(3600).default(300),
+  AUTH_FAILURES_PER_IP: positiveInt.default(30),
+  AUTH_FAILURES_PER_WALLET: positiveInt.default(100),
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt.max(86_400).default(60),
+  DETAILS_NONCES_PER_WINDOW: positiveInt.default(5),
+  DETAILS_WINDOW_SECONDS: positiveInt.max(30 * 86_400).default(3600),
+  DETAILS_NONCE_RETENTION_SECONDS: positiveInt.max(365 * 86_400).default(86_400),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d)$/i, 'expected false, true (one proxy) or the number of trusted proxy hops (0-9)')
+    .transform((v) => (v.toLowerCase() === 'true' ? 1 : v.toLowerCase() === 'false' ? 0 : Number(v)))
+    .default(0),
+}).refine((env) => env.DETAILS_NONCE_RETENTION_SECONDS >= env.DETAILS_WINDOW_SECONDS, {
+  path: ['DETAILS_NONCE_RETENTION_SECONDS'],
+  message: 'must be at least DETAILS_WINDOW_SECONDS (spent nonces are counted over that window)',
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -73,6 +89,19 @@ function toConfig(env: z.infer<typeof envSchema>, localnet: LocalnetEnv) {
         localnet.LOCALNET_TLS_CERT && localnet.LOCALNET_TLS_KEY
           ? { certFile: localnet.LOCALNET_TLS_CERT, keyFile: localnet.LOCALNET_TLS_KEY, port: localnet.LOCALNET_TLS_PORT }
           : undefined,
+    },
+    /** Number of reverse proxies whose X-Forwarded-For entries are trusted (0: use the socket address). */
+    trustedProxyHops: env.TRUST_PROXY,
+    walletAuth: {
+      maxSkewSeconds: env.WALLET_AUTH_MAX_SKEW_SECONDS,
+      failuresPerIp: env.AUTH_FAILURES_PER_IP,
+      failuresPerWallet: env.AUTH_FAILURES_PER_WALLET,
+      failureWindowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS,
+    },
+    details: {
+      noncesPerWindow: env.DETAILS_NONCES_PER_WINDOW,
+      windowSeconds: env.DETAILS_WINDOW_SECONDS,
+      nonceRetentionSeconds: env.DETAILS_NONCE_RETENTION_SECONDS,
     },
   };
 }

@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { createApp } from './app.js';
+import { CARD_DATA_KEY_BYTES, CardDataCipher } from './cards/card-data.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
 import { createLogger, type Logger } from './logger.js';
 import { createLocalnet, serveLocalnet, type LocalnetServer } from './localnet/index.js';
-import { loadOrCreateKeyFile } from './secrets/key-files.js';
+import { loadOrCreateKeyFile, loadOrCreateRandomKeyFile } from './secrets/key-files.js';
 
 const DEFAULT_MAX_TIMEOUT_SECONDS = 60;
 
@@ -40,6 +41,13 @@ async function startEmbeddedLocalnet(config: Config, logger: Logger): Promise<Lo
       await server.close();
     },
   };
+}
+
+function cardDataKey(config: Config, logger: Logger): Buffer {
+  if (config.cardDataKey) return config.cardDataKey;
+  const { key, created, file } = loadOrCreateRandomKeyFile(config.dataDir, 'card-data', CARD_DATA_KEY_BYTES);
+  if (created) logger.info('generated card data key', { file });
+  return key;
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<ServerType> {
@@ -78,6 +86,7 @@ async function main(): Promise<void> {
       payTo: treasury.publicKey(),
       maxTimeoutSeconds: DEFAULT_MAX_TIMEOUT_SECONDS,
     },
+    cardCipher: new CardDataCipher(cardDataKey(config, logger)),
   });
   const server = await listen(app, config);
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;

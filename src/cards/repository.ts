@@ -83,3 +83,33 @@ export async function listLedgerEntries(
   if (page.beforeSeq !== undefined) query = query.where('seq', '<', page.beforeSeq);
   return query.orderBy('seq', 'desc').limit(page.limit).execute();
 }
+
+/** What a card list shows: no card data, no provider ids, balance summed from the ledger in the same query. */
+export interface CardListRow {
+  id: string;
+  name_on_card: string;
+  last_four: string;
+  status: CardStatus;
+  created_at: number;
+  balance_cents: number;
+}
+
+/** Cards where the wallet is the agent or the owner, newest first, with balances, in one query. */
+export async function listCardSummariesForWallet(db: Executor, wallet: string): Promise<CardListRow[]> {
+  const rows = await db
+    .selectFrom('cards')
+    .select(['cards.id', 'cards.name_on_card', 'cards.last_four', 'cards.status', 'cards.created_at'])
+    .select((eb) =>
+      eb.fn
+        .coalesce(
+          eb.selectFrom('card_ledger_entries').select((inner) => inner.fn.sum<number>('amount_cents').as('s')).whereRef('card_ledger_entries.card_id', '=', 'cards.id'),
+          eb.lit(0),
+        )
+        .as('balance_cents'),
+    )
+    .where((eb) => eb.or([eb('agent_address', '=', wallet), eb('owner_address', '=', wallet)]))
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ ...r, balance_cents: Number(r.balance_cents) }));
+}

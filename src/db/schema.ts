@@ -7,6 +7,9 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 export interface Database {
   cards: CardsTable;
   card_ledger_entries: CardLedgerEntriesTable;
+  wallet_auth_replays: WalletAuthReplaysTable;
+  card_details_nonces: CardDetailsNoncesTable;
+  card_details_access: CardDetailsAccessTable;
 }
 
 export type CardStatus = 'active' | 'frozen';
@@ -46,3 +49,34 @@ export type NewCardRow = Insertable<CardsTable>;
 export type CardUpdate = Updateable<CardsTable>;
 export type CardLedgerEntryRow = Selectable<CardLedgerEntriesTable>;
 export type NewCardLedgerEntryRow = Insertable<CardLedgerEntriesTable>;
+
+/** Spent single-use wallet signatures (v1 on protected routes) and v2 request nonces. */
+export interface WalletAuthReplaysTable {
+  key: string; // e.g. "v2:<address>:<nonce>" or "v1:<mode>:<address>:<timestamp>"
+  expires_at: number; // after this the timestamp check alone rejects the signature
+  created_at: number;
+}
+
+/** X-AGENT-NONCE values spent on a card's details (stored as sha256 hex, never in clear). */
+export interface CardDetailsNoncesTable {
+  card_id: string;
+  nonce_hash: string;
+  wallet_address: string;
+  created_at: number;
+}
+
+export type DetailsAccessOutcome = 'granted' | 'not_authorized' | 'revoked' | 'invalid_nonce' | 'replayed' | 'rate_limited' | 'error';
+
+/** One row per details attempt on an existing card: who, when, from where, and what happened. Never card data. */
+export interface CardDetailsAccessTable {
+  seq: Generated<number>;
+  id: string;
+  card_id: string;
+  wallet_address: string;
+  ip: string;
+  user_agent: string;
+  outcome: DetailsAccessOutcome;
+  created_at: number;
+}
+
+export type CardDetailsAccessRow = Selectable<CardDetailsAccessTable>;

@@ -1,6 +1,12 @@
+import type { WalletIdentity } from '../wallet-auth/middleware.js';
+
 /** Typed context variables that middleware publishes for handlers. */
 export interface AppEnv {
   Variables: {
     requestId: string;
+    /** Set by clientIp() for every request. */
+    clientIp: string;
+    /** Set by walletAuth() on wallet-signed routes only. */
+    wallet: WalletIdentity | undefined;
   };
 }

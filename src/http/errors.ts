@@ -21,6 +21,18 @@ export const ERROR_CODES = [
   'INTERNAL_ERROR',
   'BAD_GATEWAY',
   'SERVICE_UNAVAILABLE',
+  // Wallet-signed requests (DESIGN §6) and card details (§7).
+  'AUTH_MALFORMED',
+  'AUTH_SIGNATURE_INVALID',
+  'AUTH_EXPIRED',
+  'AUTH_REPLAYED',
+  'AUTH_RATE_LIMITED',
+  'CARD_NOT_FOUND',
+  'DETAILS_REVOKED',
+  'OWNER_ONLY',
+  'INVALID_NONCE',
+  'REPLAY_REJECTED',
+  'DETAILS_RATE_LIMITED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -41,6 +53,17 @@ export const STATUS_BY_CODE = {
   INTERNAL_ERROR: 500,
   BAD_GATEWAY: 502,
   SERVICE_UNAVAILABLE: 503,
+  AUTH_MALFORMED: 400,
+  AUTH_SIGNATURE_INVALID: 401,
+  AUTH_EXPIRED: 401,
+  AUTH_REPLAYED: 401,
+  AUTH_RATE_LIMITED: 429,
+  CARD_NOT_FOUND: 404,
+  DETAILS_REVOKED: 403,
+  OWNER_ONLY: 403,
+  INVALID_NONCE: 400,
+  REPLAY_REJECTED: 409,
+  DETAILS_RATE_LIMITED: 429,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {

@@ -1,0 +1,319 @@
+/**
+ * Wallet-signed reads over real HTTP, Node's built-in Ed25519 vs tweetnacl, in one run.
+ *
+ *   npm run bench:wallet [-- --duration 5 --runs 3 --conns 16 --latency-conns 1 --wallets 1000]
+ *
+ * For each verifier it seeds a fresh SQLite file (one card per wallet, encrypted with the real
+ * cipher), starts the real createApp() in its own process, and drives it with wrk (one thread,
+ * keep-alive) from pre-signed requests:
+ *   - GET /cards: ASG v1 raw signatures, one per wallet (re-usable for reads, as in ASG);
+ *   - GET /cards/:id/details: v2 request-bound signatures, each with a fresh X-AGENT-NONCE, used
+ *     exactly once. The per-card hourly nonce limit (5) is raised for this run only, otherwise
+ *     a few thousand requests would need a few thousand cards: everything else (auth, single-use
+ *     signature store, nonce check-and-spend transaction, decrypt, audit row) runs as in production.
+ * A third scenario, GET /pricing (static JSON: no signature, no database), is the ceiling that
+ * HTTP + hono alone allow on the machine. Each scenario runs `runs` times; the table shows medians. wrk and the server are pinned to
+ * different cores when taskset exists. Requires wrk (apt-get install wrk).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Keypair } from '@stellar/stellar-sdk';
+import { CardDataCipher } from '../../src/cards/card-data.js';
+import { addLedgerEntry, insertCard } from '../../src/cards/repository.js';
+import { secretSeedSigner, walletAuthHeadersV1, walletAuthHeadersV2, type WalletSigner } from '../../src/client/wallet-auth.js';
+import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { createVerifier, type VerifierName } from '../../src/wallet-auth/verifier.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+
+const DURATION_S = flag('duration', 5);
+const RUNS = flag('runs', 3);
+const CONNS = flag('conns', 16);
+const LATENCY_CONNS = flag('latency-conns', 1);
+const WALLETS = flag('wallets', 1000);
+/** Upper bound on req/s per verifier, to pre-sign enough single-use details requests. */
+const MAX_RATE: Record<VerifierName, number> = { node: 15_000, tweetnacl: 2_000 };
+const HAS_TASKSET = (() => {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return os.cpus().length >= 2;
+  } catch {
+    return false;
+  }
+})();
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+// ---------------------------------------------------------------- verify microbenchmark
+
+function verifyRate(name: VerifierName): number {
+  const verifier = createVerifier(name);
+  const kp = Keypair.random();
+  const message = Buffer.from(`asgcard-auth:${Math.floor(Date.now() / 1000)}`);
+  const signature = kp.sign(message);
+  const pk = kp.rawPublicKey();
+  const iterations = name === 'node' ? 20_000 : 1_000;
+  for (let i = 0; i < iterations / 10; i++) verifier.verify(pk, message, signature); // warm up
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) if (!verifier.verify(pk, message, signature)) throw new Error('verify failed');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return iterations / seconds;
+}
+
+// ---------------------------------------------------------------- fixtures
+
+interface Wallet {
+  signer: WalletSigner;
+  cardId: string;
+}
+
+async function seed(dbFile: string, key: Buffer, wallets: { secret: string }[]): Promise<Wallet[]> {
+  const db = openDatabase(dbFile);
+  await migrateToLatest(db);
+  const cipher = new CardDataCipher(key);
+  const out: Wallet[] = [];
+  const now = Date.now();
+  for (const [i, w] of wallets.entries()) {
+    const signer = secretSeedSigner(w.secret);
+    const cardId = randomUUID();
+    await insertCard(db, {
+      id: cardId,
+      agent_address: signer.publicKey(),
+      owner_address: signer.publicKey(),
+      name_on_card: `Bench Agent ${i}`,
+      email: `agent${i}@bench.invalid`,
+      status: 'active',
+      details_revoked: 0,
+      last_four: String(1000 + (i % 9000)),
+      details_ciphertext: cipher.encrypt(cardId, {
+        cardNumber: `4000${String(i).padStart(12, '0')}`,
+        expiryMonth: 12,
+        expiryYear: 2030,
+        cvv: String(100 + (i % 900)),
+        billingAddress: { line1: '1 Bench St', city: 'Austin', state: 'TX', postalCode: '78701', country: 'US' },
+      }),
+      provider_ref: `bench_${i}`,
+      created_at: now,
+      updated_at: now,
+    });
+    await addLedgerEntry(db, { cardId, kind: 'initial_load', amountCents: 10_000, paymentId: null, description: 'load', nowMs: now });
+    out.push({ signer, cardId });
+  }
+  await db.destroy();
+  return out;
+}
+
+function requestLine(method: string, urlPath: string, headers: Record<string, string>): string {
+  return [method, urlPath, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\t');
+}
+
+function listRequests(wallets: Wallet[]): string[] {
+  const ts = Math.floor(Date.now() / 1000);
+  return wallets.map((w) => requestLine('GET', '/cards', walletAuthHeadersV1(w.signer, { timestamp: ts })));
+}
+
+function detailsRequests(wallets: Wallet[], count: number): string[] {
+  const ts = Math.floor(Date.now() / 1000);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const w = wallets[i % wallets.length]!;
+    const urlPath = `/cards/${w.cardId}/details`;
+    const headers = { ...walletAuthHeadersV2(w.signer, { method: 'GET', url: urlPath }, { timestamp: ts }), 'X-AGENT-NONCE': randomUUID() };
+    lines.push(requestLine('GET', urlPath, headers));
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------- processes
+
+async function startServer(verifier: VerifierName, dbFile: string, key: Buffer): Promise<{ child: ChildProcess; port: number }> {
+  const tsxLoader = path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs');
+  const args = ['--import', tsxLoader, path.join(here, 'server.ts'), verifier, dbFile];
+  const cmd = HAS_TASKSET ? 'taskset' : process.execPath;
+  const cmdArgs = HAS_TASKSET ? ['-c', '1', process.execPath, ...args] : args;
+  const child = spawn(cmd, cmdArgs, {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      CARD_DATA_KEY: key.toString('hex'),
+      LOG_LEVEL: 'silent',
+      DETAILS_NONCES_PER_WINDOW: '1000000000',
+      DATA_DIR: path.dirname(dbFile),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /ready (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`server exited early with ${code}`)));
+  });
+  return { child, port };
+}
+
+interface WrkResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
+  if (!m) throw new Error(`cannot parse wrk latency ${value}`);
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+function runWrk(port: number, conns: number, requestsFile: string): WrkResult {
+  const wrkArgs = ['-t1', `-c${conns}`, `-d${DURATION_S}s`, '--latency', '-s', path.join(here, 'requests.lua'), `http://127.0.0.1:${port}`, '--', requestsFile, '1'];
+  const out = HAS_TASKSET
+    ? execFileSync('taskset', ['-c', '0', 'wrk', ...wrkArgs], { encoding: 'utf8' })
+    : execFileSync('wrk', wrkArgs, { encoding: 'utf8' });
+  const grab = (re: RegExp) => {
+    const m = re.exec(out);
+    if (!m) throw new Error(`unexpected wrk output:\n${out}`);
+    return m[1]!;
+  };
+  const errorsLine = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(grab(/Requests\/sec:\s+([\d.]+)/)),
+    p50Ms: toMs(grab(/\s50%\s+(\S+)/)),
+    p99Ms: toMs(grab(/\s99%\s+(\S+)/)),
+    requests: Number(grab(/(\d+) requests in/)),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    errors: errorsLine ? errorsLine.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+/** `wrk --version` prints its banner and exits 1; take the banner either way. */
+function wrkVersionLine(): string {
+  try {
+    return execFileSync('wrk', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+  } catch (err) {
+    const out = String((err as { stdout?: string }).stdout ?? '');
+    if (!out.startsWith('wrk')) throw new Error('wrk is required: apt-get install -y wrk');
+    return out.split('\n')[0]!.trim();
+  }
+}
+
+interface Row {
+  scenario: string;
+  verifier: VerifierName;
+  conns: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  bad: number;
+}
+
+async function main() {
+  const cpus = os.cpus();
+  const wrkVersion = wrkVersionLine();
+  process.stdout.write(
+    `# card402 wallet bench — ${new Date().toISOString()}\n` +
+      `machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}\n` +
+      `node ${process.version}, ${wrkVersion}, pinned: ${HAS_TASKSET ? 'wrk on cpu0, server on cpu1' : 'no'}\n` +
+      `runs ${RUNS} x ${DURATION_S}s per scenario; ${WALLETS} wallets with one card each; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n\n`,
+  );
+
+  const verifiers: VerifierName[] = ['node', 'tweetnacl'];
+  const verifyRates = Object.fromEntries(verifiers.map((v) => [v, median(Array.from({ length: RUNS }, () => verifyRate(v)))])) as Record<VerifierName, number>;
+  process.stdout.write(
+    `Ed25519 verify, in process (median of ${RUNS}): node ${Math.round(verifyRates.node)}/s, tweetnacl ${Math.round(verifyRates.tweetnacl)}/s, ` +
+      `ratio ${(verifyRates.node / verifyRates.tweetnacl).toFixed(1)}x\n\n`,
+  );
+
+  const walletSecrets = Array.from({ length: WALLETS }, () => ({ secret: Keypair.random().secret() }));
+  const rows: Row[] = [];
+  for (const verifier of verifiers) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `card402-bench-${verifier}-`));
+    const key = randomBytes(32);
+    try {
+      const wallets = await seed(path.join(dir, 'card402.sqlite'), key, walletSecrets);
+      const { child, port } = await startServer(verifier, path.join(dir, 'card402.sqlite'), key);
+      try {
+        const scenarios = [
+          ['GET /pricing (unsigned baseline)', CONNS],
+          ['GET /cards', CONNS],
+          ['GET /cards', LATENCY_CONNS],
+          ['GET /cards/:id/details', CONNS],
+          ['GET /cards/:id/details', LATENCY_CONNS],
+        ] as const;
+        for (const [scenario, conns] of scenarios) {
+          const results: WrkResult[] = [];
+          for (let run = 0; run < RUNS; run++) {
+            const file = path.join(dir, `requests-${run}.tsv`);
+            const lines =
+              scenario === 'GET /cards'
+                ? listRequests(wallets)
+                : scenario === 'GET /cards/:id/details'
+                  ? detailsRequests(wallets, Math.ceil(MAX_RATE[verifier] * DURATION_S * 1.2))
+                  : [requestLine('GET', '/pricing', {})];
+            writeFileSync(file, lines.join('\n') + '\n');
+            results.push(runWrk(port, conns, file));
+          }
+          const row: Row = {
+            scenario,
+            verifier,
+            conns,
+            rps: median(results.map((r) => r.rps)),
+            p50Ms: median(results.map((r) => r.p50Ms)),
+            p99Ms: median(results.map((r) => r.p99Ms)),
+            requests: results.reduce((a, r) => a + r.requests, 0),
+            bad: results.reduce((a, r) => a + r.non2xx + r.errors, 0),
+          };
+          rows.push(row);
+          process.stdout.write(`  ${verifier.padEnd(9)} ${scenario.padEnd(32)} c=${String(conns).padEnd(3)} ${Math.round(row.rps)} req/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms  non-2xx/errors ${row.bad}\n`);
+        }
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  process.stdout.write('\n| scenario | conns | node req/s | tweetnacl req/s | ratio | node p50 / p99 (ms) | tweetnacl p50 / p99 (ms) | non-2xx |\n');
+  process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
+  for (const n of rows.filter((r) => r.verifier === 'node')) {
+    const t = rows.find((r) => r.verifier === 'tweetnacl' && r.scenario === n.scenario && r.conns === n.conns)!;
+    process.stdout.write(
+      `| ${n.scenario} | ${n.conns} | ${Math.round(n.rps)} | ${Math.round(t.rps)} | ${(n.rps / t.rps).toFixed(1)}x | ` +
+        `${n.p50Ms.toFixed(2)} / ${n.p99Ms.toFixed(2)} | ${t.p50Ms.toFixed(2)} / ${t.p99Ms.toFixed(2)} | ${n.bad + t.bad} |\n`,
+    );
+  }
+  process.stdout.write(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  if (rows.some((r) => r.bad > 0)) {
+    process.stdout.write('\nWARNING: some requests were not 2xx (see above); those runs are not valid measurements.\n');
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,40 @@
+/**
+ * One card402 API process for the wallet benchmark: the production createApp() over a SQLite file,
+ * with the signature verifier named on the command line. Prints `ready <port>` when listening.
+ *
+ *   tsx bench/wallet/server.ts <node|tweetnacl> <sqlite file>
+ * Env: CARD_DATA_KEY (hex) and the usual card402 variables (limits, LOG_LEVEL).
+ */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Keypair } from '@stellar/stellar-sdk';
+import { createApp } from '../../src/app.js';
+import { CardDataCipher } from '../../src/cards/card-data.js';
+import { systemClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { createLogger } from '../../src/logger.js';
+import { createVerifier, type VerifierName } from '../../src/wallet-auth/verifier.js';
+
+const [verifierName, dbFile] = process.argv.slice(2);
+if ((verifierName !== 'node' && verifierName !== 'tweetnacl') || !dbFile) {
+  process.stderr.write('usage: server.ts <node|tweetnacl> <sqlite file>\n');
+  process.exit(2);
+}
+const config = loadConfig(process.env);
+if (!config.cardDataKey) throw new Error('CARD_DATA_KEY is required');
+const db = openDatabase(dbFile);
+await migrateToLatest(db);
+const app = createApp({
+  config,
+  db,
+  clock: systemClock,
+  logger: createLogger({ level: config.logLevel }),
+  paymentTerms: { network: config.stellar.network, asset: config.stellar.usdcContract, payTo: Keypair.random().publicKey(), maxTimeoutSeconds: 60 },
+  cardCipher: new CardDataCipher(config.cardDataKey),
+  signatureVerifier: createVerifier(verifierName as VerifierName),
+});
+const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => {
+  process.stdout.write(`ready ${(server.address() as AddressInfo).port}\n`);
+});
+process.on('SIGTERM', () => server.close(() => db.destroy().then(() => process.exit(0))));

@@ -1,0 +1,277 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/open.js';
+import type { CardDetailsAccessRow, CardLedgerEntryRow, CardRow, CardStatus, DetailsAccessOutcome } from '../db/schema.js';
+import { immediateTransaction } from '../db/transaction.js';
+import type { Logger } from '../logger.js';
+import { CardDataError, type CardDataCipher, type CardDetails } from './card-data.js';
+import {
+  countDetailsNoncesSince,
+  detailsNonceTimeAt,
+  isDetailsNonceSpent,
+  listDetailsAccess,
+  purgeDetailsNoncesBefore,
+  recordDetailsAccess,
+  spendDetailsNonce,
+} from './details-repository.js';
+import {
+  cardBalanceCents,
+  findCard,
+  listCardSummariesForWallet,
+  listLedgerEntries,
+  setCardStatus,
+  setDetailsRevoked,
+} from './repository.js';
+
+export type CardServiceErrorReason =
+  | 'card_not_found'
+  | 'owner_only'
+  | 'details_revoked'
+  | 'invalid_nonce'
+  | 'nonce_replayed'
+  | 'details_rate_limited';
+
+/** A refusal the caller can act on; the HTTP layer maps `reason` to a status and code. */
+export class CardServiceError extends Error {
+  override name = 'CardServiceError';
+  constructor(
+    readonly reason: CardServiceErrorReason,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface DetailsLimits {
+  /** Distinct X-AGENT-NONCE values a card may spend per rolling window (ASG: 5 per hour). */
+  noncesPerWindow: number;
+  windowMs: number;
+  /** How long spent nonces are remembered; at least windowMs. */
+  nonceRetentionMs: number;
+}
+
+export const DETAILS_PURGE_INTERVAL_MS = 60_000;
+/** X-AGENT-NONCE must be a UUID version 4 (RFC 9562 variant). */
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+export interface CardSummary {
+  cardId: string;
+  nameOnCard: string;
+  lastFour: string;
+  balanceCents: number;
+  status: CardStatus;
+  createdAtMs: number;
+}
+
+export interface CardView extends CardSummary {
+  agentAddress: string;
+  ownerAddress: string;
+  detailsRevoked: boolean;
+  updatedAtMs: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next (older) page; null when this is the last page. */
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: number;
+}
+
+export interface DetailsRequest {
+  wallet: string;
+  cardId: string;
+  /** The raw X-AGENT-NONCE header, if any. */
+  nonce: string | undefined;
+  ip: string;
+  userAgent: string;
+}
+
+type DetailsOutcome = { details: CardDetails } | { error: Error };
+
+function isParty(card: CardRow, wallet: string): boolean {
+  return card.agent_address === wallet || card.owner_address === wallet;
+}
+
+function summary(card: CardRow, balanceCents: number): CardSummary {
+  return {
+    cardId: card.id,
+    nameOnCard: card.name_on_card,
+    lastFour: card.last_four,
+    balanceCents,
+    status: card.status,
+    createdAtMs: card.created_at,
+  };
+}
+
+function hashNonce(nonce: string): string {
+  return createHash('sha256').update(`card402:details-nonce:${nonce.toLowerCase()}`).digest('hex');
+}
+
+const notFound = () => new CardServiceError('card_not_found', 'card not found');
+
+/**
+ * What a wallet can do with its cards once they exist. Every method checks that the wallet is the
+ * card's agent (payer) or owner first and answers "not found" otherwise, so a stranger learns
+ * nothing, not even that the card exists. Only `readDetails` ever decrypts card data.
+ */
+export class CardManagementService {
+  private lastPurgeMs = 0;
+
+  constructor(
+    private readonly deps: { db: Db; cipher: CardDataCipher; clock: Clock; limits: DetailsLimits; logger?: Logger },
+  ) {
+    const { limits } = deps;
+    if (!Number.isInteger(limits.noncesPerWindow) || limits.noncesPerWindow < 1) throw new RangeError('noncesPerWindow must be a positive integer');
+    if (!(limits.windowMs > 0) || limits.nonceRetentionMs < limits.windowMs) throw new RangeError('nonce retention must cover the window');
+  }
+
+  /** Never reads the encrypted column: lists cannot decrypt what they never load. */
+  async listCards(wallet: string): Promise<CardSummary[]> {
+    const rows = await listCardSummariesForWallet(this.deps.db, wallet);
+    return rows.map((r) => ({
+      cardId: r.id,
+      nameOnCard: r.name_on_card,
+      lastFour: r.last_four,
+      balanceCents: r.balance_cents,
+      status: r.status,
+      createdAtMs: r.created_at,
+    }));
+  }
+
+  async getCard(wallet: string, cardId: string): Promise<CardView> {
+    const card = await this.cardFor(wallet, cardId);
+    return this.view(card);
+  }
+
+  async balance(wallet: string, cardId: string): Promise<{ cardId: string; balanceCents: number }> {
+    const card = await this.cardFor(wallet, cardId);
+    return { cardId: card.id, balanceCents: await cardBalanceCents(this.deps.db, card.id) };
+  }
+
+  async setStatus(wallet: string, cardId: string, status: CardStatus): Promise<CardView> {
+    const card = await this.cardFor(wallet, cardId);
+    if (card.status !== status) await setCardStatus(this.deps.db, card.id, status, this.deps.clock.nowMs());
+    return this.view(await this.cardFor(wallet, cardId));
+  }
+
+  /** Owner only: an agent cannot undo what its owner decided (nor revoke on the owner's behalf). */
+  async setDetailsRevoked(wallet: string, cardId: string, revoked: boolean): Promise<CardView> {
+    const card = await this.cardFor(wallet, cardId);
+    if (card.owner_address !== wallet) {
+      throw new CardServiceError('owner_only', `only the card's owner wallet may ${revoked ? 'revoke' : 'restore'} details`);
+    }
+    if (Boolean(card.details_revoked) !== revoked) await setDetailsRevoked(this.deps.db, card.id, revoked, this.deps.clock.nowMs());
+    return this.view(await this.cardFor(wallet, cardId));
+  }
+
+  async transactions(wallet: string, cardId: string, page: PageRequest): Promise<Page<CardLedgerEntryRow>> {
+    const card = await this.cardFor(wallet, cardId);
+    const rows = await listLedgerEntries(this.deps.db, card.id, { limit: page.limit + 1, beforeSeq: page.cursor });
+    return toPage(rows, page.limit);
+  }
+
+  async detailsAccess(wallet: string, cardId: string, page: PageRequest): Promise<Page<CardDetailsAccessRow>> {
+    const card = await this.cardFor(wallet, cardId);
+    const rows = await listDetailsAccess(this.deps.db, card.id, { limit: page.limit + 1, beforeSeq: page.cursor });
+    return toPage(rows, page.limit);
+  }
+
+  /**
+   * DESIGN §7, in this order: card exists and the wallet is a party (else not found, and nothing is
+   * spent) → not revoked → nonce is a UUIDv4 → nonce unused → under the per-card rolling limit →
+   * decrypt → spend the nonce. The whole check-and-spend runs in one IMMEDIATE transaction, so
+   * concurrent requests with one nonce yield exactly one success. Every attempt on an existing card
+   * is audited in the same transaction (outcome, wallet, IP, user agent, time; never card data).
+   */
+  async readDetails(req: DetailsRequest): Promise<CardDetails> {
+    const { db, cipher, clock, limits } = this.deps;
+    const nowMs = clock.nowMs();
+    await this.purgeSpentNonces(nowMs);
+
+    const outcome = await immediateTransaction<DetailsOutcome>(db, async (trx) => {
+      const card = await findCard(trx, req.cardId);
+      if (!card) return { error: notFound() };
+      const audit = (result: DetailsAccessOutcome) =>
+        recordDetailsAccess(trx, { cardId: card.id, wallet: req.wallet, ip: req.ip, userAgent: req.userAgent, outcome: result, nowMs });
+
+      if (!isParty(card, req.wallet)) {
+        await audit('not_authorized');
+        return { error: notFound() };
+      }
+      if (card.details_revoked) {
+        await audit('revoked');
+        return { error: new CardServiceError('details_revoked', "the card's owner has revoked access to its details") };
+      }
+      if (req.nonce === undefined || !UUID_V4.test(req.nonce)) {
+        await audit('invalid_nonce');
+        return { error: new CardServiceError('invalid_nonce', 'X-AGENT-NONCE must be a fresh UUID v4') };
+      }
+      const nonceHash = hashNonce(req.nonce);
+      if (await isDetailsNonceSpent(trx, card.id, nonceHash)) {
+        await audit('replayed');
+        return { error: new CardServiceError('nonce_replayed', 'this X-AGENT-NONCE was already used; send a fresh UUID v4') };
+      }
+      const windowStartMs = nowMs - limits.windowMs;
+      const spentInWindow = await countDetailsNoncesSince(trx, card.id, windowStartMs);
+      if (spentInWindow >= limits.noncesPerWindow) {
+        // A slot frees up when enough of the oldest spends age out to go below the limit.
+        const oldestBlocking = await detailsNonceTimeAt(trx, card.id, windowStartMs, spentInWindow - limits.noncesPerWindow);
+        const freedAtMs = (oldestBlocking ?? nowMs) + limits.windowMs;
+        const retryAfterSeconds = Math.max(1, Math.ceil((freedAtMs - nowMs) / 1000));
+        await audit('rate_limited');
+        return {
+          error: new CardServiceError(
+            'details_rate_limited',
+            `card details may be read with at most ${limits.noncesPerWindow} nonces per ${limits.windowMs / 1000} s`,
+            retryAfterSeconds,
+          ),
+        };
+      }
+      let details: CardDetails;
+      try {
+        details = cipher.decrypt(card.id, card.details_ciphertext);
+      } catch (err) {
+        await audit('error');
+        return { error: err instanceof CardDataError ? err : new CardDataError('card data could not be decrypted') };
+      }
+      await spendDetailsNonce(trx, { cardId: card.id, nonceHash, wallet: req.wallet, nowMs });
+      await audit('granted');
+      return { details };
+    });
+    if ('error' in outcome) throw outcome.error;
+    return outcome.details;
+  }
+
+  private async purgeSpentNonces(nowMs: number): Promise<void> {
+    if (nowMs - this.lastPurgeMs < DETAILS_PURGE_INTERVAL_MS) return;
+    this.lastPurgeMs = nowMs;
+    await purgeDetailsNoncesBefore(this.deps.db, nowMs - this.deps.limits.nonceRetentionMs);
+  }
+
+  private async cardFor(wallet: string, cardId: string): Promise<CardRow> {
+    const card = await findCard(this.deps.db, cardId);
+    if (!card || !isParty(card, wallet)) throw notFound();
+    return card;
+  }
+
+  private async view(card: CardRow): Promise<CardView> {
+    return {
+      ...summary(card, await cardBalanceCents(this.deps.db, card.id)),
+      agentAddress: card.agent_address,
+      ownerAddress: card.owner_address,
+      detailsRevoked: Boolean(card.details_revoked),
+      updatedAtMs: card.updated_at,
+    };
+  }
+}
+
+function toPage<T extends { seq: number }>(rows: T[], limit: number): Page<T> {
+  const items = rows.slice(0, limit);
+  const more = rows.length > limit;
+  return { items, nextCursor: more && items.length > 0 ? String(items[items.length - 1]!.seq) : null };
+}

@@ -1,0 +1,168 @@
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { CardServiceError, type CardManagementService, type CardSummary, type CardView } from '../../cards/management.js';
+import { centsToDollarNumber } from '../../money/units.js';
+import type { WalletIdentity } from '../../wallet-auth/middleware.js';
+import type { AppEnv } from '../env.js';
+import { AppError } from '../errors.js';
+
+export const DETAILS_NONCE_HEADER = 'X-AGENT-NONCE';
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface CardRoutesDeps {
+  cards: CardManagementService;
+  /** Wallet auth for plain reads: v1 signatures re-usable within the timestamp window (ASG). */
+  authRead: MiddlewareHandler<AppEnv>;
+  /** Wallet auth for details and state changes: every signature is single-use. */
+  authSingleUse: MiddlewareHandler<AppEnv>;
+}
+
+/** Maps the card service's refusals to the API's codes; called only from app.onError. */
+export function cardServiceErrorToAppError(err: CardServiceError): AppError {
+  switch (err.reason) {
+    case 'card_not_found':
+      return new AppError('CARD_NOT_FOUND', err.message);
+    case 'owner_only':
+      return new AppError('OWNER_ONLY', err.message);
+    case 'details_revoked':
+      return new AppError('DETAILS_REVOKED', err.message);
+    case 'invalid_nonce':
+      return new AppError('INVALID_NONCE', err.message);
+    case 'nonce_replayed':
+      return new AppError('REPLAY_REJECTED', err.message);
+    case 'details_rate_limited': {
+      const retryAfter = err.retryAfterSeconds ?? 1;
+      return new AppError('DETAILS_RATE_LIMITED', err.message, { headers: { 'Retry-After': String(retryAfter) }, extra: { retryAfter } });
+    }
+  }
+}
+
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, 'cursor must be the nextCursor of a previous page')
+    .transform(Number)
+    .optional(),
+});
+
+function parsePage(c: Context<AppEnv>) {
+  const parsed = pageQuery.safeParse(c.req.query());
+  if (!parsed.success) {
+    const summary = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new AppError('VALIDATION_ERROR', `invalid query: ${summary}`);
+  }
+  return parsed.data;
+}
+
+function walletOf(c: Context<AppEnv>): WalletIdentity {
+  const wallet = c.get('wallet');
+  if (!wallet) throw new Error('wallet route mounted without walletAuth');
+  return wallet;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function summaryJson(card: CardSummary) {
+  return {
+    cardId: card.cardId,
+    nameOnCard: card.nameOnCard,
+    lastFour: card.lastFour,
+    balance: centsToDollarNumber(card.balanceCents),
+    balanceCents: card.balanceCents,
+    status: card.status,
+    createdAt: iso(card.createdAtMs),
+  };
+}
+
+function cardJson(card: CardView) {
+  return {
+    ...summaryJson(card),
+    detailsRevoked: card.detailsRevoked,
+    agentAddress: card.agentAddress,
+    ownerAddress: card.ownerAddress,
+    updatedAt: iso(card.updatedAtMs),
+  };
+}
+
+/** Wallet-signed card management (DESIGN §3, §6–7). Thin: parse, call the service, shape JSON. */
+export function cardRoutes(deps: CardRoutesDeps) {
+  const { cards, authRead, authSingleUse } = deps;
+  const routes = new Hono<AppEnv>();
+
+  routes.get('/cards', authRead, async (c) => {
+    const list = await cards.listCards(walletOf(c).address);
+    return c.json({ cards: list.map(summaryJson) });
+  });
+
+  routes.get('/cards/:cardId', authRead, async (c) => {
+    const card = await cards.getCard(walletOf(c).address, c.req.param('cardId'));
+    return c.json({ card: cardJson(card) });
+  });
+
+  routes.get('/cards/:cardId/details', authSingleUse, async (c) => {
+    const details = await cards.readDetails({
+      wallet: walletOf(c).address,
+      cardId: c.req.param('cardId'),
+      nonce: c.req.header(DETAILS_NONCE_HEADER)?.trim(),
+      ip: c.get('clientIp'),
+      userAgent: c.req.header('User-Agent') ?? '',
+    });
+    return c.json({ details });
+  });
+
+  for (const [action, status] of [['freeze', 'frozen'], ['unfreeze', 'active']] as const) {
+    routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
+      const card = await cards.setStatus(walletOf(c).address, c.req.param('cardId'), status);
+      return c.json({ success: true, cardId: card.cardId, status: card.status });
+    });
+  }
+
+  for (const [action, revoked] of [['revoke-details', true], ['restore-details', false]] as const) {
+    routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
+      const card = await cards.setDetailsRevoked(walletOf(c).address, c.req.param('cardId'), revoked);
+      return c.json({ success: true, cardId: card.cardId, detailsRevoked: card.detailsRevoked });
+    });
+  }
+
+  routes.get('/cards/:cardId/transactions', authRead, async (c) => {
+    const page = parsePage(c);
+    const result = await cards.transactions(walletOf(c).address, c.req.param('cardId'), page);
+    return c.json({
+      cardId: c.req.param('cardId'),
+      transactions: result.items.map((e) => ({
+        id: e.id,
+        type: e.kind,
+        amount: centsToDollarNumber(e.amount_cents),
+        amountCents: e.amount_cents,
+        description: e.description,
+        createdAt: iso(e.created_at),
+      })),
+      nextCursor: result.nextCursor,
+    });
+  });
+
+  routes.get('/cards/:cardId/balance', authRead, async (c) => {
+    const result = await cards.balance(walletOf(c).address, c.req.param('cardId'));
+    return c.json({ cardId: result.cardId, balance: centsToDollarNumber(result.balanceCents), balanceCents: result.balanceCents, currency: 'USD' });
+  });
+
+  routes.get('/cards/:cardId/details-access', authRead, async (c) => {
+    const page = parsePage(c);
+    const result = await cards.detailsAccess(walletOf(c).address, c.req.param('cardId'), page);
+    return c.json({
+      cardId: c.req.param('cardId'),
+      attempts: result.items.map((a) => ({
+        time: iso(a.created_at),
+        wallet: a.wallet_address,
+        ip: a.ip,
+        userAgent: a.user_agent,
+        outcome: a.outcome,
+      })),
+      nextCursor: result.nextCursor,
+    });
+  });
+
+  return routes;
+}

@@ -1,0 +1,36 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/open.js';
+import type { AppEnv } from '../http/env.js';
+import { FailureLimiter } from './failure-limiter.js';
+import { walletAuth } from './middleware.js';
+import { SqliteReplayStore } from './replay-store.js';
+import { NodeEd25519Verifier, type SignatureVerifier } from './verifier.js';
+
+export interface WalletAuthMiddlewares {
+  /** Plain reads: v1 signatures are ASG-compatible bearers within the timestamp window. */
+  authRead: MiddlewareHandler<AppEnv>;
+  /** Details and state changes: every signature (v1 or v2) is accepted once. */
+  authSingleUse: MiddlewareHandler<AppEnv>;
+}
+
+/** Both flavours of wallet auth over one replay store and one set of failure limits. */
+export function createWalletAuth(deps: { config: Config; db: Db; clock: Clock; verifier?: SignatureVerifier }): WalletAuthMiddlewares {
+  const { walletAuth: settings } = deps.config;
+  const windowMs = settings.failureWindowSeconds * 1000;
+  const shared = {
+    verifier: deps.verifier ?? new NodeEd25519Verifier(),
+    replayStore: new SqliteReplayStore(deps.db),
+    clock: deps.clock,
+    maxSkewSeconds: settings.maxSkewSeconds,
+    failures: {
+      perIp: new FailureLimiter({ limit: settings.failuresPerIp, windowMs }),
+      perWallet: new FailureLimiter({ limit: settings.failuresPerWallet, windowMs }),
+    },
+  };
+  return {
+    authRead: walletAuth({ ...shared, singleUse: false }),
+    authSingleUse: walletAuth({ ...shared, singleUse: true }),
+  };
+}

@@ -1,0 +1,110 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Clock } from '../clock.js';
+import type { AppEnv } from '../http/env.js';
+import { AppError } from '../http/errors.js';
+import type { FailureLimiter } from './failure-limiter.js';
+import { parseWalletHeaders } from './headers.js';
+import { pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message, type AuthVersion, type SigningMode } from './messages.js';
+import type { ReplayStore } from './replay-store.js';
+import type { SignatureVerifier } from './verifier.js';
+
+/** What a handler learns about the caller: published as `c.get('wallet')`. */
+export interface WalletIdentity {
+  address: string;
+  version: AuthVersion;
+  mode: SigningMode;
+  timestamp: number;
+  /** True when this signature (v1) or nonce (v2) has been spent and cannot be used again. */
+  singleUse: boolean;
+}
+
+export interface WalletAuthOptions {
+  verifier: SignatureVerifier;
+  replayStore: ReplayStore;
+  clock: Clock;
+  /** How far X-WALLET-TIMESTAMP may be from now, either way (ASG: 300). */
+  maxSkewSeconds: number;
+  /**
+   * When true, a v1 signature is accepted once (details and state-changing routes). When false,
+   * v1 stays an ASG-compatible bearer within the skew window (plain reads). v2 is always single-use.
+   */
+  singleUse: boolean;
+  failures: { perIp: FailureLimiter; perWallet: FailureLimiter };
+}
+
+function rateLimited(blockedMs: number): AppError {
+  const retryAfter = Math.max(1, Math.ceil(blockedMs / 1000));
+  return new AppError('AUTH_RATE_LIMITED', 'too many failed authentication attempts; retry later', {
+    headers: { 'Retry-After': String(retryAfter) },
+    extra: { retryAfter },
+  });
+}
+
+/**
+ * Ed25519 wallet authentication (DESIGN §6). Order: failure limits (before any crypto) →
+ * headers (400) → timestamp window (401) → signature (401) → single use (401) → `c.set('wallet')`.
+ */
+export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<AppEnv> {
+  if (!Number.isInteger(opts.maxSkewSeconds) || opts.maxSkewSeconds < 1) throw new RangeError('maxSkewSeconds must be a positive integer');
+  const { verifier, replayStore, clock, maxSkewSeconds, failures } = opts;
+
+  return async function walletAuthMiddleware(c, next) {
+    const nowMs = clock.nowMs();
+    const ip = c.get('clientIp') ?? 'unknown';
+    const ipBlockedMs = failures.perIp.blockedForMs(ip, nowMs);
+    if (ipBlockedMs > 0) throw rateLimited(ipBlockedMs);
+
+    const fail = (error: AppError, address?: string): AppError => {
+      failures.perIp.recordFailure(ip, nowMs);
+      if (address) failures.perWallet.recordFailure(address, nowMs);
+      return error;
+    };
+
+    const parsed = parseWalletHeaders((name) => c.req.header(name));
+    if (!parsed.ok) {
+      const code = parsed.reason === 'missing' ? 'UNAUTHORIZED' : 'AUTH_MALFORMED';
+      throw fail(new AppError(code, parsed.message), parsed.address);
+    }
+    const auth = parsed.headers;
+    const walletBlockedMs = failures.perWallet.blockedForMs(auth.address, nowMs);
+    if (walletBlockedMs > 0) throw rateLimited(walletBlockedMs);
+
+    const skewSeconds = Math.floor(nowMs / 1000) - auth.timestamp;
+    if (Math.abs(skewSeconds) > maxSkewSeconds) {
+      const which = skewSeconds > 0 ? 'too old' : 'in the future';
+      throw fail(new AppError('AUTH_EXPIRED', `X-WALLET-TIMESTAMP is ${which}; it must be within ${maxSkewSeconds} s of server time`, { extra: { serverTime: Math.floor(nowMs / 1000) } }), auth.address);
+    }
+
+    let message: string;
+    if (auth.version === 1) {
+      message = v1Message(auth.timestamp);
+    } else {
+      const body = new Uint8Array(await c.req.arrayBuffer()); // hono caches it for the handler
+      message = v2Message({
+        address: auth.address,
+        method: c.req.method,
+        pathWithQuery: pathWithQueryOf(c.req.url),
+        bodySha256Hex: sha256Hex(body),
+        timestamp: auth.timestamp,
+        nonce: auth.nonce!,
+      });
+    }
+    if (!verifier.verify(auth.publicKey, signingInput(message, auth.mode), auth.signature)) {
+      throw fail(new AppError('AUTH_SIGNATURE_INVALID', 'wallet signature does not verify for this address and message'), auth.address);
+    }
+
+    const singleUse = auth.version === 2 || opts.singleUse;
+    if (singleUse) {
+      // Keyed by what was signed, not by the signature bytes, so no re-encoding of a signature can slip past.
+      const key = auth.version === 2 ? `v2:${auth.address}:${auth.nonce}` : `v1:${auth.mode}:${auth.address}:${auth.timestamp}`;
+      const expiresAtMs = (auth.timestamp + maxSkewSeconds + 1) * 1000;
+      if (!(await replayStore.claim(key, expiresAtMs, nowMs))) {
+        const hint = auth.version === 2 ? 'this request nonce was already used' : 'this signature was already used; sign a new timestamp or use X-WALLET-AUTH-VERSION: 2';
+        throw fail(new AppError('AUTH_REPLAYED', `replayed wallet signature: ${hint}`), auth.address);
+      }
+    }
+
+    c.set('wallet', { address: auth.address, version: auth.version, mode: auth.mode, timestamp: auth.timestamp, singleUse });
+    await next();
+  };
+}

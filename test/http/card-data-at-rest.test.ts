@@ -1,0 +1,80 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Keypair } from '@stellar/stellar-sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/open.js';
+import { makeTestApp } from '../helpers/app.js';
+import { bodyOf } from '../helpers/http.js';
+import { seedCard, signedRequest, v1, type SeededCard } from '../helpers/wallet.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Strings whose presence would mean card data (or a details nonce) was stored or logged in clear. */
+function secretsOf(card: SeededCard): string[] {
+  return [
+    card.details.cardNumber,
+    `"cvv":"${card.details.cvv}"`,
+    `"cvv": "${card.details.cvv}"`,
+    card.details.billingAddress.line1,
+  ];
+}
+
+describe('card data at rest and in logs', () => {
+  it('the SQLite file (and its WAL) holds no card number, CVV, billing address or details nonce in clear; no log line does either', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'card402-at-rest-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'card402.sqlite');
+    const db = openDatabase(file);
+    const t = await makeTestApp({ db });
+    const agent = Keypair.random();
+    const owner = Keypair.random();
+    const cards = [await seedCard(t, { agent, owner, loadCents: 2_000 }), await seedCard(t, { agent })];
+
+    const nonces: string[] = [];
+    const signatures: string[] = [];
+    for (const [index, card] of cards.entries()) {
+      for (let i = 0; i < 3; i++) {
+        const nonce = randomUUID();
+        nonces.push(nonce);
+        const headers = v1(t, agent, { timestamp: Math.floor(t.clock.nowMs() / 1000) + index * 10 + i });
+        signatures.push(headers['X-WALLET-SIGNATURE']!);
+        const res = await t.app.request(`/cards/${card.cardId}/details`, { headers: { ...headers, 'X-AGENT-NONCE': nonce } });
+        const body = await bodyOf(res);
+        expect(res.status, JSON.stringify(body)).toBe(200);
+        expect(body.details.cardNumber).toBe(card.details.cardNumber); // the data is really there, encrypted
+      }
+      // Failures and other routes log too.
+      await t.app.request(`/cards/${card.cardId}/details`, { headers: { ...v1(t, Keypair.random()), 'X-AGENT-NONCE': randomUUID() } });
+      await signedRequest(t, agent, 'GET', `/cards/${card.cardId}`);
+      await signedRequest(t, agent, 'GET', '/cards');
+    }
+    // A row whose ciphertext belongs to another card fails authentication: a 500 that is logged.
+    const moved = await seedCard(t, { agent: owner });
+    const foreignBlob = t.deps.cardCipher.encrypt(cards[0]!.cardId, cards[0]!.details);
+    await t.db.updateTable('cards').set({ details_ciphertext: foreignBlob }).where('id', '=', moved.cardId).execute();
+    const broken = await signedRequest(t, owner, 'GET', `/cards/${moved.cardId}/details`, { headers: { 'X-AGENT-NONCE': randomUUID() } });
+    const brokenBody = await bodyOf(broken);
+    expect(broken.status).toBe(500);
+    expect(JSON.stringify(brokenBody)).not.toContain(cards[0]!.details.cardNumber);
+    expect(t.logs.some((line) => line.includes('unhandled error'))).toBe(true);
+    await db.destroy();
+
+    const files = readdirSync(dir).filter((name) => name.startsWith('card402.sqlite'));
+    expect(files).toContain('card402.sqlite');
+    const bytes = files.map((name) => readFileSync(path.join(dir, name)).toString('latin1')).join('\n');
+    expect(bytes).toContain(cards[0]!.cardId); // sanity: we are reading the right database
+    for (const card of cards) for (const secret of secretsOf(card)) expect(bytes).not.toContain(secret);
+    for (const nonce of nonces) expect(bytes).not.toContain(nonce);
+
+    expect(t.logs.length).toBeGreaterThan(10);
+    const logText = t.logs.join('\n');
+    for (const card of cards) for (const secret of secretsOf(card)) expect(logText).not.toContain(secret);
+    for (const nonce of nonces) expect(logText).not.toContain(nonce);
+    for (const signature of signatures) expect(logText).not.toContain(signature);
+  });
+});
