@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'INTERNAL_ERROR',
   'BAD_GATEWAY',
   'SERVICE_UNAVAILABLE',
+  'PAYMENT_IN_PROGRESS',
+  'FULFILMENT_FAILED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -41,6 +43,8 @@ export const STATUS_BY_CODE = {
   INTERNAL_ERROR: 500,
   BAD_GATEWAY: 502,
   SERVICE_UNAVAILABLE: 503,
+  PAYMENT_IN_PROGRESS: 409,
+  FULFILMENT_FAILED: 502,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as cards from './2026-11-21-01-cards.js';
+import * as payments from './2026-11-21-02-payments.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -7,4 +8,5 @@ import * as cards from './2026-11-21-01-cards.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-21-01-cards': cards,
+  '2026-11-21-02-payments': payments,
 };
