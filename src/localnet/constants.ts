@@ -1,0 +1,29 @@
+import { Asset, hash } from '@stellar/stellar-sdk';
+
+// The official x402 Stellar packages only know testnet and pubnet, so the local ledger poses as testnet.
+export const LOCALNET_PASSPHRASE = 'Test SDF Network ; September 2015';
+export const LOCALNET_NETWORK_ID: Buffer = hash(Buffer.from(LOCALNET_PASSPHRASE));
+export const LOCALNET_USDC_ISSUER = 'GBBD47IF6LWK7P7MDEVSCWR7DPUWV3NY3DTQEVFL4NAT4AQH3ZLLFLA5';
+export const USDC_ASSET = new Asset('USDC', LOCALNET_USDC_ISSUER);
+export const LOCALNET_USDC_CONTRACT = 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA';
+// SEP-11 form; it is both the SAC `name()` and the fourth topic of its transfer event.
+export const USDC_ASSET_STRING = `USDC:${LOCALNET_USDC_ISSUER}`;
+export const USDC_DECIMALS = 7;
+export const NATIVE_SAC_CONTRACT = Asset.native().contractId(LOCALNET_PASSPHRASE);
+
+// Protocol 23 is the first with TransactionMetaV4 and the CAP-67 event layout we emit.
+export const PROTOCOL_VERSION = 23;
+
+export const STROOPS_PER_XLM = 10_000_000n;
+export const FRIENDBOT_STROOPS = 10_000n * STROOPS_PER_XLM;
+export const BASE_RESERVE_STROOPS = 5_000_000n;
+// Minimum inclusion fee per operation when the network is not surge pricing.
+export const BASE_FEE_STROOPS = 100n;
+export const INT64_MAX = (1n << 63n) - 1n;
+export const MAX_SIGNATURES = 20;
+// Temporary entries (auth nonces) cannot live longer than this; an auth expiration beyond it is invalid.
+export const MAX_ENTRY_TTL_LEDGERS = 3_110_400;
+// Persistent entries written by the SAC get this TTL on creation (testnet's minimum persistent TTL).
+export const MIN_PERSISTENT_TTL_LEDGERS = 2_073_600;
+export const DEFAULT_LEDGER_MS = 5000;
+export const GENESIS_LEDGER = 2;

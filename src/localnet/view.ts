@@ -1,0 +1,95 @@
+import { xdr } from '@stellar/stellar-sdk';
+import { buildEntry, entryKeyString, type EntryReader, type EntryRef } from './entries.js';
+import { nonceKey, type AccountState, type LedgerState, type UsdcHolding } from './state.js';
+
+/**
+ * A copy-on-write view of the ledger for one host invocation. It records every entry the invocation touches
+ * (that is the footprint simulation returns and apply enforces) and commits only when the invocation succeeds,
+ * so a failed transfer leaves balances and nonces exactly as they were.
+ */
+export class LedgerView implements EntryReader {
+  private readonly holdings = new Map<string, UsdcHolding>();
+  private readonly newNonces = new Map<string, number>();
+  readonly readOnly = new Map<string, EntryRef>();
+  readonly readWrite = new Map<string, EntryRef>();
+
+  constructor(
+    private readonly base: LedgerState,
+    readonly ledgerSeq: number,
+  ) {}
+
+  account(id: string): AccountState | undefined {
+    return this.base.accounts.get(id);
+  }
+
+  usdc(holder: string): UsdcHolding | undefined {
+    return this.holdings.get(holder) ?? this.base.usdc.get(holder);
+  }
+
+  nonce(address: string, nonce: bigint): number | undefined {
+    const key = nonceKey(address, nonce);
+    return this.newNonces.get(key) ?? this.base.nonces.get(key);
+  }
+
+  /** The committed state this view started from. */
+  before(): EntryReader {
+    return baseReader(this.base);
+  }
+
+  read(ref: EntryRef): void {
+    const k = entryKeyString(ref);
+    if (!this.readWrite.has(k)) this.readOnly.set(k, ref);
+  }
+
+  write(ref: EntryRef): void {
+    const k = entryKeyString(ref);
+    this.readOnly.delete(k);
+    this.readWrite.set(k, ref);
+  }
+
+  putUsdc(holder: string, balance: bigint): void {
+    this.write({ kind: 'usdc', holder });
+    this.holdings.set(holder, { balance, lastModified: this.ledgerSeq });
+  }
+
+  putNonce(address: string, nonce: bigint, expirationLedger: number): void {
+    this.write({ kind: 'nonce', address, nonce });
+    this.newNonces.set(nonceKey(address, nonce), expirationLedger);
+  }
+
+  newEntryCounts(): { temporary: number; persistent: number } {
+    let persistent = 0;
+    for (const [holder] of this.holdings) if (!this.base.usdc.has(holder)) persistent++;
+    return { temporary: this.newNonces.size, persistent };
+  }
+
+  /** Meta changes (state/updated, or created) for every entry written, computed before commit. */
+  changes(): xdr.LedgerEntryChange[] {
+    const out: xdr.LedgerEntryChange[] = [];
+    for (const ref of this.readWrite.values()) {
+      const before = buildEntry(ref, baseReader(this.base));
+      const after = buildEntry(ref, this);
+      if (!after) continue;
+      if (before) {
+        out.push(xdr.LedgerEntryChange.ledgerEntryState(before.entry));
+        out.push(xdr.LedgerEntryChange.ledgerEntryUpdated(after.entry));
+      } else {
+        out.push(xdr.LedgerEntryChange.ledgerEntryCreated(after.entry));
+      }
+    }
+    return out;
+  }
+
+  commit(): void {
+    for (const [holder, h] of this.holdings) this.base.usdc.set(holder, h);
+    for (const [key, exp] of this.newNonces) this.base.nonces.set(key, exp);
+  }
+}
+
+export function baseReader(state: LedgerState): EntryReader {
+  return {
+    account: (id) => state.accounts.get(id),
+    usdc: (holder) => state.usdc.get(holder),
+    nonce: (address, nonce) => state.nonces.get(nonceKey(address, nonce)),
+  };
+}
