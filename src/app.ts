@@ -9,8 +9,10 @@ import { accessLog } from './http/middleware/access-log.js';
 import { bodyLimit } from './http/middleware/body-limit.js';
 import { requestId } from './http/middleware/request-id.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
+import { paidRoutes } from './http/routes/paid.js';
 import { publicRoutes, type PaymentTerms } from './http/routes/public.js';
 import type { Logger } from './logger.js';
+import type { PaymentService } from './payments/service.js';
 
 export interface AppDeps {
   config: Config;
@@ -18,6 +20,12 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   paymentTerms: PaymentTerms;
+  /**
+   * Paid routes (x402 card creation and funding, GET /payments/:id); absent, they are not served.
+   * Build it with buildPaymentService (src/payments/wiring.ts) from the issuer, facilitator, card
+   * cipher and treasury.
+   */
+  payments?: PaymentService;
 }
 
 function respondWithError(c: Context<AppEnv>, error: AppError) {
@@ -44,6 +52,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', bodyLimit(deps.config.bodyLimitBytes));
 
   app.route('/', publicRoutes(deps));
+  if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments }));
 
   app.notFound((c) => respondWithError(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => respondWithError(c, toAppError(err, c, deps.logger)));

@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Keypair } from '@stellar/stellar-sdk';
+import { createApp } from '../../src/app.js';
+import { CardDataCipher } from '../../src/cards/card-data.js';
+import { SandboxIssuer } from '../../src/cards/sandbox-issuer.js';
+import { payAndFetch, type PaymentOverrides } from '../../src/client/x402-payer.js';
+import { systemClock } from '../../src/clock.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
+import type { Facilitator } from '../../src/facilitator/types.js';
+import { createLocalnet, serveLocalnet, LOCALNET_PASSPHRASE, type Localnet, type LocalnetServer } from '../../src/localnet/index.js';
+import { createMemoryLogger } from '../../src/logger.js';
+import { buildPaymentStack, type PaymentStack } from '../../src/payments/wiring.js';
+import { prepareLocalKeys, type StellarKeys } from '../../src/stellar/keys.js';
+import type { FetchLike } from '../../src/stellar/rpc.js';
+
+export const USDC = 10_000_000n;
+
+export interface PaidHarness {
+  localnet: Localnet;
+  ledgerServer: LocalnetServer;
+  config: Config;
+  db: Db;
+  keys: StellarKeys;
+  issuer: SandboxIssuer;
+  stack: PaymentStack;
+  app: ReturnType<typeof createApp>;
+  /** Base URL of the app served over real HTTP. */
+  baseUrl: string;
+  logs: string[];
+  dataDir: string;
+  /** A new agent with XLM and `usdc` atomic units of USDC on the ledger. */
+  agent(usdc?: bigint): Keypair;
+  /** Request → 402 → pay → repeat, over real HTTP, as an agent would. */
+  pay(
+    agent: Keypair,
+    route: string,
+    body: unknown,
+    opts?: { headers?: Record<string, string>; overrides?: PaymentOverrides; legacyHeader?: boolean },
+  ): Promise<{ response: Response; payment?: import('../../src/x402/types.js').PaymentPayload }>;
+  /** A second app instance over the same db, ledger and keys: "the process after a restart". */
+  restart(opts?: { rpcFetch?: FetchLike }): PaidHarness['stack'];
+  close(): Promise<void>;
+}
+
+export async function makePaidHarness(
+  opts: {
+    ledgerMs?: number | 'manual';
+    env?: Record<string, string>;
+    rpcFetch?: (inner: FetchLike) => FetchLike;
+    facilitator?: (stack: { rpcUrl: string }) => Facilitator;
+    dbFile?: string;
+  } = {},
+): Promise<PaidHarness> {
+  const localnet = createLocalnet({ ledgerMs: opts.ledgerMs ?? 50 });
+  localnet.start();
+  const ledgerServer = await serveLocalnet(localnet, { port: 0 });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'card402-paid-'));
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PUBLIC_BASE_URL: 'http://card402.test',
+    CHANNEL_COUNT: '2',
+    SETTLE_POLL_INTERVAL_MS: '20',
+    SETTLE_POLL_TIMEOUT_MS: '5000',
+    LOG_LEVEL: 'debug',
+    ...opts.env,
+  });
+  const logger = createMemoryLogger('debug');
+  const keys = prepareLocalKeys(config, localnet, logger);
+  const db = openDatabase(opts.dbFile ?? ':memory:');
+  await migrateToLatest(db);
+  const issuer = new SandboxIssuer(config.issuer.capacityCents, systemClock);
+  const cipher = new CardDataCipher(randomBytes(32));
+  const baseFetch: FetchLike = (input, init) => fetch(input, init);
+  const build = (rpcFetch?: FetchLike) =>
+    buildPaymentStack({
+      config,
+      db,
+      clock: systemClock,
+      logger,
+      keys,
+      rpcUrl: ledgerServer.rpcUrl,
+      issuer,
+      cipher,
+      ...(rpcFetch ? { rpcFetch } : opts.rpcFetch ? { rpcFetch: opts.rpcFetch(baseFetch) } : {}),
+      ...(opts.facilitator ? { facilitator: opts.facilitator({ rpcUrl: ledgerServer.rpcUrl }) } : {}),
+    });
+  const stack = build();
+  const app = createApp({ config, db, clock: systemClock, logger, paymentTerms: stack.terms, payments: stack.service });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    localnet,
+    ledgerServer,
+    config,
+    db,
+    keys,
+    issuer,
+    stack,
+    app,
+    baseUrl,
+    logs: logger.lines,
+    dataDir,
+    agent(usdc = 1_000n * USDC) {
+      const kp = Keypair.random();
+      localnet.fundXlm(kp.publicKey());
+      localnet.mintUsdc(kp.publicKey(), usdc);
+      return kp;
+    },
+    pay(agent, route, body, payOpts = {}) {
+      return payAndFetch(
+        (url, init) => fetch(url, init),
+        baseUrl + route,
+        { method: 'POST', headers: { 'content-type': 'application/json', ...payOpts.headers }, body: JSON.stringify(body) },
+        {
+          keypair: agent,
+          networkPassphrase: LOCALNET_PASSPHRASE,
+          rpc: ledgerServer.rpcUrl,
+          ...(payOpts.overrides ? { overrides: payOpts.overrides } : {}),
+          ...(payOpts.legacyHeader ? { legacyHeader: true } : {}),
+        },
+      );
+    },
+    restart(restartOpts = {}) {
+      return build(restartOpts.rpcFetch);
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ledgerServer.close();
+      await localnet.stop();
+      await db.destroy();
+    },
+  };
+}
