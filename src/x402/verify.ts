@@ -276,7 +276,7 @@ export interface LedgerChecked {
 }
 
 /** Step 17: exactly one transfer event from→to of the amount on the asset, and no other contract event. */
-function checkEvents(events: xdr.DiagnosticEvent[], inspected: InspectedPayment, expected: PaymentRequirements): Check<void> {
+export function checkEvents(events: xdr.DiagnosticEvent[], inspected: InspectedPayment, expected: PaymentRequirements): Check<void> {
   const { payer } = inspected;
   let transfers = 0;
   for (const diagnostic of events) {
