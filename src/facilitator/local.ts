@@ -167,8 +167,16 @@ export class LocalFacilitator implements Facilitator {
           await this.sleep(this.opts.pollIntervalMs);
           continue;
         }
-        // ERROR: refused outright. A bad sequence number means our copy was stale; anything else may
-        // be this channel's problem (e.g. its fee balance). The payer's auth nonce makes retrying safe.
+        // ERROR: refused. But if an earlier identical send got through unseen, the refusal may be this
+        // very transaction's own sequence number, already consumed by it: ask the ledger first.
+        const landed = await this.opts.rpc.transaction(txHash).catch(() => undefined);
+        if (landed && landed.status !== 'NOT_FOUND') {
+          lease.consumed(current + 1n);
+          if (landed.status === 'SUCCESS') return { status: 'success', txHash, ledger: landed.ledger };
+          return { status: 'failed', reason: `transaction_failed${landed.resultCode ? `:${landed.resultCode}` : ''}`, txHash };
+        }
+        // Refused outright. A bad sequence number means our copy was stale; anything else may be this
+        // channel's problem (e.g. its fee balance). The payer's auth nonce makes retrying safe.
         lastReason = `send_error${sent.errorResultCode ? `:${sent.errorResultCode}` : ''}`;
         lease.invalidate();
         this.opts.logger.warn('sendTransaction refused a settlement', { attempt, reason: lastReason });

@@ -7,6 +7,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { createApp } from '../../src/app.js';
 import { CardDataCipher } from '../../src/cards/card-data.js';
+import type { CardIssuer } from '../../src/cards/issuer.js';
 import { SandboxIssuer } from '../../src/cards/sandbox-issuer.js';
 import { payAndFetch, type PaymentOverrides } from '../../src/client/x402-payer.js';
 import { systemClock } from '../../src/clock.js';
@@ -44,7 +45,7 @@ export interface PaidHarness {
     opts?: { headers?: Record<string, string>; overrides?: PaymentOverrides; legacyHeader?: boolean },
   ): Promise<{ response: Response; payment?: import('../../src/x402/types.js').PaymentPayload }>;
   /** A second app instance over the same db, ledger and keys: "the process after a restart". */
-  restart(opts?: { rpcFetch?: FetchLike }): PaidHarness['stack'];
+  restart(opts?: { rpcFetch?: FetchLike; issuer?: CardIssuer }): PaidHarness['stack'];
   close(): Promise<void>;
 }
 
@@ -54,6 +55,8 @@ export async function makePaidHarness(
     env?: Record<string, string>;
     rpcFetch?: (inner: FetchLike) => FetchLike;
     facilitator?: (stack: { rpcUrl: string }) => Facilitator;
+    /** Wraps the sandbox issuer the first app uses (e.g. to make it hang like a crashed process). */
+    issuer?: (sandbox: SandboxIssuer) => CardIssuer;
     dbFile?: string;
   } = {},
 ): Promise<PaidHarness> {
@@ -77,7 +80,7 @@ export async function makePaidHarness(
   const issuer = new SandboxIssuer(config.issuer.capacityCents, systemClock);
   const cipher = new CardDataCipher(randomBytes(32));
   const baseFetch: FetchLike = (input, init) => fetch(input, init);
-  const build = (rpcFetch?: FetchLike) =>
+  const build = (rpcFetch?: FetchLike, stackIssuer: CardIssuer = issuer) =>
     buildPaymentStack({
       config,
       db,
@@ -85,12 +88,12 @@ export async function makePaidHarness(
       logger,
       keys,
       rpcUrl: ledgerServer.rpcUrl,
-      issuer,
+      issuer: stackIssuer,
       cipher,
       ...(rpcFetch ? { rpcFetch } : opts.rpcFetch ? { rpcFetch: opts.rpcFetch(baseFetch) } : {}),
       ...(opts.facilitator ? { facilitator: opts.facilitator({ rpcUrl: ledgerServer.rpcUrl }) } : {}),
     });
-  const stack = build();
+  const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
   const app = createApp({ config, db, clock: systemClock, logger, paymentTerms: stack.terms, payments: stack.service });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
@@ -130,13 +133,47 @@ export async function makePaidHarness(
       );
     },
     restart(restartOpts = {}) {
-      return build(restartOpts.rpcFetch);
+      return build(restartOpts.rpcFetch, restartOpts.issuer ?? issuer);
     },
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Requests left hanging on purpose (simulated crashes) must not keep the server open.
+        if ('closeAllConnections' in server) (server as unknown as { closeAllConnections(): void }).closeAllConnections();
+      });
       await ledgerServer.close();
       await localnet.stop();
       await db.destroy();
     },
   };
+}
+
+/**
+ * Nothing lost: every payment ended fulfilled (card linked), refunded (refund landed) or failed
+ * (its settlement never landed), and the treasury holds exactly what fulfilled payments paid.
+ */
+export async function expectNothingLost(h: PaidHarness, treasuryBefore: bigint): Promise<void> {
+  const { expect } = await import('vitest');
+  const payments = await h.db.selectFrom('payments').selectAll().execute();
+  let kept = 0n;
+  for (const p of payments) {
+    expect(['fulfilled', 'refunded', 'failed'], `payment ${p.id} is ${p.status}`).toContain(p.status);
+    if (p.status === 'fulfilled') {
+      expect(p.card_id).not.toBeNull();
+      expect((await h.stack.rpc.transaction(p.settle_tx_hash!)).status).toBe('SUCCESS');
+      if (p.load_cents > 0) {
+        const entry = await h.db.selectFrom('card_ledger_entries').selectAll().where('payment_id', '=', p.id).executeTakeFirst();
+        expect(entry?.amount_cents).toBe(p.load_cents);
+      }
+      kept += BigInt(p.amount_atomic);
+    }
+    if (p.status === 'refunded') {
+      expect((await h.stack.rpc.transaction(p.settle_tx_hash!)).status).toBe('SUCCESS');
+      expect((await h.stack.rpc.transaction(p.refund_tx_hash!)).status).toBe('SUCCESS');
+    }
+    if (p.status === 'failed' && p.settle_tx_hash) {
+      expect((await h.stack.rpc.transaction(p.settle_tx_hash)).status).not.toBe('SUCCESS');
+    }
+  }
+  expect(h.localnet.usdcBalance(h.keys.treasury.publicKey())).toBe(treasuryBefore + kept);
 }
