@@ -131,7 +131,7 @@ function dispatch(method: Method, params: unknown, ctx: RpcContext): unknown {
         } catch {
           throw new RpcError(JSONRPC.INVALID_PARAMS, `invalid ledger key XDR: ${keyXdr.slice(0, 32)}`);
         }
-        const ref = refFromLedgerKey(key);
+        const ref = safeRef(key);
         const built = ref ? buildEntry(ref, reader) : undefined;
         if (!built) continue;
         entries.push({
@@ -183,6 +183,15 @@ function dispatch(method: Method, params: unknown, ctx: RpcContext): unknown {
         events: { contractEventsXdr: rec.contractEventsXdr, transactionEventsXdr: rec.transactionEventsXdr },
       };
     }
+  }
+}
+
+/** Keys of kinds the local ledger does not model (or cannot decode) simply have no entry. */
+function safeRef(key: xdr.LedgerKey) {
+  try {
+    return refFromLedgerKey(key);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,64 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Keypair, rpc } from '@stellar/stellar-sdk';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalnet } from '../../src/localnet/index.js';
+import { USDC, buildTx, fundedAccount, prepareAndSign, signedPayerAuth, startLocalnet, transferOp } from './helpers.js';
+
+describe('localnet state file', () => {
+  let dir: string;
+  let statePath: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'localnet-state-'));
+    statePath = join(dir, 'nested', 'localnet.json');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a restarted ledger keeps accounts, balances, sequence numbers, used nonces and transactions', async () => {
+    const first = await startLocalnet({ statePath });
+    const payer = fundedAccount(first.localnet, 10n * USDC);
+    const payee = fundedAccount(first.localnet);
+    const channel = fundedAccount(first.localnet);
+    const entry = await signedPayerAuth(first, payer, payee.publicKey(), 4n * USDC, { channel: channel.publicKey(), expiration: first.localnet.latestLedger() + 100 });
+    const tx = await prepareAndSign(first, channel, transferOp(payer.publicKey(), payee.publicKey(), 4n * USDC, [entry]));
+    const sent = await first.rpc.sendTransaction(tx);
+    await first.localnet.closeLedger();
+    const ledger = first.localnet.latestLedger();
+    const channelXlm = first.localnet.xlmBalance(channel.publicKey());
+    await first.close();
+    // Written with temp file + rename: nothing but the state file is left behind.
+    expect(readdirSync(join(dir, 'nested'))).toEqual(['localnet.json']);
+
+    const second = await startLocalnet({ statePath });
+    try {
+      expect(second.localnet.latestLedger()).toBe(ledger);
+      expect(second.localnet.usdcBalance(payer.publicKey())).toBe(6n * USDC);
+      expect(second.localnet.usdcBalance(payee.publicKey())).toBe(4n * USDC);
+      expect(second.localnet.xlmBalance(channel.publicKey())).toBe(channelXlm);
+      const got = await second.rpc.getTransaction(sent.hash);
+      expect(got.status).toBe(rpc.Api.GetTransactionStatus.SUCCESS);
+      expect((await second.rpc.getAccount(channel.publicKey())).sequenceNumber()).toBe(tx.sequence);
+
+      // The nonce spent before the restart is still spent.
+      const replay = await second.rpc.simulateTransaction(await buildTx(second, channel.publicKey(), transferOp(payer.publicKey(), payee.publicKey(), 4n * USDC, [entry])));
+      expect(rpc.Api.isSimulationError(replay) && replay.error).toContain('auth_nonce_reused');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('refuses to start from a corrupt state file instead of silently starting empty', () => {
+    writeFileSync(statePath.replace('nested/', ''), '{"version": 1, "accounts": ');
+    expect(() => createLocalnet({ ledgerMs: 'manual', statePath: statePath.replace('nested/', '') })).toThrow();
+  });
+
+  it('persists friendbot funding immediately, before any ledger closes', async () => {
+    const first = await startLocalnet({ statePath });
+    const kp = Keypair.random();
+    first.localnet.mintUsdc(kp.publicKey(), 3n * USDC);
+    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { usdc: Record<string, { balance: string }> };
+    expect(saved.usdc[kp.publicKey()]?.balance).toBe((3n * USDC).toString());
+    await first.close();
+  });
+});
