@@ -2,6 +2,7 @@ import { Account, Keypair, Operation, TransactionBuilder, type FeeBumpTransactio
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ChannelPool } from '../stellar/channels.js';
+import { LedgerWatcher } from '../stellar/ledger-watcher.js';
 import type { SendResult, SorobanRpc, TransactionLookup } from '../stellar/rpc.js';
 import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
 import { checkPaymentOnLedger, inspectPayment, type InspectedPayment, type LedgerChecked } from '../x402/verify.js';
@@ -46,6 +47,7 @@ export class LocalFacilitator implements Facilitator {
   private readonly ownAddresses: ReadonlySet<string>;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly tokens = new WeakSet<object>();
+  private readonly watcher: LedgerWatcher;
 
   constructor(private readonly opts: LocalFacilitatorOptions) {
     this.ownAddresses = new Set([
@@ -54,6 +56,13 @@ export class LocalFacilitator implements Facilitator {
       ...(opts.protectedAddresses ?? []),
     ]);
     this.sleep = opts.sleep ?? defaultSleep;
+    this.watcher = new LedgerWatcher({
+      latestLedger: () => opts.rpc.latestLedger(),
+      intervalMs: opts.pollIntervalMs,
+      clock: opts.clock,
+      sleep: this.sleep,
+      onError: (err) => opts.logger.warn('getLatestLedger failed; polling on', { err }),
+    });
   }
 
   async addresses(): Promise<ReadonlySet<string>> {
@@ -119,16 +128,27 @@ export class LocalFacilitator implements Facilitator {
     return 'unknown';
   }
 
+  /** Asks about the transaction once per closed ledger until it is found or the deadline passes. */
   private async poll(txHash: string, deadlineMs: number): Promise<TransactionLookup | 'timeout'> {
     for (;;) {
+      let seen: number | undefined;
       try {
         const found = await this.opts.rpc.transaction(txHash);
         if (found.status !== 'NOT_FOUND') return found;
+        seen = found.latestLedger;
       } catch (err) {
         this.opts.logger.warn('getTransaction failed; polling on', { txHash, err });
       }
       if (this.opts.clock.nowMs() >= deadlineMs) return 'timeout';
-      await this.sleep(this.opts.pollIntervalMs);
+      if (seen === undefined) {
+        await this.sleep(this.opts.pollIntervalMs);
+        continue;
+      }
+      if ((await this.watcher.waitBeyond(seen, deadlineMs)) === 'timeout') {
+        // One last look: it may have landed in the ledger that closed at the deadline.
+        const last = await this.opts.rpc.transaction(txHash).catch(() => undefined);
+        return last && last.status !== 'NOT_FOUND' ? last : 'timeout';
+      }
     }
   }
 
