@@ -17,6 +17,8 @@ import { publicRoutes, type PaymentTerms } from './http/routes/public.js';
 import type { Logger } from './logger.js';
 import { createWalletAuth } from './wallet-auth/index.js';
 import type { SignatureVerifier } from './wallet-auth/verifier.js';
+import { paidRoutes } from './http/routes/paid.js';
+import type { PaymentService } from './payments/service.js';
 
 export interface AppDeps {
   config: Config;
@@ -28,6 +30,12 @@ export interface AppDeps {
   cardCipher: CardDataCipher;
   /** Ed25519 verifier for wallet signatures; default Node's built-in (the benchmark swaps in tweetnacl). */
   signatureVerifier?: SignatureVerifier;
+  /**
+   * Paid routes (x402 card creation and funding, GET /payments/:id); absent, they are not served.
+   * Build it with buildPaymentService (src/payments/wiring.ts) from the issuer, facilitator, card
+   * cipher and treasury.
+   */
+  payments?: PaymentService;
 }
 
 function respondWithError(c: Context<AppEnv>, error: AppError) {
@@ -69,6 +77,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     },
   });
   app.route('/', cardRoutes({ cards, ...createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier }) }));
+  if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments }));
 
   app.notFound((c) => respondWithError(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => respondWithError(c, toAppError(err, c, deps.logger)));

@@ -52,6 +52,22 @@ const envSchema = z.object({
     .regex(/^(true|false|\d)$/i, 'expected false, true (one proxy) or the number of trusted proxy hops (0-9)')
     .transform((v) => (v.toLowerCase() === 'true' ? 1 : v.toLowerCase() === 'false' ? 0 : Number(v)))
     .default(0),
+  // --- x402 payments and settlement ---
+  X402_MAX_TIMEOUT_SECONDS: positiveInt.max(3600).default(60),
+  STELLAR_LEDGER_SECONDS: positiveInt.max(60).default(5),
+  STELLAR_MAX_FEE_STROOPS: positiveInt.default(1_000_000),
+  CHANNEL_SECRETS: z
+    .string()
+    .regex(/^S[A-Z2-7]{55}(,S[A-Z2-7]{55})*$/, 'expected comma-separated Stellar secret seeds (S...,S...)')
+    .optional(),
+  CHANNEL_COUNT: positiveInt.max(256).default(4),
+  FEE_PAYER_SECRET: z.string().regex(/^S[A-Z2-7]{55}$/, 'expected a Stellar secret seed (S...)').optional(),
+  FACILITATOR_URL: httpUrl.optional(),
+  SETTLE_POLL_TIMEOUT_MS: positiveInt.default(30_000),
+  SETTLE_POLL_INTERVAL_MS: positiveInt.default(500),
+  RECONCILE_INTERVAL_MS: positiveInt.default(15_000),
+  FULFIL_MAX_ATTEMPTS: positiveInt.max(100).default(5),
+  ISSUER_CAPACITY_USD: z.coerce.number().int().min(0).default(1_000_000),
 }).refine((env) => env.DETAILS_NONCE_RETENTION_SECONDS >= env.DETAILS_WINDOW_SECONDS, {
   path: ['DETAILS_NONCE_RETENTION_SECONDS'],
   message: 'must be at least DETAILS_WINDOW_SECONDS (spent nonces are counted over that window)',
@@ -102,6 +118,27 @@ function toConfig(env: z.infer<typeof envSchema>, localnet: LocalnetEnv) {
       noncesPerWindow: env.DETAILS_NONCES_PER_WINDOW,
       windowSeconds: env.DETAILS_WINDOW_SECONDS,
       nonceRetentionSeconds: env.DETAILS_NONCE_RETENTION_SECONDS,
+    },
+    x402: {
+      maxTimeoutSeconds: env.X402_MAX_TIMEOUT_SECONDS,
+      /** Estimated ledger close time, for the auth-entry expiration window. */
+      ledgerSeconds: env.STELLAR_LEDGER_SECONDS,
+      maxFeeStroops: BigInt(env.STELLAR_MAX_FEE_STROOPS),
+      /** Undefined means: use the built-in facilitator. */
+      facilitatorUrl: env.FACILITATOR_URL?.replace(/\/+$/, ''),
+    },
+    settlement: {
+      /** Undefined means: generate CHANNEL_COUNT channel keys into DATA_DIR/keys. */
+      channelSecrets: env.CHANNEL_SECRETS?.split(','),
+      channelCount: env.CHANNEL_COUNT,
+      feePayerSecret: env.FEE_PAYER_SECRET,
+      pollTimeoutMs: env.SETTLE_POLL_TIMEOUT_MS,
+      pollIntervalMs: env.SETTLE_POLL_INTERVAL_MS,
+      reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
+      fulfilMaxAttempts: env.FULFIL_MAX_ATTEMPTS,
+    },
+    issuer: {
+      capacityCents: env.ISSUER_CAPACITY_USD * 100,
     },
   };
 }

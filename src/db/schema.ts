@@ -10,6 +10,7 @@ export interface Database {
   wallet_auth_replays: WalletAuthReplaysTable;
   card_details_nonces: CardDetailsNoncesTable;
   card_details_access: CardDetailsAccessTable;
+  payments: PaymentsTable;
 }
 
 export type CardStatus = 'active' | 'frozen';
@@ -80,3 +81,53 @@ export interface CardDetailsAccessTable {
 }
 
 export type CardDetailsAccessRow = Selectable<CardDetailsAccessTable>;
+export type PaymentKind = 'create' | 'fund';
+
+/**
+ * verified → settling → settled → fulfilled, with the failure paths
+ * settled → paid_unfulfilled → (settled … fulfilled) | refunding → refunded, and
+ * verified | settling → failed (no money moved).
+ */
+export type PaymentStatus =
+  | 'verified'
+  | 'settling'
+  | 'settled'
+  | 'fulfilled'
+  | 'paid_unfulfilled'
+  | 'refunding'
+  | 'refunded'
+  | 'failed';
+
+export interface PaymentsTable {
+  id: string; // UUIDv4, unguessable; the public paymentId
+  kind: PaymentKind;
+  payer: string; // G... the `from` of the transfer
+  auth_nonce: string; // the auth entry's nonce (int64 as decimal text)
+  auth_expiration_ledger: number;
+  idempotency_key: string | null;
+  request_fingerprint: string; // sha256 of the priced request (kind, amount, body)
+  request_json: string; // the validated request body, to fulfil after a crash
+  network: string;
+  asset: string;
+  pay_to: string;
+  amount_atomic: string; // bigint as decimal text
+  load_cents: number;
+  total_cents: number;
+  payment_xdr: string; // the payer's signed transaction, to settle after a crash
+  status: PaymentStatus;
+  settle_tx_hash: string | null;
+  settle_envelope_xdr: string | null;
+  settled_ledger: number | null;
+  card_id: string | null;
+  response_json: string | null; // the success response without card secrets
+  fulfil_attempts: Generated<number>;
+  last_error: string | null;
+  refund_tx_hash: string | null;
+  refund_envelope_xdr: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type PaymentRow = Selectable<PaymentsTable>;
+export type NewPaymentRow = Insertable<PaymentsTable>;
+export type PaymentUpdate = Updateable<PaymentsTable>;

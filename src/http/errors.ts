@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   'INVALID_NONCE',
   'REPLAY_REJECTED',
   'DETAILS_RATE_LIMITED',
+  'PAYMENT_IN_PROGRESS',
+  'FULFILMENT_FAILED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -64,6 +66,8 @@ export const STATUS_BY_CODE = {
   INVALID_NONCE: 400,
   REPLAY_REJECTED: 409,
   DETAILS_RATE_LIMITED: 429,
+  PAYMENT_IN_PROGRESS: 409,
+  FULFILMENT_FAILED: 502,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {

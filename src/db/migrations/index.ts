@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as cards from './2026-11-21-01-cards.js';
+import * as payments from './2026-11-21-02-payments.js';
 import * as walletAuth from './2026-11-21-03-wallet-auth.js';
 
 /**
@@ -8,5 +9,6 @@ import * as walletAuth from './2026-11-21-03-wallet-auth.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-21-01-cards': cards,
+  '2026-11-21-02-payments': payments,
   '2026-11-21-03-wallet-auth': walletAuth,
 };

@@ -1,0 +1,174 @@
+import {
+  Account,
+  Address,
+  Keypair,
+  Operation,
+  TransactionBuilder,
+  authorizeEntry,
+  nativeToScVal,
+  rpc,
+  xdr,
+} from '@stellar/stellar-sdk';
+import { randomBytes } from 'node:crypto';
+import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
+import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_SIGNATURE_HEADER, decodeJsonHeader, encodeJsonHeader } from '../x402/codec.js';
+import { X402_VERSION, type PaymentPayload, type PaymentRequired, type PaymentRequirements } from '../x402/types.js';
+
+/**
+ * The paying side of x402 `exact` on Stellar: builds `transfer(from, to, amount)` on the asset
+ * contract, simulates it for its auth entry, signs that entry with the payer's key (stellar-sdk
+ * authorizeEntry, expiration = latest ledger + ceil(maxTimeoutSeconds / ledgerSeconds)), and wraps
+ * the transaction in a v2 PaymentPayload. The payer signs only the auth entry: the facilitator
+ * pays the fee and spends its own sequence number.
+ */
+
+/** The all-zero account the official client also uses as a placeholder source. */
+export const PLACEHOLDER_SOURCE = 'GAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAWHF';
+export const DEFAULT_LEDGER_SECONDS = 5;
+
+export interface PayerOptions {
+  keypair: Keypair;
+  networkPassphrase: string;
+  /** An RPC URL (http allowed, for the local ledger) or a client. */
+  rpc: string | SorobanRpc;
+  fetch?: FetchLike;
+  ledgerSeconds?: number;
+}
+
+/** Deviations for tests that need validly signed but wrong payments. */
+export interface PaymentOverrides {
+  amount?: bigint;
+  payTo?: string;
+  asset?: string;
+  expirationLedger?: number;
+  txSource?: string;
+  /**
+   * Build the auth entry locally (random nonce) instead of from a simulation: for payments that
+   * cannot simulate (e.g. an unknown asset) but must still be validly signed.
+   */
+  skipSimulation?: boolean;
+}
+
+function rpcOf(opts: PayerOptions): SorobanRpc {
+  return typeof opts.rpc === 'string' ? new SorobanRpc(opts.rpc, opts.fetch ? { fetch: opts.fetch } : {}) : opts.rpc;
+}
+
+function localAuthEntry(invoke: xdr.InvokeContractArgs, payer: string): xdr.SorobanAuthorizationEntry {
+  return new xdr.SorobanAuthorizationEntry({
+    credentials: xdr.SorobanCredentials.sorobanCredentialsAddress(
+      new xdr.SorobanAddressCredentials({
+        address: Address.fromString(payer).toScAddress(),
+        nonce: xdr.Int64.fromString(randomBytes(8).readBigInt64BE().toString()),
+        signatureExpirationLedger: 0,
+        signature: xdr.ScVal.scvVoid(),
+      }),
+    ),
+    rootInvocation: new xdr.SorobanAuthorizedInvocation({
+      function: xdr.SorobanAuthorizedFunction.sorobanAuthorizedFunctionTypeContractFn(invoke),
+      subInvocations: [],
+    }),
+  });
+}
+
+export async function createExactPayment(
+  required: PaymentRequired,
+  opts: PayerOptions,
+  overrides: PaymentOverrides = {},
+): Promise<PaymentPayload> {
+  const requirements = required.accepts.find((r) => r.scheme === 'exact');
+  if (!requirements) throw new Error('no exact-scheme requirements offered');
+  if (requirements.extra?.areFeesSponsored !== true) throw new Error('exact on Stellar needs areFeesSponsored');
+  const server = rpcOf(opts);
+  const payer = opts.keypair.publicKey();
+  const asset = overrides.asset ?? requirements.asset;
+  const payTo = overrides.payTo ?? requirements.payTo;
+  const amount = overrides.amount ?? BigInt(requirements.amount);
+
+  const operation = Operation.invokeContractFunction({
+    contract: asset,
+    function: 'transfer',
+    args: [nativeToScVal(payer, { type: 'address' }), nativeToScVal(payTo, { type: 'address' }), nativeToScVal(amount, { type: 'i128' })],
+  });
+  const source = new Account(overrides.txSource ?? PLACEHOLDER_SOURCE, '0');
+  const draft = new TransactionBuilder(source, { fee: '100', networkPassphrase: opts.networkPassphrase })
+    .addOperation(operation)
+    .setTimeout(requirements.maxTimeoutSeconds)
+    .build();
+
+  let entries: xdr.SorobanAuthorizationEntry[];
+  let sorobanData: xdr.SorobanTransactionData | undefined;
+  let resourceFee = 0n;
+  if (overrides.skipSimulation) {
+    entries = [localAuthEntry(operation.body().invokeHostFunctionOp().hostFunction().invokeContract(), payer)];
+  } else {
+    const sim = await server.simulateRaw(draft);
+    if (!rpc.Api.isSimulationSuccess(sim)) {
+      throw new Error(`payment simulation failed: ${'error' in sim ? String(sim.error) : 'unknown'}`);
+    }
+    entries = sim.result?.auth ?? [];
+    sorobanData = sim.transactionData.build();
+    resourceFee = BigInt(sim.minResourceFee);
+  }
+
+  const latest = await server.latestLedger();
+  const expiration =
+    overrides.expirationLedger ?? latest + Math.ceil(requirements.maxTimeoutSeconds / (opts.ledgerSeconds ?? DEFAULT_LEDGER_SECONDS));
+  const signed = await Promise.all(
+    entries.map((entry) => authorizeEntry(entry, opts.keypair, expiration, opts.networkPassphrase)),
+  );
+
+  const builder = new TransactionBuilder(source, {
+    fee: (100n + resourceFee).toString(),
+    networkPassphrase: opts.networkPassphrase,
+    ...(sorobanData ? { sorobanData } : {}),
+  });
+  const func = operation.body().invokeHostFunctionOp().hostFunction();
+  const tx = builder
+    .addOperation(Operation.invokeHostFunction({ func, auth: signed }))
+    .setTimeout(requirements.maxTimeoutSeconds)
+    .build();
+
+  return {
+    x402Version: X402_VERSION,
+    resource: required.resource,
+    accepted: requirements as PaymentRequirements,
+    payload: { transaction: tx.toXDR() },
+  };
+}
+
+export function encodePayment(payload: PaymentPayload): string {
+  return encodeJsonHeader(payload);
+}
+
+/** Reads the 402's PAYMENT-REQUIRED header (falling back to the JSON body). */
+export async function readPaymentRequired(response: Response): Promise<PaymentRequired> {
+  const header = response.headers.get(PAYMENT_REQUIRED_HEADER);
+  if (header) return decodeJsonHeader<PaymentRequired>(header);
+  return (await response.json()) as PaymentRequired;
+}
+
+export interface PaidResponse {
+  response: Response;
+  /** Undefined when the server did not ask for payment. */
+  payment?: PaymentPayload;
+}
+
+/**
+ * Makes the request; on 402 pays and repeats it once with the payment in PAYMENT-SIGNATURE (or
+ * X-PAYMENT when `legacyHeader`). `doFetch` may be global fetch or an in-process app.request.
+ */
+export async function payAndFetch(
+  doFetch: (url: string, init: RequestInit) => Promise<Response>,
+  url: string,
+  init: RequestInit,
+  opts: PayerOptions & { legacyHeader?: boolean; overrides?: PaymentOverrides },
+): Promise<PaidResponse> {
+  const first = await doFetch(url, init);
+  if (first.status !== 402) return { response: first };
+  const required = await readPaymentRequired(first);
+  const payment = await createExactPayment(required, opts, opts.overrides);
+  const headers = new Headers(init.headers);
+  headers.set(opts.legacyHeader ? LEGACY_PAYMENT_HEADER : PAYMENT_SIGNATURE_HEADER, encodePayment(payment));
+  const response = await doFetch(url, { ...init, headers });
+  return { response, payment };
+}

@@ -1,0 +1,138 @@
+import { StrKey } from '@stellar/stellar-sdk';
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import type { Config } from '../../config.js';
+import { priceCardCreation, priceCardFunding, type PricingResult } from '../../money/pricing.js';
+import { centsToDollarNumber, formatAtomic } from '../../money/units.js';
+import type { PaymentService } from '../../payments/service.js';
+import type { PaidOutcome, PaidRequest } from '../../payments/types.js';
+import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader } from '../../x402/codec.js';
+import type { PaymentRequired } from '../../x402/types.js';
+import type { AppEnv } from '../env.js';
+import { AppError } from '../errors.js';
+import { readJsonBody } from '../json-body.js';
+
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const createBody = z.object({
+  nameOnCard: z.string().trim().min(1).max(64),
+  email: z.email().max(254),
+  ownerAddress: z
+    .string()
+    .refine((v) => StrKey.isValidEd25519PublicKey(v), 'expected a Stellar account address (G...)')
+    .optional(),
+});
+
+const fundBody = z.object({
+  cardId: z.string().regex(UUID, 'expected a card id (UUID)'),
+});
+
+/** The one function that builds a 402: the same PaymentRequired as JSON body and base64 header. */
+export function paymentRequiredResponse(c: Context<AppEnv>, paymentRequired: PaymentRequired): Response {
+  c.header(PAYMENT_REQUIRED_HEADER, encodeJsonHeader(paymentRequired));
+  return c.json(paymentRequired, 402);
+}
+
+function priced(result: PricingResult) {
+  if (!result.ok) throw new AppError('INVALID_AMOUNT', result.reason);
+  return result.price;
+}
+
+function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
+  const key = c.req.header(IDEMPOTENCY_KEY_HEADER);
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) throw new AppError('BAD_REQUEST', 'Idempotency-Key must be 1-255 visible ASCII characters');
+  return key;
+}
+
+function respond(c: Context<AppEnv>, outcome: PaidOutcome): Response {
+  switch (outcome.type) {
+    case 'payment_required':
+      return paymentRequiredResponse(c, outcome.paymentRequired);
+    case 'fulfilled':
+      c.header(PAYMENT_RESPONSE_HEADER, encodeJsonHeader(outcome.settlement));
+      return c.json(outcome.body, outcome.httpStatus);
+    case 'provider_capacity':
+      throw new AppError('SERVICE_UNAVAILABLE', 'the card provider is at capacity; try again later', {
+        extra: { reason: 'provider_capacity', retryAfter: outcome.retryAfterSeconds },
+        headers: { 'Retry-After': String(outcome.retryAfterSeconds) },
+      });
+    case 'network_unavailable':
+      throw new AppError('SERVICE_UNAVAILABLE', 'the payment network is unreachable; nothing was charged', {
+        extra: { reason: 'network_unavailable', retryAfter: 5 },
+        headers: { 'Retry-After': '5' },
+      });
+    case 'card_not_found':
+      throw new AppError('NOT_FOUND', 'card not found');
+    case 'idempotency_conflict':
+      throw new AppError('CONFLICT', 'this payment or Idempotency-Key was already used for a different request');
+    case 'in_progress':
+      throw new AppError('PAYMENT_IN_PROGRESS', 'this payment is being processed; repeat the request with the same payment to get the result', {
+        extra: { paymentId: outcome.paymentId, retryAfter: outcome.retryAfterSeconds },
+        headers: { 'Retry-After': String(outcome.retryAfterSeconds) },
+      });
+    case 'fulfilment_failed':
+      throw new AppError(
+        'FULFILMENT_FAILED',
+        outcome.status === 'refunded'
+          ? 'the card could not be provided; the payment was refunded on-chain'
+          : 'the payment settled but the card could not be provided yet; it is retried and otherwise refunded',
+        {
+          extra: { paymentId: outcome.paymentId, status: outcome.status, ...(outcome.refundTxHash ? { refundTxHash: outcome.refundTxHash } : {}) },
+          headers: outcome.settlement ? { [PAYMENT_RESPONSE_HEADER]: encodeJsonHeader(outcome.settlement) } : {},
+        },
+      );
+  }
+}
+
+export function paidRoutes(deps: { config: Config; payments: PaymentService }) {
+  const routes = new Hono<AppEnv>();
+
+  const handle = async (c: Context<AppEnv>, request: PaidRequest) => {
+    const outcome = await deps.payments.handle({
+      request,
+      resourceUrl: deps.config.publicBaseUrl + c.req.path,
+      paymentHeader: c.req.header(PAYMENT_SIGNATURE_HEADER) ?? c.req.header(LEGACY_PAYMENT_HEADER),
+      idempotencyKey: idempotencyKeyOf(c),
+    });
+    return respond(c, outcome);
+  };
+
+  // Path and body are validated before any payment is asked for or taken.
+  routes.post('/cards/create/tier/:amount', async (c) => {
+    const price = priced(priceCardCreation(c.req.param('amount')));
+    const body = await readJsonBody(c, createBody);
+    return handle(c, { kind: 'create', price, body });
+  });
+
+  routes.post('/cards/fund/tier/:amount', async (c) => {
+    const price = priced(priceCardFunding(c.req.param('amount')));
+    const body = await readJsonBody(c, fundBody);
+    return handle(c, { kind: 'fund', price, body });
+  });
+
+  // Until wallet auth lands, the unguessable payment id (UUIDv4) is what grants access.
+  routes.get('/payments/:paymentId', async (c) => {
+    const id = c.req.param('paymentId');
+    const payment = UUID.test(id) ? await deps.payments.paymentStatus(id) : undefined;
+    if (!payment) throw new AppError('NOT_FOUND', 'payment not found');
+    return c.json({
+      paymentId: payment.id,
+      kind: payment.kind,
+      status: payment.status,
+      payer: payment.payer,
+      network: payment.network,
+      amountAtomic: payment.amount_atomic,
+      amount: formatAtomic(BigInt(payment.amount_atomic)),
+      amountCharged: centsToDollarNumber(payment.total_cents),
+      txHash: payment.settle_tx_hash,
+      cardId: payment.card_id,
+      refundTxHash: payment.refund_tx_hash,
+      createdAt: new Date(payment.created_at).toISOString(),
+      updatedAt: new Date(payment.updated_at).toISOString(),
+    });
+  });
+  return routes;
+}

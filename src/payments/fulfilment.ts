@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { CardDataCipher, CardDetails } from '../cards/card-data.js';
+import type { CardIssuer } from '../cards/issuer.js';
+import { addLedgerEntry, cardBalanceCents, findCard, insertCard } from '../cards/repository.js';
+import type { Db } from '../db/open.js';
+import type { CardRow, PaymentRow } from '../db/schema.js';
+import { centsToDollarNumber } from '../money/units.js';
+import { transitionPayment } from './repository.js';
+import type { CreateCardBody, FundCardBody } from './types.js';
+
+/** How long the one-time details envelope is meant to be shown, as ASG documents it. */
+export const DETAILS_ENVELOPE_SECONDS = 300;
+
+export class FulfilmentRaceError extends Error {
+  override name = 'FulfilmentRaceError';
+}
+
+export interface FulfilmentDeps {
+  db: Db;
+  clock: Clock;
+  issuer: CardIssuer;
+  cipher: CardDataCipher;
+}
+
+export interface FulfilledPayment {
+  httpStatus: 200 | 201;
+  /** The response body without card secrets (what is stored for replays). */
+  storedBody: Record<string, unknown>;
+  details?: CardDetails;
+}
+
+export function paymentView(payment: PaymentRow): Record<string, unknown> {
+  return {
+    amountCharged: centsToDollarNumber(payment.total_cents),
+    txHash: payment.settle_tx_hash,
+    network: payment.network,
+    paymentId: payment.id,
+  };
+}
+
+export function detailsEnvelope(details: CardDetails): Record<string, unknown> {
+  return {
+    cardNumber: details.cardNumber,
+    expiryMonth: details.expiryMonth,
+    expiryYear: details.expiryYear,
+    cvv: details.cvv,
+    billingAddress: details.billingAddress,
+    oneTimeAccess: true,
+    expiresInSeconds: DETAILS_ENVELOPE_SECONDS,
+  };
+}
+
+function cardView(card: CardRow, balanceCents: number): Record<string, unknown> {
+  return {
+    cardId: card.id,
+    nameOnCard: card.name_on_card,
+    balance: centsToDollarNumber(balanceCents),
+    status: card.status,
+    createdAt: new Date(card.created_at).toISOString(),
+  };
+}
+
+/**
+ * Issues or funds the card for a settled payment and links it to the payment in ONE db
+ * transaction (card row, ledger entry, payment → fulfilled). The provider call comes first and is
+ * idempotent on the payment id, so retrying after any failure can never create two cards or load
+ * twice; the compare-and-set on the payment status means only one fulfilment ever commits.
+ */
+export async function fulfilPayment(deps: FulfilmentDeps, payment: PaymentRow): Promise<FulfilledPayment> {
+  const nowMs = deps.clock.nowMs();
+  const fromStates = ['settled', 'paid_unfulfilled'] as const;
+  if (payment.kind === 'create') {
+    const body = JSON.parse(payment.request_json) as CreateCardBody;
+    const issued = await deps.issuer.issueCard({
+      requestKey: payment.id,
+      nameOnCard: body.nameOnCard,
+      email: body.email,
+      loadCents: payment.load_cents,
+    });
+    const cardId = randomUUID();
+    const card: CardRow = {
+      id: cardId,
+      agent_address: payment.payer,
+      owner_address: body.ownerAddress ?? payment.payer,
+      name_on_card: body.nameOnCard,
+      email: body.email,
+      status: 'active',
+      details_revoked: 0,
+      last_four: issued.details.cardNumber.slice(-4),
+      details_ciphertext: deps.cipher.encrypt(cardId, issued.details),
+      provider_ref: issued.providerRef,
+      created_at: nowMs,
+      updated_at: nowMs,
+    };
+    const storedBody = { success: true, card: cardView(card, payment.load_cents), payment: paymentView(payment) };
+    await deps.db.transaction().execute(async (trx) => {
+      await insertCard(trx, card);
+      if (payment.load_cents > 0) {
+        await addLedgerEntry(trx, {
+          cardId,
+          kind: 'initial_load',
+          amountCents: payment.load_cents,
+          paymentId: payment.id,
+          description: 'initial load',
+          nowMs,
+        });
+      }
+      const linked = await transitionPayment(trx, payment.id, fromStates, {
+        status: 'fulfilled',
+        card_id: cardId,
+        response_json: JSON.stringify(storedBody),
+        last_error: null,
+        updated_at: nowMs,
+      });
+      if (!linked) throw new FulfilmentRaceError(`payment ${payment.id} was fulfilled elsewhere`);
+    });
+    return { httpStatus: 201, storedBody, details: issued.details };
+  }
+
+  const body = JSON.parse(payment.request_json) as FundCardBody;
+  const card = await findCard(deps.db, body.cardId);
+  if (!card) throw new Error(`card ${body.cardId} for payment ${payment.id} is missing`);
+  await deps.issuer.fundCard({ requestKey: payment.id, providerRef: card.provider_ref, amountCents: payment.load_cents });
+  let storedBody: Record<string, unknown> = {};
+  await deps.db.transaction().execute(async (trx) => {
+    await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up', nowMs });
+    const newBalance = await cardBalanceCents(trx, card.id);
+    storedBody = {
+      success: true,
+      cardId: card.id,
+      fundedAmount: centsToDollarNumber(payment.load_cents),
+      newBalance: centsToDollarNumber(newBalance),
+      payment: paymentView(payment),
+    };
+    const linked = await transitionPayment(trx, payment.id, fromStates, {
+      status: 'fulfilled',
+      card_id: card.id,
+      response_json: JSON.stringify(storedBody),
+      last_error: null,
+      updated_at: nowMs,
+    });
+    if (!linked) throw new FulfilmentRaceError(`payment ${payment.id} was fulfilled elsewhere`);
+  });
+  return { httpStatus: 200, storedBody };
+}
+
+/** The original response again, for a replayed payment: details only if the card still shows them. */
+export async function replayBody(deps: FulfilmentDeps, payment: PaymentRow): Promise<{ httpStatus: 200 | 201; body: Record<string, unknown> }> {
+  const stored = JSON.parse(payment.response_json ?? '{}') as Record<string, unknown>;
+  if (payment.kind === 'fund') return { httpStatus: 200, body: stored };
+  const card = payment.card_id ? await findCard(deps.db, payment.card_id) : undefined;
+  if (!card || card.details_revoked) return { httpStatus: 201, body: stored };
+  return { httpStatus: 201, body: { ...stored, detailsEnvelope: detailsEnvelope(deps.cipher.decrypt(card.id, card.details_ciphertext)) } };
+}

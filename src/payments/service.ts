@@ -1,0 +1,475 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { CardDataCipher } from '../cards/card-data.js';
+import type { CardIssuer } from '../cards/issuer.js';
+import { findCard } from '../cards/repository.js';
+import type { Db } from '../db/open.js';
+import type { PaymentRow, PaymentStatus } from '../db/schema.js';
+import type { Facilitator, SettleOutcome } from '../facilitator/types.js';
+import type { Logger } from '../logger.js';
+import type { Treasury } from '../stellar/treasury.js';
+import { buildPaymentRequired, buildRequirements, type PaymentTerms } from '../x402/challenge.js';
+import { decodePaymentHeader } from '../x402/codec.js';
+import { X402_VERSION, type PaymentPayload, type PaymentRequirements, type SettlementResponse } from '../x402/types.js';
+import { inspectPayment } from '../x402/verify.js';
+import { detailsEnvelope, fulfilPayment, replayBody, type FulfilmentDeps } from './fulfilment.js';
+import {
+  DuplicatePaymentError,
+  findPayment,
+  findPaymentByIdempotencyKey,
+  findPaymentByNonce,
+  insertPayment,
+  listPaymentsInStatus,
+  transitionPayment,
+  updatePayment,
+} from './repository.js';
+import type { PaidCall, PaidOutcome, PaidRequest } from './types.js';
+
+export interface PaymentServiceDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  terms: PaymentTerms;
+  networkPassphrase: string;
+  facilitator: Facilitator;
+  issuer: CardIssuer;
+  cipher: CardDataCipher;
+  /** Sends refunds; without it unfulfillable payments stay paid_unfulfilled (and are logged). */
+  treasury?: Treasury | undefined;
+  maxFeeStroops: bigint;
+  ledgerSeconds: number;
+  fulfilMaxAttempts: number;
+  /** How long a refund poll waits for the refund to land before leaving it to the next pass. */
+  refundPollTimeoutMs?: number;
+  pollIntervalMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Statuses in which a payment still needs work; start-up recovery and the reconciler resume them. */
+export const UNFINISHED_STATUSES: readonly PaymentStatus[] = ['verified', 'settling', 'settled', 'paid_unfulfilled', 'refunding'];
+
+const DESCRIPTIONS = { create: 'Create a virtual card', fund: 'Fund a virtual card' } as const;
+
+function fingerprint(request: PaidRequest): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ kind: request.kind, amount: request.price.totalAtomic.toString(), load: request.price.loadCents, body: request.body }))
+    .digest('hex');
+}
+
+/**
+ * Orchestrates a paid request in the order that never gives anything away:
+ * validate (route) → capacity → inspect payment → dedupe (payer, nonce) / idempotency key →
+ * verify on the ledger → record → settle → fulfil in one db transaction; failures after settlement
+ * are retried and finally refunded on-chain. Also the reconciler for everything left unfinished.
+ */
+export class PaymentService {
+  /** Payments this process is working on right now; the reconciler leaves them alone. */
+  private readonly claimed = new Set<string>();
+  private readonly fulfilment: FulfilmentDeps;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly deps: PaymentServiceDeps) {
+    this.fulfilment = { db: deps.db, clock: deps.clock, issuer: deps.issuer, cipher: deps.cipher };
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  requirementsFor(request: PaidRequest): PaymentRequirements {
+    return buildRequirements(this.deps.terms, request.price.totalAtomic);
+  }
+
+  private challenge(call: PaidCall, requirements: PaymentRequirements, error: string): PaidOutcome {
+    return {
+      type: 'payment_required',
+      paymentRequired: buildPaymentRequired({ resourceUrl: call.resourceUrl, description: DESCRIPTIONS[call.request.kind], requirements, error }),
+    };
+  }
+
+  private settlementOf(payment: PaymentRow): SettlementResponse {
+    return { success: true, transaction: payment.settle_tx_hash ?? '', network: payment.network, payer: payment.payer };
+  }
+
+  private retryAfterSeconds(): number {
+    return Math.max(1, this.deps.ledgerSeconds);
+  }
+
+  async handle(call: PaidCall): Promise<PaidOutcome> {
+    const { request } = call;
+    const requirements = this.requirementsFor(request);
+
+    // A card to fund must exist before anything is asked for.
+    const card = request.kind === 'fund' ? await findCard(this.deps.db, request.body.cardId) : undefined;
+    if (request.kind === 'fund' && !card) return { type: 'card_not_found' };
+
+    if (!call.paymentHeader) {
+      const capacity = await this.deps.issuer.checkCapacity({ loadCents: request.price.loadCents });
+      if (!capacity.ok) return { type: 'provider_capacity', retryAfterSeconds: capacity.retryAfterSeconds };
+      return this.challenge(call, requirements, 'payment required');
+    }
+
+    const decoded = decodePaymentHeader(call.paymentHeader);
+    if (!decoded.ok) return this.challenge(call, requirements, decoded.reason);
+    const payload = decoded.payload;
+
+    const inspected = inspectPayment(payload, requirements, {
+      networkPassphrase: this.deps.networkPassphrase,
+      facilitatorAddresses: await this.deps.facilitator.addresses(),
+      maxFeeStroops: this.deps.maxFeeStroops,
+    });
+    if (!inspected.ok) return this.challenge(call, requirements, inspected.reason);
+    const { payer, nonce, expirationLedger } = inspected.value;
+
+    // Funding someone else's card is refused before any money moves (404, as for unknown cards).
+    if (card && card.agent_address !== payer && card.owner_address !== payer) return { type: 'card_not_found' };
+
+    const requestFingerprint = fingerprint(request);
+    const seen = await findPaymentByNonce(this.deps.db, payer, nonce.toString());
+    if (seen) return this.replay(seen, requestFingerprint, call, requirements);
+    if (call.idempotencyKey) {
+      const keyed = await findPaymentByIdempotencyKey(this.deps.db, payer, request.kind, call.idempotencyKey);
+      if (keyed) return this.replay(keyed, requestFingerprint, call, requirements);
+    }
+
+    const capacity = await this.deps.issuer.checkCapacity({ loadCents: request.price.loadCents });
+    if (!capacity.ok) return { type: 'provider_capacity', retryAfterSeconds: capacity.retryAfterSeconds };
+
+    let verified;
+    try {
+      verified = await this.deps.facilitator.verify(payload, requirements);
+    } catch (err) {
+      this.deps.logger.warn('payment verification could not reach the network', { err });
+      return { type: 'network_unavailable' };
+    }
+    if (!verified.ok) {
+      // A concurrent copy may have settled meanwhile (its nonce is now spent): answer as a replay.
+      const raced = await findPaymentByNonce(this.deps.db, payer, nonce.toString());
+      if (raced) return this.replay(raced, requestFingerprint, call, requirements);
+      return this.challenge(call, requirements, verified.reason);
+    }
+
+    const nowMs = this.deps.clock.nowMs();
+    const paymentId = randomUUID();
+    try {
+      await insertPayment(this.deps.db, {
+        id: paymentId,
+        kind: request.kind,
+        payer,
+        auth_nonce: nonce.toString(),
+        auth_expiration_ledger: expirationLedger,
+        idempotency_key: call.idempotencyKey ?? null,
+        request_fingerprint: requestFingerprint,
+        request_json: JSON.stringify(request.body),
+        network: requirements.network,
+        asset: requirements.asset,
+        pay_to: requirements.payTo,
+        amount_atomic: requirements.amount,
+        load_cents: request.price.loadCents,
+        total_cents: request.price.totalCents,
+        payment_xdr: payload.payload.transaction,
+        status: 'verified',
+        settle_tx_hash: null,
+        settle_envelope_xdr: null,
+        settled_ledger: null,
+        card_id: null,
+        response_json: null,
+        last_error: null,
+        refund_tx_hash: null,
+        refund_envelope_xdr: null,
+        created_at: nowMs,
+        updated_at: nowMs,
+      });
+    } catch (err) {
+      if (!(err instanceof DuplicatePaymentError)) throw err;
+      const twin =
+        (await findPaymentByNonce(this.deps.db, payer, nonce.toString())) ??
+        (call.idempotencyKey ? await findPaymentByIdempotencyKey(this.deps.db, payer, request.kind, call.idempotencyKey) : undefined);
+      if (!twin) throw err;
+      return this.replay(twin, requestFingerprint, call, requirements);
+    }
+
+    this.claimed.add(paymentId);
+    try {
+      return await this.settleAndFulfil(call, paymentId, payload, requirements, verified.token);
+    } finally {
+      this.claimed.delete(paymentId);
+    }
+  }
+
+  /** The same payment (or idempotency key) again: the first result, never a second charge. */
+  private async replay(payment: PaymentRow, requestFingerprint: string, call: PaidCall, requirements: PaymentRequirements): Promise<PaidOutcome> {
+    if (payment.request_fingerprint !== requestFingerprint || payment.kind !== call.request.kind) return { type: 'idempotency_conflict' };
+    switch (payment.status) {
+      case 'fulfilled': {
+        const { httpStatus, body } = await replayBody(this.fulfilment, payment);
+        return { type: 'fulfilled', httpStatus, body, settlement: this.settlementOf(payment) };
+      }
+      case 'failed':
+        return this.challenge(call, requirements, 'payment_failed');
+      case 'paid_unfulfilled':
+      case 'refunding':
+      case 'refunded':
+        return {
+          type: 'fulfilment_failed',
+          paymentId: payment.id,
+          status: payment.status,
+          settlement: this.settlementOf(payment),
+          refundTxHash: payment.refund_tx_hash,
+        };
+      default:
+        // verified, settling, settled: in flight here, or left by a crash (resume it now).
+        if (!this.claimed.has(payment.id)) void this.resumeSafely(payment.id);
+        return { type: 'in_progress', paymentId: payment.id, retryAfterSeconds: this.retryAfterSeconds() };
+    }
+  }
+
+  private async settleAndFulfil(
+    call: PaidCall,
+    paymentId: string,
+    payload: PaymentPayload,
+    requirements: PaymentRequirements,
+    token: unknown,
+  ): Promise<PaidOutcome> {
+    const outcome = await this.settle(paymentId, payload, requirements, token);
+    // No money moved: a fresh challenge, so the payer can sign a new payment.
+    if (outcome.status === 'failed') return this.challenge(call, requirements, 'settlement_failed');
+    if (outcome.status === 'pending') return { type: 'in_progress', paymentId, retryAfterSeconds: this.retryAfterSeconds() };
+    return this.fulfil(paymentId);
+  }
+
+  /** verified|settling → settling (hash recorded before each send) → settled | failed | still settling. */
+  private async settle(paymentId: string, payload: PaymentPayload, requirements: PaymentRequirements, token?: unknown): Promise<SettleOutcome> {
+    const started = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'settling', updated_at: this.deps.clock.nowMs() });
+    if (!started) throw new Error(`payment ${paymentId} is not settleable`);
+    let outcome: SettleOutcome;
+    try {
+      outcome = await this.deps.facilitator.settle(payload, requirements, {
+        verified: token,
+        onSubmitting: async (txHash, envelopeXdr) => {
+          await updatePayment(this.deps.db, paymentId, { settle_tx_hash: txHash, settle_envelope_xdr: envelopeXdr, updated_at: this.deps.clock.nowMs() });
+        },
+      });
+    } catch (err) {
+      // We cannot tell whether anything was sent: stay `settling`, the reconciler resolves it.
+      this.deps.logger.error('settlement interrupted', { paymentId, err });
+      return { status: 'pending', reason: 'settle_error' };
+    }
+    const nowMs = this.deps.clock.nowMs();
+    if (outcome.status === 'success') {
+      await transitionPayment(this.deps.db, paymentId, ['settling'], {
+        status: 'settled',
+        settle_tx_hash: outcome.txHash,
+        settled_ledger: outcome.ledger ?? null,
+        updated_at: nowMs,
+      });
+      this.deps.logger.info('payment settled', { paymentId, txHash: outcome.txHash });
+    } else if (outcome.status === 'failed') {
+      await transitionPayment(this.deps.db, paymentId, ['settling'], { status: 'failed', last_error: outcome.reason, updated_at: nowMs });
+      this.deps.logger.warn('payment settlement failed; no money moved', { paymentId, reason: outcome.reason });
+    } else {
+      this.deps.logger.warn('settlement not confirmed yet; left to the reconciler', { paymentId, reason: outcome.reason });
+    }
+    return outcome;
+  }
+
+  /** settled|paid_unfulfilled → fulfilled, or → paid_unfulfilled (retried later, refunded at the end). */
+  private async fulfil(paymentId: string): Promise<PaidOutcome> {
+    const payment = await findPayment(this.deps.db, paymentId);
+    if (!payment) throw new Error(`payment ${paymentId} vanished`);
+    try {
+      const done = await fulfilPayment(this.fulfilment, payment);
+      const body = done.details ? { ...done.storedBody, detailsEnvelope: detailsEnvelope(done.details) } : done.storedBody;
+      this.deps.logger.info('payment fulfilled', { paymentId, kind: payment.kind });
+      return { type: 'fulfilled', httpStatus: done.httpStatus, body, settlement: this.settlementOf(payment) };
+    } catch (err) {
+      const attempts = payment.fulfil_attempts + 1;
+      await transitionPayment(this.deps.db, paymentId, ['settled', 'paid_unfulfilled'], {
+        status: 'paid_unfulfilled',
+        fulfil_attempts: attempts,
+        last_error: err instanceof Error ? err.message.slice(0, 200) : 'fulfilment failed',
+        updated_at: this.deps.clock.nowMs(),
+      });
+      this.deps.logger.error('fulfilment failed after settlement; will retry or refund', { paymentId, attempts, err });
+      return { type: 'fulfilment_failed', paymentId, status: 'paid_unfulfilled', settlement: this.settlementOf(payment) };
+    }
+  }
+
+  // --- recovery and reconciliation -------------------------------------------------------------
+
+  private payloadOf(payment: PaymentRow): { payload: PaymentPayload; requirements: PaymentRequirements } {
+    const requirements: PaymentRequirements = {
+      ...buildRequirements(this.deps.terms, BigInt(payment.amount_atomic)),
+      network: payment.network,
+      asset: payment.asset,
+      payTo: payment.pay_to,
+    };
+    return { requirements, payload: { x402Version: X402_VERSION, accepted: requirements, payload: { transaction: payment.payment_xdr } } };
+  }
+
+  private async resumeSafely(paymentId: string): Promise<void> {
+    try {
+      await this.resume(paymentId);
+    } catch (err) {
+      this.deps.logger.error('resuming payment failed; will try again', { paymentId, err });
+    }
+  }
+
+  /** Drives one unfinished payment as far as it can go now. Returns its status afterwards. */
+  async resume(paymentId: string): Promise<PaymentStatus | undefined> {
+    if (this.claimed.has(paymentId)) return undefined;
+    this.claimed.add(paymentId);
+    try {
+      let payment = await findPayment(this.deps.db, paymentId);
+      if (!payment) return undefined;
+      if (payment.status === 'verified' || payment.status === 'settling') {
+        await this.resumeSettlement(payment);
+        payment = (await findPayment(this.deps.db, paymentId))!;
+      }
+      if (payment.status === 'settled' || payment.status === 'paid_unfulfilled') {
+        if (payment.status === 'paid_unfulfilled' && payment.fulfil_attempts >= this.deps.fulfilMaxAttempts) {
+          await this.refund(payment);
+        } else {
+          await this.fulfil(paymentId);
+        }
+        payment = (await findPayment(this.deps.db, paymentId))!;
+      }
+      if (payment.status === 'refunding') {
+        await this.refund(payment);
+        payment = (await findPayment(this.deps.db, paymentId))!;
+      }
+      return payment.status;
+    } finally {
+      this.claimed.delete(paymentId);
+    }
+  }
+
+  private async resumeSettlement(payment: PaymentRow): Promise<void> {
+    const { facilitator } = this.deps;
+    const nowMs = this.deps.clock.nowMs();
+    if (payment.settle_tx_hash && payment.settle_envelope_xdr && facilitator.lookup && facilitator.resubmit) {
+      const found = await facilitator.lookup(payment.settle_tx_hash);
+      if (found.status === 'SUCCESS') {
+        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'settled', settled_ledger: found.ledger, updated_at: nowMs });
+        return;
+      }
+      if (found.status === 'FAILED') {
+        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: 'transaction_failed', updated_at: nowMs });
+        return;
+      }
+      // Not on the ledger: offer the identical envelope again. Accepted or already queued → wait.
+      const sent = await facilitator.resubmit(payment.settle_envelope_xdr);
+      if (sent.status === 'PENDING' || sent.status === 'DUPLICATE' || sent.status === 'TRY_AGAIN_LATER') return;
+      // Refused: this envelope can never land — unless it just did (a bad seq from its own success).
+      const again = await facilitator.lookup(payment.settle_tx_hash);
+      if (again.status === 'SUCCESS') {
+        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'settled', settled_ledger: again.ledger, updated_at: nowMs });
+        return;
+      }
+      if (again.status === 'FAILED') {
+        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: 'transaction_failed', updated_at: nowMs });
+        return;
+      }
+      // Dead envelope: settle afresh below (the payer's auth nonce allows at most one to land).
+    } else if (payment.status === 'settling' && facilitator.kind === 'http') {
+      // An external facilitator may have sent it; only it can tell. Leave for an operator.
+      this.deps.logger.error('payment left settling by an external facilitator needs review', { paymentId: payment.id });
+      return;
+    }
+    const { payload, requirements } = this.payloadOf(payment);
+    await this.settle(payment.id, payload, requirements);
+  }
+
+  private async refund(payment: PaymentRow): Promise<void> {
+    const treasury = this.deps.treasury;
+    if (!treasury) {
+      this.deps.logger.error('payment cannot be fulfilled and no treasury is configured to refund it', { paymentId: payment.id });
+      return;
+    }
+    await treasury.exclusive(async () => {
+      let current = (await findPayment(this.deps.db, payment.id))!;
+      if (current.status === 'paid_unfulfilled') {
+        const moved = await transitionPayment(this.deps.db, current.id, ['paid_unfulfilled'], { status: 'refunding', updated_at: this.deps.clock.nowMs() });
+        if (!moved) return;
+        current = (await findPayment(this.deps.db, payment.id))!;
+      }
+      if (current.status !== 'refunding') return;
+      if (current.refund_tx_hash && current.refund_envelope_xdr) {
+        const found = await treasury.lookup(current.refund_tx_hash);
+        if (found.status === 'SUCCESS') return this.markRefunded(current.id);
+        if (found.status === 'NOT_FOUND') {
+          const sent = await treasury.send(current.refund_envelope_xdr);
+          if (sent.status !== 'ERROR') return this.awaitRefund(current.id, current.refund_tx_hash);
+          const again = await treasury.lookup(current.refund_tx_hash);
+          if (again.status === 'SUCCESS') return this.markRefunded(current.id);
+          if (again.status === 'NOT_FOUND' && sent.errorResultCode !== 'txBadSeq' && sent.errorResultCode !== 'txTooLate') {
+            return; // refused for a reason that may pass (fees…): try the same envelope next time
+          }
+        }
+        // FAILED, or provably dead: build a new refund below.
+      }
+      const built = await treasury.buildRefund(current.payer, BigInt(current.amount_atomic));
+      await updatePayment(this.deps.db, current.id, {
+        refund_tx_hash: built.txHash,
+        refund_envelope_xdr: built.envelopeXdr,
+        updated_at: this.deps.clock.nowMs(),
+      });
+      const sent = await treasury.send(built.envelopeXdr);
+      if (sent.status === 'PENDING' || sent.status === 'DUPLICATE') await this.awaitRefund(current.id, built.txHash);
+    });
+  }
+
+  private async awaitRefund(paymentId: string, txHash: string): Promise<void> {
+    const treasury = this.deps.treasury!;
+    const deadline = this.deps.clock.nowMs() + (this.deps.refundPollTimeoutMs ?? 30_000);
+    for (;;) {
+      const found = await treasury.lookup(txHash);
+      if (found.status === 'SUCCESS') return this.markRefunded(paymentId);
+      if (found.status === 'FAILED') return;
+      if (this.deps.clock.nowMs() >= deadline) return;
+      await this.sleep(this.deps.pollIntervalMs ?? 500);
+    }
+  }
+
+  private async markRefunded(paymentId: string): Promise<void> {
+    await transitionPayment(this.deps.db, paymentId, ['refunding'], { status: 'refunded', updated_at: this.deps.clock.nowMs() });
+    this.deps.logger.warn('payment refunded on-chain', { paymentId });
+  }
+
+  /** One reconciler pass (also the start-up recovery): resumes every unfinished payment. */
+  async reconcile(): Promise<Record<string, number>> {
+    const pending = await listPaymentsInStatus(this.deps.db, UNFINISHED_STATUSES);
+    const counts: Record<string, number> = {};
+    for (const payment of pending) {
+      if (this.claimed.has(payment.id)) continue;
+      let status: PaymentStatus | undefined;
+      try {
+        status = await this.resume(payment.id);
+      } catch (err) {
+        this.deps.logger.error('reconciling payment failed; will retry', { paymentId: payment.id, err });
+      }
+      const key = status ?? 'skipped';
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** Runs reconcile() every `intervalMs` until stopped; never overlaps itself. */
+  startReconciler(intervalMs: number): { stop(): Promise<void> } {
+    let running: Promise<unknown> = Promise.resolve();
+    let stopped = false;
+    const timer = setInterval(() => {
+      if (stopped) return;
+      running = running.then(() => (stopped ? undefined : this.reconcile())).catch((err) => this.deps.logger.error('reconciler pass failed', { err }));
+    }, intervalMs);
+    timer.unref();
+    return {
+      async stop() {
+        stopped = true;
+        clearInterval(timer);
+        await running;
+      },
+    };
+  }
+
+  async paymentStatus(paymentId: string): Promise<PaymentRow | undefined> {
+    return findPayment(this.deps.db, paymentId);
+  }
+}

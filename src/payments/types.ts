@@ -1,0 +1,45 @@
+import type { PaymentKind, PaymentStatus } from '../db/schema.js';
+import type { Price } from '../money/pricing.js';
+import type { PaymentRequired, SettlementResponse } from '../x402/types.js';
+
+export interface CreateCardBody {
+  nameOnCard: string;
+  email: string;
+  /** Who may manage the card besides the payer; defaults to the payer. */
+  ownerAddress?: string | undefined;
+}
+
+export interface FundCardBody {
+  cardId: string;
+}
+
+export type PaidRequest =
+  | { kind: 'create'; price: Price; body: CreateCardBody }
+  | { kind: 'fund'; price: Price; body: FundCardBody };
+
+export interface PaidCall {
+  request: PaidRequest;
+  /** Public URL of the resource (from PUBLIC_BASE_URL, never the Host header). */
+  resourceUrl: string;
+  paymentHeader?: string | undefined;
+  idempotencyKey?: string | undefined;
+}
+
+/** What a paid request came to; routes map each case to exactly one response. */
+export type PaidOutcome =
+  | { type: 'payment_required'; paymentRequired: PaymentRequired }
+  | { type: 'provider_capacity'; retryAfterSeconds: number }
+  | { type: 'network_unavailable' }
+  | { type: 'card_not_found' }
+  | { type: 'idempotency_conflict' }
+  | { type: 'in_progress'; paymentId: string; retryAfterSeconds: number }
+  | {
+      type: 'fulfilment_failed';
+      paymentId: string;
+      status: PaymentStatus;
+      settlement?: SettlementResponse;
+      refundTxHash?: string | null;
+    }
+  | { type: 'fulfilled'; httpStatus: 200 | 201; body: Record<string, unknown>; settlement: SettlementResponse };
+
+export type { PaymentKind };

@@ -1,0 +1,104 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { CardDataCipher, CARD_DATA_KEY_BYTES } from '../cards/card-data.js';
+import type { CardIssuer } from '../cards/issuer.js';
+import type { Db } from '../db/open.js';
+import { HttpFacilitator } from '../facilitator/http.js';
+import { LocalFacilitator } from '../facilitator/local.js';
+import type { Facilitator } from '../facilitator/types.js';
+import type { Logger } from '../logger.js';
+import { loadOrCreateRandomKeyFile } from '../secrets/key-files.js';
+import { ChannelPool } from '../stellar/channels.js';
+import type { StellarKeys } from '../stellar/keys.js';
+import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
+import { Treasury } from '../stellar/treasury.js';
+import type { PaymentTerms } from '../x402/challenge.js';
+import { PaymentService } from './service.js';
+
+export const NETWORK_PASSPHRASES: Record<string, string> = {
+  'stellar:testnet': 'Test SDF Network ; September 2015',
+  'stellar:pubnet': 'Public Global Stellar Network ; September 2015',
+};
+
+/** CARD_DATA_KEY, or DATA_DIR/keys/card-data.key generated once (mode 0600). */
+export function loadCardDataCipher(config: Config, logger: Logger): CardDataCipher {
+  if (config.cardDataKey) return new CardDataCipher(config.cardDataKey);
+  const { key, created, file } = loadOrCreateRandomKeyFile(config.dataDir, 'card-data', CARD_DATA_KEY_BYTES);
+  if (created) logger.info('generated card data key', { file });
+  return new CardDataCipher(key);
+}
+
+export interface PaymentStack {
+  service: PaymentService;
+  facilitator: Facilitator;
+  treasury: Treasury;
+  terms: PaymentTerms;
+  rpc: SorobanRpc;
+}
+
+/**
+ * Builds everything paid requests need from configuration and keys: the RPC client, the channel
+ * pool and our facilitator (or the external one at FACILITATOR_URL), the treasury, and the service.
+ */
+export function buildPaymentStack(args: {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  keys: StellarKeys;
+  rpcUrl: string;
+  issuer: CardIssuer;
+  cipher: CardDataCipher;
+  /** Overrides the RPC transport (tests put faults or the in-process ledger here). */
+  rpcFetch?: FetchLike;
+  facilitator?: Facilitator;
+  sleep?: (ms: number) => Promise<void>;
+}): PaymentStack {
+  const { config, keys } = args;
+  const networkPassphrase = NETWORK_PASSPHRASES[config.stellar.network];
+  if (!networkPassphrase) throw new Error(`unknown network ${config.stellar.network}`);
+  const rpc = new SorobanRpc(args.rpcUrl, args.rpcFetch ? { fetch: args.rpcFetch } : {});
+  const terms: PaymentTerms = {
+    network: config.stellar.network,
+    asset: config.stellar.usdcContract,
+    payTo: keys.treasury.publicKey(),
+    maxTimeoutSeconds: config.x402.maxTimeoutSeconds,
+  };
+  const facilitator =
+    args.facilitator ??
+    (config.x402.facilitatorUrl
+      ? new HttpFacilitator(config.x402.facilitatorUrl)
+      : new LocalFacilitator({
+          rpc,
+          channels: new ChannelPool(keys.channels, rpc),
+          networkPassphrase,
+          ledgerSeconds: config.x402.ledgerSeconds,
+          maxFeeStroops: config.x402.maxFeeStroops,
+          feePayer: keys.feePayer,
+          protectedAddresses: [keys.treasury.publicKey()],
+          pollTimeoutMs: config.settlement.pollTimeoutMs,
+          pollIntervalMs: config.settlement.pollIntervalMs,
+          clock: args.clock,
+          logger: args.logger,
+          ...(args.sleep ? { sleep: args.sleep } : {}),
+        }));
+  const treasury = new Treasury({ rpc, keypair: keys.treasury, networkPassphrase, asset: terms.asset, maxFeeStroops: config.x402.maxFeeStroops });
+  const service = new PaymentService({
+    db: args.db,
+    clock: args.clock,
+    logger: args.logger,
+    terms,
+    networkPassphrase,
+    facilitator,
+    issuer: args.issuer,
+    cipher: args.cipher,
+    treasury,
+    maxFeeStroops: config.x402.maxFeeStroops,
+    ledgerSeconds: config.x402.ledgerSeconds,
+    fulfilMaxAttempts: config.settlement.fulfilMaxAttempts,
+    refundPollTimeoutMs: config.settlement.pollTimeoutMs,
+    pollIntervalMs: config.settlement.pollIntervalMs,
+    ...(args.sleep ? { sleep: args.sleep } : {}),
+  });
+  return { service, facilitator, treasury, terms, rpc };
+}

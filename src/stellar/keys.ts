@@ -1,0 +1,68 @@
+import { Keypair } from '@stellar/stellar-sdk';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { loadOrCreateKeyFile } from '../secrets/key-files.js';
+
+/** The accounts card402 signs with. Channels and fee payer are the facilitator; the treasury is payTo. */
+export interface StellarKeys {
+  treasury: Keypair;
+  channels: Keypair[];
+  feePayer?: Keypair | undefined;
+}
+
+/** Funding on the local ledger: 10,000 XLM per generated account. */
+export const LOCAL_FUNDING_STROOPS = 10_000n * 10_000_000n;
+
+/** What prepareLocalKeys needs of the local ledger (src/localnet's Localnet satisfies it). */
+export interface FundingLedger {
+  fundXlm(address: string, stroops?: bigint): void;
+  mintUsdc(address: string, atomic: bigint): void;
+  xlmBalance(address: string): bigint;
+}
+
+/**
+ * Keys from configuration (TREASURY_SECRET, CHANNEL_SECRETS, FEE_PAYER_SECRET), and for what is
+ * not configured, keys generated once into DATA_DIR/keys with mode 0600. Every generated key is
+ * announced (address and file, never the secret) in the start-up log.
+ */
+export function loadStellarKeys(config: Config, logger: Logger): StellarKeys & { generated: string[] } {
+  const generated: string[] = [];
+  const fromFile = (name: string): Keypair => {
+    const { keypair, created, file } = loadOrCreateKeyFile(config.dataDir, name);
+    if (created) {
+      generated.push(keypair.publicKey());
+      logger.info('generated Stellar key', { role: name, address: keypair.publicKey(), file });
+    }
+    return keypair;
+  };
+  const treasury = config.stellar.treasurySecret ? Keypair.fromSecret(config.stellar.treasurySecret) : fromFile('treasury');
+  const channels = config.settlement.channelSecrets
+    ? config.settlement.channelSecrets.map((s) => Keypair.fromSecret(s))
+    : Array.from({ length: config.settlement.channelCount }, (_, i) => fromFile(`channel-${i + 1}`));
+  const feePayer = config.settlement.feePayerSecret ? Keypair.fromSecret(config.settlement.feePayerSecret) : undefined;
+  const all = [treasury, ...channels, ...(feePayer ? [feePayer] : [])].map((k) => k.publicKey());
+  if (new Set(all).size !== all.length) throw new Error('treasury, channel and fee-payer accounts must all be different');
+  return { treasury, channels, feePayer, generated };
+}
+
+/**
+ * For the embedded local ledger: loads or generates the keys, then funds every account that has
+ * no XLM yet (and opens the treasury's USDC trustline so it can receive payments).
+ */
+export function prepareLocalKeys(config: Config, ledger: FundingLedger, logger: Logger): StellarKeys {
+  const keys = loadStellarKeys(config, logger);
+  const accounts = [keys.treasury, ...keys.channels, ...(keys.feePayer ? [keys.feePayer] : [])];
+  for (const keypair of accounts) {
+    if (ledger.xlmBalance(keypair.publicKey()) === 0n) {
+      ledger.fundXlm(keypair.publicKey(), LOCAL_FUNDING_STROOPS);
+      logger.info('funded account on the local ledger', { address: keypair.publicKey() });
+    }
+  }
+  ledger.mintUsdc(keys.treasury.publicKey(), 0n);
+  logger.info('settlement accounts ready', {
+    treasury: keys.treasury.publicKey(),
+    channels: keys.channels.length,
+    feePayer: keys.feePayer?.publicKey() ?? null,
+  });
+  return { treasury: keys.treasury, channels: keys.channels, feePayer: keys.feePayer };
+}

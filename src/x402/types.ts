@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/** x402 protocol version this server speaks (v2: PAYMENT-REQUIRED / PAYMENT-SIGNATURE / PAYMENT-RESPONSE). */
+export const X402_VERSION = 2;
+export const EXACT_SCHEME = 'exact';
+
+export interface PaymentRequirements {
+  scheme: 'exact';
+  network: string;
+  /** Atomic units of `asset`, as a decimal string. */
+  amount: string;
+  asset: string;
+  payTo: string;
+  maxTimeoutSeconds: number;
+  extra: { areFeesSponsored: true };
+}
+
+export interface ResourceInfo {
+  url: string;
+  description: string;
+  mimeType: string;
+}
+
+export interface PaymentRequired {
+  x402Version: typeof X402_VERSION;
+  error: string;
+  resource: ResourceInfo;
+  accepts: PaymentRequirements[];
+}
+
+const requirementsSchema = z.object({
+  scheme: z.string(),
+  network: z.string(),
+  amount: z.string(),
+  asset: z.string(),
+  payTo: z.string(),
+  maxTimeoutSeconds: z.number(),
+  extra: z.record(z.string(), z.unknown()).nullish(),
+});
+
+/** What a client sends, parsed loosely: every semantic check happens in verify.ts. */
+export const paymentPayloadSchema = z.object({
+  x402Version: z.number(),
+  resource: z.unknown().optional(),
+  accepted: requirementsSchema,
+  payload: z.object({ transaction: z.string().min(1).max(64 * 1024) }),
+  extensions: z.unknown().optional(),
+});
+export type PaymentPayload = z.infer<typeof paymentPayloadSchema>;
+
+/** Body of PAYMENT-RESPONSE. */
+export interface SettlementResponse {
+  success: boolean;
+  transaction: string;
+  network: string;
+  payer: string;
+  errorReason?: string;
+}

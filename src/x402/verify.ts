@@ -1,0 +1,341 @@
+import {
+  Address,
+  FeeBumpTransaction,
+  Keypair,
+  StrKey,
+  TransactionBuilder,
+  hash,
+  scValToNative,
+  xdr,
+  type Operation,
+  type Transaction,
+} from '@stellar/stellar-sdk';
+import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
+
+/**
+ * Verification of an x402 `exact` payment on Stellar, following every MUST of the spec
+ * (specs/schemes/exact/scheme_exact_stellar.md). No HTTP here: results are a discriminated union
+ * with stable snake_case reasons, one check per numbered step, amounts compared as bigints.
+ *
+ * It runs in two halves so replays can be recognised before the ledger is asked anything (a
+ * settled payment's nonce is spent, so re-simulating it would fail):
+ *  - inspectPayment: local checks only (structure, amounts, facilitator safety, signature);
+ *  - checkPaymentOnLedger: expiration against the latest ledger, re-simulation, events, fee.
+ */
+export const VERIFY_REASONS = [
+  'unsupported_version',
+  'unsupported_scheme',
+  'network_mismatch',
+  'requirements_mismatch',
+  'invalid_transaction',
+  'wrong_operation_count',
+  'wrong_operation',
+  'wrong_asset',
+  'wrong_function',
+  'invalid_arguments',
+  'wrong_recipient',
+  'wrong_amount',
+  'facilitator_is_source',
+  'facilitator_is_payer',
+  'facilitator_in_auth',
+  'unsupported_payer',
+  'no_auth_entries',
+  'unexpected_auth_entries',
+  'unsupported_credentials',
+  'auth_not_payer',
+  'auth_has_subinvocations',
+  'auth_wrong_invocation',
+  'missing_signature',
+  'invalid_signature',
+  'expired',
+  'expiration_too_far',
+  'fee_too_high',
+  'simulation_failed',
+  'transfer_event_missing',
+  'unexpected_events',
+  'transfer_event_mismatch',
+] as const;
+export type VerifyReason = (typeof VERIFY_REASONS)[number];
+
+export type Check<T> = { ok: true; value: T } | { ok: false; reason: VerifyReason; payer?: string };
+
+/** Base inclusion fee the facilitator bids on top of the simulated resource fee. */
+export const INCLUSION_FEE_STROOPS = 100n;
+/** Ledgers of slack on the expiration window (clients and we may see different "latest" ledgers). */
+export const EXPIRATION_TOLERANCE_LEDGERS = 2;
+
+export interface InspectContext {
+  networkPassphrase: string;
+  /** Every account the facilitator signs with: channels, fee payer, treasury. */
+  facilitatorAddresses: ReadonlySet<string>;
+  maxFeeStroops: bigint;
+}
+
+export interface InspectedPayment {
+  payer: string;
+  /** The auth entry nonce: with the payer, the unique identity of this payment. */
+  nonce: bigint;
+  expirationLedger: number;
+  amount: bigint;
+  transaction: Transaction;
+  operation: Operation.InvokeHostFunction;
+  authEntry: xdr.SorobanAuthorizationEntry;
+}
+
+function fail<T>(reason: VerifyReason, payer?: string): Check<T> {
+  return payer === undefined ? { ok: false, reason } : { ok: false, reason, payer };
+}
+
+function addressOf(value: xdr.ScVal): string | undefined {
+  if (value.switch() !== xdr.ScValType.scvAddress()) return undefined;
+  try {
+    return Address.fromScAddress(value.address()).toString();
+  } catch {
+    return undefined;
+  }
+}
+
+function i128Of(value: xdr.ScVal): bigint | undefined {
+  if (value.switch() !== xdr.ScValType.scvI128()) return undefined;
+  return BigInt(scValToNative(value) as bigint);
+}
+
+/** Steps 1–2: the protocol envelope and that the client accepted exactly what we ask for. */
+function checkProtocol(payload: PaymentPayload, expected: PaymentRequirements): Check<void> {
+  // 1. version and scheme
+  if (payload.x402Version !== X402_VERSION) return fail('unsupported_version');
+  if (payload.accepted.scheme !== EXACT_SCHEME || expected.scheme !== EXACT_SCHEME) return fail('unsupported_scheme');
+  // 2. network, then every other accepted field
+  if (payload.accepted.network !== expected.network) return fail('network_mismatch');
+  const a = payload.accepted;
+  if (
+    a.amount !== expected.amount ||
+    a.asset !== expected.asset ||
+    a.payTo !== expected.payTo ||
+    a.maxTimeoutSeconds !== expected.maxTimeoutSeconds ||
+    a.extra?.['areFeesSponsored'] !== true
+  ) {
+    return fail('requirements_mismatch');
+  }
+  return { ok: true, value: undefined };
+}
+
+/** The sha256 an address credential signs: HashIdPreimage envelopeTypeSorobanAuthorization. */
+export function authEntrySignaturePayload(entry: xdr.SorobanAuthorizationEntry, networkPassphrase: string): Buffer {
+  const credentials = entry.credentials().address();
+  const preimage = xdr.HashIdPreimage.envelopeTypeSorobanAuthorization(
+    new xdr.HashIdPreimageSorobanAuthorization({
+      networkId: hash(Buffer.from(networkPassphrase, 'utf8')),
+      nonce: credentials.nonce(),
+      signatureExpirationLedger: credentials.signatureExpirationLedger(),
+      invocation: entry.rootInvocation(),
+    }),
+  );
+  return hash(preimage.toXDR());
+}
+
+/** An account's address-credential signature: Vec[Map{public_key: Bytes(32), signature: Bytes(64)}]. */
+function verifyAccountSignature(entry: xdr.SorobanAuthorizationEntry, payer: string, networkPassphrase: string): Check<void> {
+  const signature = entry.credentials().address().signature();
+  if (signature.switch() === xdr.ScValType.scvVoid()) return fail('missing_signature', payer);
+  let decoded: unknown;
+  try {
+    decoded = scValToNative(signature);
+  } catch {
+    return fail('invalid_signature', payer);
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 1) return fail('invalid_signature', payer);
+  const item = decoded[0] as { public_key?: unknown; signature?: unknown };
+  if (!Buffer.isBuffer(item.public_key) || !Buffer.isBuffer(item.signature) || item.signature.length !== 64) {
+    return fail('invalid_signature', payer);
+  }
+  if (!item.public_key.equals(StrKey.decodeEd25519PublicKey(payer))) return fail('invalid_signature', payer);
+  const payload = authEntrySignaturePayload(entry, networkPassphrase);
+  if (!Keypair.fromPublicKey(payer).verify(payload, item.signature)) return fail('invalid_signature', payer);
+  return { ok: true, value: undefined };
+}
+
+/** Steps 1–14: everything that can be checked without the ledger. */
+export function inspectPayment(payload: PaymentPayload, expected: PaymentRequirements, ctx: InspectContext): Check<InspectedPayment> {
+  const protocol = checkProtocol(payload, expected);
+  if (!protocol.ok) return protocol;
+
+  // 3. a plain (not fee-bump) transaction envelope for this network
+  let transaction: Transaction;
+  try {
+    const parsed = TransactionBuilder.fromXDR(payload.payload.transaction, ctx.networkPassphrase);
+    if (parsed instanceof FeeBumpTransaction) return fail('invalid_transaction');
+    transaction = parsed;
+  } catch {
+    return fail('invalid_transaction');
+  }
+
+  // 4. exactly one invokeHostFunction operation invoking a contract
+  if (transaction.operations.length !== 1) return fail('wrong_operation_count');
+  const operation = transaction.operations[0]!;
+  if (operation.type !== 'invokeHostFunction') return fail('wrong_operation');
+  const func = operation.func;
+  if (func.switch() !== xdr.HostFunctionType.hostFunctionTypeInvokeContract()) return fail('wrong_operation');
+  const invoke = func.invokeContract();
+
+  // 5. the configured asset contract
+  const contract = Address.fromScAddress(invoke.contractAddress()).toString();
+  if (contract !== expected.asset) return fail('wrong_asset');
+
+  // 6. transfer(from, to, amount)
+  const args = invoke.args();
+  if (invoke.functionName().toString() !== 'transfer' || args.length !== 3) return fail('wrong_function');
+
+  // 7. argument types
+  const payer = addressOf(args[0]!);
+  const to = addressOf(args[1]!);
+  const amount = i128Of(args[2]!);
+  if (payer === undefined || to === undefined || amount === undefined) return fail('invalid_arguments');
+
+  // 8. to == payTo
+  if (to !== expected.payTo) return fail('wrong_recipient', payer);
+
+  // 9. amount == the price, exactly
+  if (amount !== BigInt(expected.amount)) return fail('wrong_amount', payer);
+
+  // 10. facilitator safety: none of our accounts as tx source, op source or payer
+  if (ctx.facilitatorAddresses.has(transaction.source) || ctx.facilitatorAddresses.has(operation.source ?? '')) {
+    return fail('facilitator_is_source', payer);
+  }
+  if (ctx.facilitatorAddresses.has(payer)) return fail('facilitator_is_payer', payer);
+
+  // 11. payers are ed25519 accounts (G...), whose signatures we can check ourselves
+  if (!StrKey.isValidEd25519PublicKey(payer)) return fail('unsupported_payer', payer);
+
+  // 12. exactly one auth entry: address credentials of the payer, for exactly this call, nothing nested
+  const auth = operation.auth ?? [];
+  if (auth.length === 0) return fail('no_auth_entries', payer);
+  for (const entry of auth) {
+    if (entry.credentials().switch() !== xdr.SorobanCredentialsType.sorobanCredentialsAddress()) {
+      return fail('unsupported_credentials', payer);
+    }
+    const signer = Address.fromScAddress(entry.credentials().address().address()).toString();
+    if (ctx.facilitatorAddresses.has(signer)) return fail('facilitator_in_auth', payer);
+    if (signer !== payer) return fail('auth_not_payer', payer);
+    if (entry.rootInvocation().subInvocations().length > 0) return fail('auth_has_subinvocations', payer);
+  }
+  if (auth.length > 1) return fail('unexpected_auth_entries', payer);
+  const authEntry = auth[0]!;
+  const rootFunction = authEntry.rootInvocation().function();
+  if (
+    rootFunction.switch() !== xdr.SorobanAuthorizedFunctionType.sorobanAuthorizedFunctionTypeContractFn() ||
+    !rootFunction.contractFn().toXDR().equals(invoke.toXDR())
+  ) {
+    return fail('auth_wrong_invocation', payer);
+  }
+
+  // 13. the payer's signature over the auth entry, verified here with ed25519
+  const signed = verifyAccountSignature(authEntry, payer, ctx.networkPassphrase);
+  if (!signed.ok) return signed;
+
+  // 14. the fee the client proposes is within our cap (we rebuild the tx, but refuse absurd bids)
+  if (BigInt(transaction.fee) > ctx.maxFeeStroops) return fail('fee_too_high', payer);
+
+  const credentials = authEntry.credentials().address();
+  return {
+    ok: true,
+    value: {
+      payer,
+      nonce: BigInt(credentials.nonce().toString()),
+      expirationLedger: credentials.signatureExpirationLedger(),
+      amount,
+      transaction,
+      operation,
+      authEntry,
+    },
+  };
+}
+
+/** The part of a Soroban RPC verification needs; src/stellar/rpc.ts implements it. */
+export interface LedgerView {
+  latestLedger(): Promise<number>;
+  simulate(tx: Transaction): Promise<SimulationOutcome>;
+}
+
+export type SimulationOutcome =
+  | { ok: true; events: xdr.DiagnosticEvent[]; minResourceFee: bigint; transactionData: xdr.SorobanTransactionData; latestLedger: number }
+  | { ok: false; error: string };
+
+export interface LedgerContext {
+  ledger: LedgerView;
+  ledgerSeconds: number;
+  maxFeeStroops: bigint;
+}
+
+export interface LedgerChecked {
+  latestLedger: number;
+  /** Resources from OUR simulation, used to rebuild the tx (never the client's sorobanData). */
+  transactionData: xdr.SorobanTransactionData;
+  /** What settling will cost: simulated resource fee plus the inclusion fee. */
+  feeStroops: bigint;
+}
+
+/** Step 17: exactly one transfer event from→to of the amount on the asset, and no other contract event. */
+export function checkEvents(events: xdr.DiagnosticEvent[], inspected: InspectedPayment, expected: PaymentRequirements): Check<void> {
+  const { payer } = inspected;
+  let transfers = 0;
+  for (const diagnostic of events) {
+    const event = diagnostic.event();
+    if (event.type() !== xdr.ContractEventType.contract()) continue;
+    const body = event.body().v0();
+    const topics = body.topics();
+    const name = topics[0]?.switch() === xdr.ScValType.scvSymbol() ? topics[0].sym().toString() : undefined;
+    const contractId = event.contractId();
+    const contract = contractId ? Address.contract(contractId as unknown as Buffer).toString() : undefined;
+    if (name !== 'transfer' || contract !== expected.asset) {
+      // Any other contract event (another token's transfer, a mint, an approval…) means the
+      // invocation does more than the one balance change we were asked to sponsor.
+      return fail('unexpected_events', payer);
+    }
+    transfers += 1;
+    if (transfers > 1) return fail('unexpected_events', payer);
+    const from = topics[1] ? addressOf(topics[1]) : undefined;
+    const to = topics[2] ? addressOf(topics[2]) : undefined;
+    const data = body.data();
+    let amount: bigint | undefined = i128Of(data);
+    if (amount === undefined && data.switch() === xdr.ScValType.scvMap()) {
+      // CAP-67 style: {amount, to_muxed_id}
+      const entry = data.map()?.find((e) => e.key().switch() === xdr.ScValType.scvSymbol() && e.key().sym().toString() === 'amount');
+      amount = entry ? i128Of(entry.val()) : undefined;
+    }
+    if (from !== payer || to !== expected.payTo || amount !== BigInt(expected.amount)) return fail('transfer_event_mismatch', payer);
+  }
+  if (transfers === 0) return fail('transfer_event_missing', payer);
+  return { ok: true, value: undefined };
+}
+
+/** Steps 15–18: what only the current ledger can tell. */
+export async function checkPaymentOnLedger(
+  inspected: InspectedPayment,
+  expected: PaymentRequirements,
+  ctx: LedgerContext,
+): Promise<Check<LedgerChecked>> {
+  const { payer } = inspected;
+
+  // 15. the auth entry is still valid for the next ledger, and not valid for longer than we allow
+  const latestLedger = await ctx.ledger.latestLedger();
+  if (inspected.expirationLedger <= latestLedger) return fail('expired', payer);
+  const windowLedgers = Math.ceil(expected.maxTimeoutSeconds / ctx.ledgerSeconds);
+  if (inspected.expirationLedger > latestLedger + windowLedgers + EXPIRATION_TOLERANCE_LEDGERS) {
+    return fail('expiration_too_far', payer);
+  }
+
+  // 16. re-simulation against the current state succeeds
+  const simulation = await ctx.ledger.simulate(inspected.transaction);
+  if (!simulation.ok) return fail('simulation_failed', payer);
+
+  // 17. exactly the expected balance change
+  const events = checkEvents(simulation.events, inspected, expected);
+  if (!events.ok) return events;
+
+  // 18. what we would pay to settle it stays under the cap
+  const feeStroops = simulation.minResourceFee + INCLUSION_FEE_STROOPS;
+  if (feeStroops > ctx.maxFeeStroops) return fail('fee_too_high', payer);
+
+  return { ok: true, value: { latestLedger: Math.max(latestLedger, simulation.latestLedger), transactionData: simulation.transactionData, feeStroops } };
+}

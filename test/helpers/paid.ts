@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Keypair } from '@stellar/stellar-sdk';
+import { createApp } from '../../src/app.js';
+import { CardDataCipher } from '../../src/cards/card-data.js';
+import type { CardIssuer } from '../../src/cards/issuer.js';
+import { SandboxIssuer } from '../../src/cards/sandbox-issuer.js';
+import { payAndFetch, type PaymentOverrides } from '../../src/client/x402-payer.js';
+import { systemClock } from '../../src/clock.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
+import type { Facilitator } from '../../src/facilitator/types.js';
+import { createLocalnet, serveLocalnet, LOCALNET_PASSPHRASE, type Localnet, type LocalnetServer } from '../../src/localnet/index.js';
+import { createMemoryLogger } from '../../src/logger.js';
+import { buildPaymentStack, type PaymentStack } from '../../src/payments/wiring.js';
+import { prepareLocalKeys, type StellarKeys } from '../../src/stellar/keys.js';
+import type { FetchLike } from '../../src/stellar/rpc.js';
+
+export const USDC = 10_000_000n;
+
+export interface PaidHarness {
+  localnet: Localnet;
+  ledgerServer: LocalnetServer;
+  config: Config;
+  db: Db;
+  keys: StellarKeys;
+  issuer: SandboxIssuer;
+  stack: PaymentStack;
+  app: ReturnType<typeof createApp>;
+  /** Base URL of the app served over real HTTP. */
+  baseUrl: string;
+  logs: string[];
+  dataDir: string;
+  /** A new agent with XLM and `usdc` atomic units of USDC on the ledger. */
+  agent(usdc?: bigint): Keypair;
+  /** Request → 402 → pay → repeat, over real HTTP, as an agent would. */
+  pay(
+    agent: Keypair,
+    route: string,
+    body: unknown,
+    opts?: { headers?: Record<string, string>; overrides?: PaymentOverrides; legacyHeader?: boolean },
+  ): Promise<{ response: Response; payment?: import('../../src/x402/types.js').PaymentPayload }>;
+  /** A second app instance over the same db, ledger and keys: "the process after a restart". */
+  restart(opts?: { rpcFetch?: FetchLike; issuer?: CardIssuer }): PaidHarness['stack'];
+  close(): Promise<void>;
+}
+
+export async function makePaidHarness(
+  opts: {
+    ledgerMs?: number | 'manual';
+    env?: Record<string, string>;
+    rpcFetch?: (inner: FetchLike) => FetchLike;
+    facilitator?: (stack: { rpcUrl: string }) => Facilitator;
+    /** Wraps the sandbox issuer the first app uses (e.g. to make it hang like a crashed process). */
+    issuer?: (sandbox: SandboxIssuer) => CardIssuer;
+    dbFile?: string;
+  } = {},
+): Promise<PaidHarness> {
+  const localnet = createLocalnet({ ledgerMs: opts.ledgerMs ?? 50 });
+  localnet.start();
+  const ledgerServer = await serveLocalnet(localnet, { port: 0 });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'card402-paid-'));
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PUBLIC_BASE_URL: 'http://card402.test',
+    CHANNEL_COUNT: '2',
+    SETTLE_POLL_INTERVAL_MS: '20',
+    SETTLE_POLL_TIMEOUT_MS: '5000',
+    LOG_LEVEL: 'debug',
+    ...opts.env,
+  });
+  const logger = createMemoryLogger('debug');
+  const keys = prepareLocalKeys(config, localnet, logger);
+  const db = openDatabase(opts.dbFile ?? ':memory:');
+  await migrateToLatest(db);
+  const issuer = new SandboxIssuer(config.issuer.capacityCents, systemClock);
+  const cipher = new CardDataCipher(randomBytes(32));
+  const baseFetch: FetchLike = (input, init) => fetch(input, init);
+  const build = (rpcFetch?: FetchLike, stackIssuer: CardIssuer = issuer) =>
+    buildPaymentStack({
+      config,
+      db,
+      clock: systemClock,
+      logger,
+      keys,
+      rpcUrl: ledgerServer.rpcUrl,
+      issuer: stackIssuer,
+      cipher,
+      ...(rpcFetch ? { rpcFetch } : opts.rpcFetch ? { rpcFetch: opts.rpcFetch(baseFetch) } : {}),
+      ...(opts.facilitator ? { facilitator: opts.facilitator({ rpcUrl: ledgerServer.rpcUrl }) } : {}),
+    });
+  const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
+  const app = createApp({ config, db, clock: systemClock, logger, cardCipher: cipher, paymentTerms: stack.terms, payments: stack.service });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    localnet,
+    ledgerServer,
+    config,
+    db,
+    keys,
+    issuer,
+    stack,
+    app,
+    baseUrl,
+    logs: logger.lines,
+    dataDir,
+    agent(usdc = 1_000n * USDC) {
+      const kp = Keypair.random();
+      localnet.fundXlm(kp.publicKey());
+      localnet.mintUsdc(kp.publicKey(), usdc);
+      return kp;
+    },
+    pay(agent, route, body, payOpts = {}) {
+      return payAndFetch(
+        (url, init) => fetch(url, init),
+        baseUrl + route,
+        { method: 'POST', headers: { 'content-type': 'application/json', ...payOpts.headers }, body: JSON.stringify(body) },
+        {
+          keypair: agent,
+          networkPassphrase: LOCALNET_PASSPHRASE,
+          rpc: ledgerServer.rpcUrl,
+          ...(payOpts.overrides ? { overrides: payOpts.overrides } : {}),
+          ...(payOpts.legacyHeader ? { legacyHeader: true } : {}),
+        },
+      );
+    },
+    restart(restartOpts = {}) {
+      return build(restartOpts.rpcFetch, restartOpts.issuer ?? issuer);
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Requests left hanging on purpose (simulated crashes) must not keep the server open.
+        if ('closeAllConnections' in server) (server as unknown as { closeAllConnections(): void }).closeAllConnections();
+      });
+      await ledgerServer.close();
+      await localnet.stop();
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * Nothing lost: every payment ended fulfilled (card linked), refunded (refund landed) or failed
+ * (its settlement never landed), and the treasury holds exactly what fulfilled payments paid.
+ */
+export async function expectNothingLost(h: PaidHarness, treasuryBefore: bigint): Promise<void> {
+  const { expect } = await import('vitest');
+  const payments = await h.db.selectFrom('payments').selectAll().execute();
+  let kept = 0n;
+  for (const p of payments) {
+    expect(['fulfilled', 'refunded', 'failed'], `payment ${p.id} is ${p.status}`).toContain(p.status);
+    if (p.status === 'fulfilled') {
+      expect(p.card_id).not.toBeNull();
+      expect((await h.stack.rpc.transaction(p.settle_tx_hash!)).status).toBe('SUCCESS');
+      if (p.load_cents > 0) {
+        const entry = await h.db.selectFrom('card_ledger_entries').selectAll().where('payment_id', '=', p.id).executeTakeFirst();
+        expect(entry?.amount_cents).toBe(p.load_cents);
+      }
+      kept += BigInt(p.amount_atomic);
+    }
+    if (p.status === 'refunded') {
+      expect((await h.stack.rpc.transaction(p.settle_tx_hash!)).status).toBe('SUCCESS');
+      expect((await h.stack.rpc.transaction(p.refund_tx_hash!)).status).toBe('SUCCESS');
+    }
+    if (p.status === 'failed' && p.settle_tx_hash) {
+      expect((await h.stack.rpc.transaction(p.settle_tx_hash)).status).not.toBe('SUCCESS');
+    }
+  }
+  expect(h.localnet.usdcBalance(h.keys.treasury.publicKey())).toBe(treasuryBefore + kept);
+}
