@@ -1,0 +1,380 @@
+import { randomUUID } from 'node:crypto';
+import { Account, Keypair, Networks, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative } from '@stellar/stellar-sdk';
+import { USDC_CONTRACTS, type StellarNetwork } from '../config.js';
+import { priceCardCreation, priceCardFunding, type PricingResult } from '../money/pricing.js';
+import { ATOMIC_PER_USDC } from '../money/units.js';
+import { SorobanRpc } from '../stellar/rpc.js';
+import { parsePaymentRequired, selectRequirement, type PaymentRequirements } from './challenge.js';
+import {
+  ApiError,
+  Card402Error,
+  InsufficientBalanceError,
+  PaymentError,
+  PaymentRefusedError,
+  TimeoutError,
+  isRecord,
+} from './errors.js';
+import type * as Api from './types.js';
+import { walletAuthHeadersV2, type WalletSigner } from './wallet-auth.js';
+import { PLACEHOLDER_SOURCE, createExactPayment, encodePayment } from './x402-payer.js';
+
+export const NETWORK_PASSPHRASES: Record<StellarNetwork, string> = {
+  'stellar:testnet': Networks.TESTNET,
+  'stellar:pubnet': Networks.PUBLIC,
+};
+
+export interface SpendLimits {
+  /** Largest single payment, in USDC atomic units. Default 5,200 USDC (the largest price there is). */
+  maxPaymentAtomic?: bigint;
+  /** Total this client may spend over its lifetime, in USDC atomic units. Default 100 USDC. */
+  spendCapAtomic?: bigint;
+}
+
+export type PaymentProgress =
+  | { stage: 'challenge'; amountAtomic: bigint; payTo: string }
+  | { stage: 'signing' }
+  | { stage: 'submitting'; attempt: number }
+  | { stage: 'waiting'; reason: string; retryInMs: number };
+
+export interface Card402ClientOptions {
+  baseUrl: string;
+  /** The wallet: a secret seed (S...) or a signer such as a stellar-sdk Keypair. */
+  secretKey?: string;
+  signer?: Keypair;
+  /** Soroban RPC used to build payments; http is fine for the local ledger. */
+  rpcUrl?: string;
+  network?: StellarNetwork;
+  /** The USDC contract to pay with. Default: Circle's USDC for the network (what the local ledger serves). */
+  asset?: string;
+  /** Pinned treasury. Unset: the first payTo seen is trusted and pinned for later payments. */
+  payTo?: string;
+  /** Called once when a payTo is first pinned, so a caller can persist it. */
+  onPayToPinned?: (payTo: string) => void;
+  limits?: SpendLimits;
+  /** Per HTTP request. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Overall time to get a paid request through, resends included. Default 120 s. */
+  paymentTimeoutMs?: number;
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  onProgress?: (event: PaymentProgress) => void;
+}
+
+const DEFAULT_MAX_PAYMENT_ATOMIC = 5_200n * ATOMIC_PER_USDC;
+const DEFAULT_SPEND_CAP_ATOMIC = 100n * ATOMIC_PER_USDC;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_PAYMENT_TIMEOUT_MS = 120_000;
+const MAX_RETRY_DELAY_MS = 5_000;
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+/**
+ * The card402 SDK. Paying calls check the 402 before signing anything (network, asset, exact
+ * price computed locally, pinned treasury, limits) and, once a payment is signed, only ever
+ * resend that same payment: a lost response never turns into a second charge.
+ */
+export class Card402Client {
+  readonly baseUrl: string;
+  readonly network: StellarNetwork;
+  readonly asset: string;
+  private readonly signer: Keypair | undefined;
+  private readonly fetchFn: (input: string, init: RequestInit) => Promise<Response>;
+  private payTo: string | undefined;
+  private spentAtomic = 0n;
+
+  constructor(private readonly opts: Card402ClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.network = opts.network ?? 'stellar:testnet';
+    this.asset = opts.asset ?? USDC_CONTRACTS[this.network];
+    this.signer = opts.signer ?? (opts.secretKey ? Keypair.fromSecret(opts.secretKey) : undefined);
+    this.payTo = opts.payTo;
+    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  get address(): string {
+    return this.requireSigner().publicKey();
+  }
+
+  /** USDC atomic units this client has committed to payments so far. */
+  get spent(): bigint {
+    return this.spentAtomic;
+  }
+
+  get pinnedPayTo(): string | undefined {
+    return this.payTo;
+  }
+
+  // --- public endpoints ---
+
+  health(): Promise<Api.Health> {
+    return this.json('GET', '/health');
+  }
+
+  pricing(): Promise<Api.Pricing> {
+    return this.json('GET', '/pricing');
+  }
+
+  // --- paid endpoints ---
+
+  createCard(input: { amount: string | number; nameOnCard: string; email: string; ownerAddress?: string }): Promise<Api.CreateCardResult> {
+    const amount = amountText(input.amount);
+    const body = { nameOnCard: input.nameOnCard, email: input.email, ...(input.ownerAddress ? { ownerAddress: input.ownerAddress } : {}) };
+    return this.paid(`/cards/create/tier/${amount}`, body, priceCardCreation(amount));
+  }
+
+  fundCard(cardId: string, amount: string | number): Promise<Api.FundCardResult> {
+    const text = amountText(amount);
+    return this.paid(`/cards/fund/tier/${text}`, { cardId }, priceCardFunding(text));
+  }
+
+  // --- wallet-signed endpoints ---
+
+  listCards(): Promise<Api.CardList> {
+    return this.signed('GET', '/cards');
+  }
+
+  getCard(cardId: string): Promise<Api.CardResponse> {
+    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}`);
+  }
+
+  /** Reads the card number and CVV; each call spends a fresh UUIDv4 nonce (5 per card per hour). */
+  getDetails(cardId: string): Promise<Api.CardDetailsResponse> {
+    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}/details`, undefined, { 'X-AGENT-NONCE': randomUUID() });
+  }
+
+  /** As getDetails, with a caller-chosen nonce (to show that a replayed nonce is refused). */
+  getDetailsWithNonce(cardId: string, nonce: string): Promise<Api.CardDetailsResponse> {
+    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}/details`, undefined, { 'X-AGENT-NONCE': nonce });
+  }
+
+  freeze(cardId: string): Promise<Api.StatusChange> {
+    return this.signed('POST', `/cards/${encodeURIComponent(cardId)}/freeze`);
+  }
+
+  unfreeze(cardId: string): Promise<Api.StatusChange> {
+    return this.signed('POST', `/cards/${encodeURIComponent(cardId)}/unfreeze`);
+  }
+
+  revokeDetails(cardId: string): Promise<Api.DetailsRevocation> {
+    return this.signed('POST', `/cards/${encodeURIComponent(cardId)}/revoke-details`);
+  }
+
+  restoreDetails(cardId: string): Promise<Api.DetailsRevocation> {
+    return this.signed('POST', `/cards/${encodeURIComponent(cardId)}/restore-details`);
+  }
+
+  transactions(cardId: string, page: { limit?: number; cursor?: string } = {}): Promise<Api.TransactionsPage> {
+    const query = new URLSearchParams();
+    if (page.limit !== undefined) query.set('limit', String(page.limit));
+    if (page.cursor !== undefined) query.set('cursor', page.cursor);
+    const suffix = query.size > 0 ? `?${query}` : '';
+    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}/transactions${suffix}`);
+  }
+
+  balance(cardId: string): Promise<Api.BalanceResponse> {
+    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}/balance`);
+  }
+
+  payment(paymentId: string): Promise<Api.PaymentStatus> {
+    return this.signed('GET', `/payments/${encodeURIComponent(paymentId)}`);
+  }
+
+  // --- chain ---
+
+  /** The wallet's (or any address's) USDC balance on the configured RPC, in atomic units. */
+  async usdcBalance(address = this.address): Promise<bigint> {
+    const server = this.rpc();
+    const tx = new TransactionBuilder(new Account(PLACEHOLDER_SOURCE, '0'), { fee: '100', networkPassphrase: this.passphrase })
+      .addOperation(Operation.invokeContractFunction({ contract: this.asset, function: 'balance', args: [nativeToScVal(address, { type: 'address' })] }))
+      .setTimeout(30)
+      .build();
+    const sim = await server.simulateRaw(tx);
+    if (!rpc.Api.isSimulationSuccess(sim) || !sim.result) {
+      // The SAC answers an error for an address that never held the asset: that is a zero balance.
+      return 0n;
+    }
+    return BigInt(scValToNative(sim.result.retval) as bigint);
+  }
+
+  // --- internals ---
+
+  private get passphrase(): string {
+    return NETWORK_PASSPHRASES[this.network];
+  }
+
+  private rpc(): SorobanRpc {
+    if (!this.opts.rpcUrl) throw new Card402Error('rpcUrl is required to pay or read balances');
+    return new SorobanRpc(this.opts.rpcUrl);
+  }
+
+  private requireSigner(): Keypair {
+    if (!this.signer) throw new Card402Error('a wallet (secretKey or signer) is required for this call');
+    return this.signer;
+  }
+
+  private async send(method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<RawResponse> {
+    const timeoutMs = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    let response: Response;
+    try {
+      response = await this.fetchFn(`${this.baseUrl}${path}`, {
+        method,
+        headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        ...(body !== undefined ? { body } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+        throw new TimeoutError(`${method} ${path} got no answer within ${timeoutMs} ms`);
+      }
+      throw new Card402Error(`${method} ${path} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON: keep the text for the error message.
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  }
+
+  private async json<T>(method: string, path: string): Promise<T> {
+    const res = await this.send(method, path, undefined, {});
+    if (res.status >= 400) throw new ApiError(res.status, res.body);
+    return res.body as T;
+  }
+
+  private async signed<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const auth = walletAuthHeadersV2(this.requireSigner() as WalletSigner, { method, url: path, body: text ?? null });
+    const res = await this.send(method, path, text, { ...auth, ...extra });
+    if (res.status >= 400) throw new ApiError(res.status, res.body);
+    return res.body as T;
+  }
+
+  private async paid<T>(path: string, body: Record<string, unknown>, price: PricingResult): Promise<T> {
+    if (!price.ok) throw new Card402Error(`invalid amount: ${price.reason}`);
+    const signer = this.requireSigner();
+    const bodyText = JSON.stringify(body);
+    // One idempotency key for every attempt of this purchase, so resends can only ever return it.
+    const baseHeaders = { 'Idempotency-Key': randomUUID() };
+
+    const first = await this.send('POST', path, bodyText, baseHeaders);
+    if (first.status !== 402) {
+      if (first.status >= 400) throw new ApiError(first.status, first.body);
+      return first.body as T;
+    }
+    const challenge = parsePaymentRequired(first.headers.get('PAYMENT-REQUIRED'), first.body);
+    const requirement = this.checkChallenge(challenge, price.price.totalAtomic);
+    this.opts.onProgress?.({ stage: 'challenge', amountAtomic: price.price.totalAtomic, payTo: requirement.payTo });
+
+    await this.ensureFunds(signer.publicKey(), price.price.totalAtomic);
+    this.opts.onProgress?.({ stage: 'signing' });
+    const payload = await createExactPayment({ ...challenge, accepts: [requirement] } as never, {
+      keypair: signer,
+      networkPassphrase: this.passphrase,
+      rpc: this.rpc(),
+    });
+    this.pin(requirement.payTo);
+    // Counted from the moment it is signed: from here on the money may move.
+    this.spentAtomic += price.price.totalAtomic;
+    const paymentHeader = encodePayment(payload);
+    return this.submitPaid<T>(path, bodyText, { ...baseHeaders, 'PAYMENT-SIGNATURE': paymentHeader }, price.price.totalAtomic);
+  }
+
+  private checkChallenge(challenge: ReturnType<typeof parsePaymentRequired>, amountAtomic: bigint): PaymentRequirements {
+    const maxPayment = this.opts.limits?.maxPaymentAtomic ?? DEFAULT_MAX_PAYMENT_ATOMIC;
+    const cap = this.opts.limits?.spendCapAtomic ?? DEFAULT_SPEND_CAP_ATOMIC;
+    return selectRequirement(challenge, {
+      network: this.network,
+      asset: this.asset,
+      amountAtomic,
+      payTo: this.payTo,
+      maxPaymentAtomic: maxPayment,
+      remainingSpendAtomic: cap - this.spentAtomic,
+    });
+  }
+
+  private pin(payTo: string): void {
+    if (this.payTo !== undefined) return;
+    this.payTo = payTo;
+    this.opts.onPayToPinned?.(payTo);
+  }
+
+  private async ensureFunds(address: string, neededAtomic: bigint): Promise<void> {
+    const available = await this.usdcBalance(address);
+    if (available < neededAtomic) {
+      throw new InsufficientBalanceError(neededAtomic, available, `wallet ${address} holds ${available} atomic USDC, this payment needs ${neededAtomic}`);
+    }
+  }
+
+  /**
+   * Sends the signed payment until the server gives a final answer. Network failures, timeouts and
+   * 409 PAYMENT_IN_PROGRESS are answered by resending the SAME payment (the server deduplicates it);
+   * a new payment is never signed here.
+   */
+  private async submitPaid<T>(path: string, bodyText: string, headers: Record<string, string>, amountAtomic: bigint): Promise<T> {
+    const deadline = Date.now() + (this.opts.paymentTimeoutMs ?? DEFAULT_PAYMENT_TIMEOUT_MS);
+    for (let attempt = 1; ; attempt++) {
+      this.opts.onProgress?.({ stage: 'submitting', attempt });
+      let res: RawResponse | undefined;
+      let waitReason = '';
+      try {
+        res = await this.send('POST', path, bodyText, headers);
+      } catch (err) {
+        if (!(err instanceof Card402Error)) throw err;
+        waitReason = err.message;
+      }
+      if (res) {
+        if (res.status < 300) return res.body as T;
+        const code = isRecord(res.body) ? res.body.code : undefined;
+        if (res.status === 402) {
+          // Refused before settlement: no money moved.
+          this.spentAtomic -= amountAtomic;
+          throw new PaymentError(`payment was not accepted: ${describe(res.body)}`, { status: 402, body: res.body });
+        }
+        if (res.status === 502 || (res.status >= 500 && isRecord(res.body) && res.body.paymentId)) {
+          throw new PaymentError(`paid, but the purchase is not complete yet: ${describe(res.body)}`, paymentRefs(res));
+        }
+        if (!(res.status === 409 && code === 'PAYMENT_IN_PROGRESS') && res.status !== 503) throw new ApiError(res.status, res.body);
+        waitReason = code === 'PAYMENT_IN_PROGRESS' ? 'payment is settling' : describe(res.body);
+      }
+      const retryInMs = Math.min(retryAfterMs(res?.headers) ?? 1000 * attempt, MAX_RETRY_DELAY_MS);
+      if (Date.now() + retryInMs > deadline) {
+        throw new TimeoutError(`the payment did not complete in time (${waitReason}); it may still settle: call again to resend the same payment, or check it with payment(paymentId)`);
+      }
+      this.opts.onProgress?.({ stage: 'waiting', reason: waitReason, retryInMs });
+      await new Promise((resolve) => setTimeout(resolve, retryInMs));
+    }
+  }
+}
+
+function amountText(amount: string | number): string {
+  const text = typeof amount === 'number' ? String(amount) : amount.trim();
+  if (!/^\d{1,9}(\.\d{1,2})?$/.test(text)) throw new Card402Error(`amount must be dollars with at most two decimals, got ${JSON.stringify(amount)}`);
+  return text;
+}
+
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const value = headers?.get('Retry-After');
+  if (!value || !/^\d+$/.test(value)) return undefined;
+  return Number(value) * 1000;
+}
+
+function describe(body: unknown): string {
+  if (isRecord(body) && typeof body.error === 'string') return body.code ? `${body.error} [${String(body.code)}]` : body.error;
+  return typeof body === 'string' ? body.slice(0, 200) : 'no details';
+}
+
+function paymentRefs(res: RawResponse): { paymentId?: string; txHash?: string; status: number; body: unknown } {
+  const body = isRecord(res.body) ? res.body : {};
+  const payment = isRecord(body.payment) ? body.payment : {};
+  const paymentId = typeof body.paymentId === 'string' ? body.paymentId : typeof payment.paymentId === 'string' ? payment.paymentId : undefined;
+  const txHash = typeof body.txHash === 'string' ? body.txHash : typeof payment.txHash === 'string' ? payment.txHash : undefined;
+  return { ...(paymentId ? { paymentId } : {}), ...(txHash ? { txHash } : {}), status: res.status, body: res.body };
+}
+
+export { PaymentRefusedError };

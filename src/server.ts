@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from './app.js';
+import { SandboxIssuer } from './cards/sandbox-issuer.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { migrateToLatest, openDatabase } from './db/open.js';
+import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
+import type { Logger } from './logger.js';
+import { buildPaymentStack, loadCardDataCipher } from './payments/wiring.js';
+import { loadStellarKeys, prepareLocalKeys, type StellarKeys } from './stellar/keys.js';
+
+export interface RunningCard402 {
+  url: string;
+  rpcUrl: string;
+  /** Set when the embedded local ledger runs. */
+  localnet?: { ledger: Localnet; server: LocalnetServer; friendbotUrl: string };
+  /** Stops accepting requests, lets in-flight ones finish, then stops background work and closes the db. */
+  close(): Promise<void>;
+}
+
+async function startEmbeddedLocalnet(config: Config, logger: Logger) {
+  const ledger = createLocalnet({
+    ledgerMs: config.localnet.ledgerMs,
+    statePath: config.localnet.statePath,
+    log: (event, fields) => logger.debug(event, fields),
+  });
+  ledger.start();
+  const tls = config.localnet.tls;
+  const server = await serveLocalnet(ledger, {
+    port: config.localnet.port,
+    host: config.localnet.host,
+    ...(tls ? { tls: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), port: tls.port } } : {}),
+  });
+  logger.info('embedded local Stellar ledger running', { rpcUrl: server.rpcUrl, httpsRpcUrl: server.httpsRpcUrl, friendbot: `${server.url}/friendbot` });
+  return { ledger, server, friendbotUrl: `${server.url}/friendbot` };
+}
+
+function listen(fetch: (req: Request) => Response | Promise<Response>, config: Config): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port: config.port, hostname: config.host }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    if ('closeIdleConnections' in server) (server as { closeIdleConnections(): void }).closeIdleConnections();
+  });
+}
+
+/**
+ * Boots card402 from configuration: database and migrations, keys, the embedded ledger when no
+ * STELLAR_RPC_URL is set, the payment stack, start-up recovery of unfinished payments, the
+ * reconciler, and the HTTP server. Used by `npm start` and by the demo.
+ */
+export async function startCard402(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningCard402> {
+  const db = openDatabase(config.databasePath);
+  await migrateToLatest(db);
+  const localnet = config.stellar.rpcUrl ? undefined : await startEmbeddedLocalnet(config, logger);
+  const keys: StellarKeys = localnet ? prepareLocalKeys(config, localnet.ledger, logger) : loadStellarKeys(config, logger);
+  const rpcUrl = config.stellar.rpcUrl ?? localnet!.server.rpcUrl;
+  const cardCipher = loadCardDataCipher(config, logger);
+  const issuer = new SandboxIssuer(config.issuer.capacityCents, clock);
+  const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher });
+
+  // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.
+  const recovered = await stack.service.reconcile();
+  if (Object.keys(recovered).length > 0) logger.info('start-up recovery finished', { recovered });
+  const reconciler = stack.service.startReconciler(config.settlement.reconcileIntervalMs);
+
+  const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
+  const server = await listen(app.fetch, config);
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    rpcUrl,
+    ...(localnet ? { localnet } : {}),
+    async close() {
+      await closeServer(server);
+      await reconciler.stop();
+      if (localnet) {
+        await localnet.ledger.stop();
+        await localnet.server.close();
+      }
+      await db.destroy();
+    },
+  };
+}
