@@ -119,13 +119,13 @@ export class Card402Client {
 
   // --- paid endpoints ---
 
-  createCard(input: { amount: string | number; nameOnCard: string; email: string; ownerAddress?: string }): Promise<Api.CreateCardResult> {
+  async createCard(input: { amount: string | number; nameOnCard: string; email: string; ownerAddress?: string }): Promise<Api.CreateCardResult> {
     const amount = amountText(input.amount);
     const body = { nameOnCard: input.nameOnCard, email: input.email, ...(input.ownerAddress ? { ownerAddress: input.ownerAddress } : {}) };
     return this.paid(`/cards/create/tier/${amount}`, body, priceCardCreation(amount));
   }
 
-  fundCard(cardId: string, amount: string | number): Promise<Api.FundCardResult> {
+  async fundCard(cardId: string, amount: string | number): Promise<Api.FundCardResult> {
     const text = amountText(amount);
     return this.paid(`/cards/fund/tier/${text}`, { cardId }, priceCardFunding(text));
   }

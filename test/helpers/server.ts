@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Keypair } from '@stellar/stellar-sdk';
+import { loadConfig } from '../../src/config.js';
+import { createMemoryLogger } from '../../src/logger.js';
+import { startCard402, type RunningCard402 } from '../../src/server.js';
+
+export interface BootedServer {
+  running: RunningCard402;
+  apiUrl: string;
+  rpcUrl: string;
+  friendbotUrl: string;
+  logs: string[];
+  /** A new wallet funded through friendbot over HTTP: XLM and `usdc` test USDC. */
+  fundedWallet(usdc?: string): Promise<Keypair>;
+  close(): Promise<void>;
+}
+
+/** card402 exactly as `npm start` boots it (startCard402), on free ports with fast ledgers. */
+export async function bootServer(env: Record<string, string> = {}): Promise<BootedServer> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'card402-server-'));
+  const config = loadConfig({
+    PORT: '0',
+    LOCALNET_PORT: '0',
+    LOCALNET_LEDGER_MS: '500',
+    STELLAR_LEDGER_SECONDS: '1',
+    DATA_DIR: dataDir,
+    ...env,
+  });
+  const logger = createMemoryLogger('debug');
+  const running = await startCard402(config, logger);
+  const friendbotUrl = running.localnet!.friendbotUrl;
+  const friendbot = async (query: string) => {
+    const res = await fetch(`${friendbotUrl}?${query}`);
+    if (!res.ok) throw new Error(`friendbot: HTTP ${res.status} ${await res.text()}`);
+  };
+  return {
+    running,
+    apiUrl: running.url,
+    rpcUrl: running.rpcUrl,
+    friendbotUrl,
+    logs: logger.lines,
+    async fundedWallet(usdc = '500') {
+      const kp = Keypair.random();
+      await friendbot(`addr=${kp.publicKey()}`);
+      await friendbot(`addr=${kp.publicKey()}&asset=USDC&amount=${usdc}`);
+      return kp;
+    },
+    async close() {
+      await running.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
