@@ -76,8 +76,8 @@ export async function runAgentStory(opts: StoryOptions): Promise<void> {
   const cardId = created.card.cardId;
   say(`   card ${cardId}: balance $${created.card.balance}, status ${created.card.status}`);
   say(`   paid $${created.payment.amountCharged} in tx ${created.payment.txHash}`);
+  expect(created.success && created.detailsEnvelope, 'card creation did not succeed or carried no details envelope');
   say(`   details envelope: ${mask(created.detailsEnvelope.cardNumber)} (shown once)`);
-  expect(created.success, 'card creation did not succeed');
 
   step(5, 'Read the card details with a fresh nonce (wallet-signed)');
   const nonce = randomUUID();

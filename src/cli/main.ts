@@ -237,10 +237,15 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
         ...(values.owner ? { ownerAddress: values.owner } : {}),
       });
       const env = result.detailsEnvelope;
+      const summary = `card ${result.card.cardId} issued for ${result.card.nameOnCard}\n  balance ${dollars(result.card.balance)}, paid ${dollars(result.payment.amountCharged)} (tx ${result.payment.txHash})`;
+      if (!env) {
+        out.result(result, `${summary}\n  details: card402 card details ${result.card.cardId}`);
+        return;
+      }
       const shown = values.reveal ? groupCardNumber(env.cardNumber) : maskCardNumber(env.cardNumber);
       out.result(
         values.reveal ? result : { ...result, detailsEnvelope: { ...env, cardNumber: maskCardNumber(env.cardNumber), cvv: '***' } },
-        `card ${result.card.cardId} issued for ${result.card.nameOnCard}\n  balance ${dollars(result.card.balance)}, paid ${dollars(result.payment.amountCharged)} (tx ${result.payment.txHash})\n  number ${shown}  exp ${String(env.expiryMonth).padStart(2, '0')}/${env.expiryYear}  cvv ${values.reveal ? env.cvv : '***'}`,
+        `${summary}\n  number ${shown}  exp ${String(env.expiryMonth).padStart(2, '0')}/${env.expiryYear}  cvv ${values.reveal ? env.cvv : '***'}`,
       );
       return;
     }

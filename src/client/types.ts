@@ -54,7 +54,8 @@ export interface CreateCardResult {
   success: boolean;
   card: CardSummary;
   payment: PaymentSummary;
-  detailsEnvelope: CardDetails & { oneTimeAccess: boolean; expiresInSeconds: number };
+  /** Only in the first response to a purchase; a replayed response leaves it out (read details with getDetails). */
+  detailsEnvelope?: CardDetails & { oneTimeAccess: boolean; expiresInSeconds: number };
 }
 
 export interface FundCardResult {

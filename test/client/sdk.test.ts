@@ -37,7 +37,7 @@ describe('Card402Client against a real server and the local ledger', () => {
     expect(created.success).toBe(true);
     expect(created.payment.amountCharged).toBe(113.5);
     expect(created.card.balance).toBe(100);
-    expect(created.detailsEnvelope.cardNumber).toMatch(/^\d{16}$/);
+    expect(created.detailsEnvelope!.cardNumber).toMatch(/^\d{16}$/);
     expect(pinned).toMatch(/^G[A-Z2-7]{55}$/);
     expect(client.spent).toBe(1_135_000_000n);
     const cardId = created.card.cardId;
@@ -45,9 +45,9 @@ describe('Card402Client against a real server and the local ledger', () => {
     expect((await client.listCards()).cards.map((c) => c.cardId)).toEqual([cardId]);
     expect((await client.getCard(cardId)).card).toMatchObject({ cardId, nameOnCard: 'Ada Agent', status: 'active' });
     const details = await client.getDetails(cardId);
-    expect(details.details.cardNumber).toBe(created.detailsEnvelope.cardNumber);
+    expect(details.details.cardNumber).toBe(created.detailsEnvelope!.cardNumber);
     const second = await client.getDetails(cardId);
-    expect(second.details.cvv).toBe(created.detailsEnvelope.cvv);
+    expect(second.details.cvv).toBe(created.detailsEnvelope!.cvv);
 
     expect(await client.freeze(cardId)).toEqual({ success: true, cardId, status: 'frozen' });
     expect(await client.unfreeze(cardId)).toEqual({ success: true, cardId, status: 'active' });
