@@ -64,11 +64,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', bodyLimit(deps.config.bodyLimitBytes));
 
   app.route('/', publicRoutes(deps));
-  const { config, db, clock, logger } = deps;
+  const { config, db, clock } = deps;
   const cards = new CardManagementService({
     db,
     clock,
-    logger,
     cipher: deps.cardCipher,
     limits: {
       noncesPerWindow: config.details.noncesPerWindow,

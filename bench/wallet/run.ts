@@ -250,53 +250,75 @@ async function main() {
   );
 
   const walletSecrets = Array.from({ length: WALLETS }, () => ({ secret: Keypair.random().secret() }));
+  // Both servers run side by side (each on the server core; only one is driven at a time), and
+  // their runs alternate, so a change in machine load hits both verifiers alike.
+  interface Server {
+    verifier: VerifierName;
+    dir: string;
+    wallets: Wallet[];
+    child: ChildProcess;
+    port: number;
+  }
+  const servers: Server[] = [];
   const rows: Row[] = [];
-  for (const verifier of verifiers) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), `card402-bench-${verifier}-`));
-    const key = randomBytes(32);
-    try {
-      const wallets = await seed(path.join(dir, 'card402.sqlite'), key, walletSecrets);
-      const { child, port } = await startServer(verifier, path.join(dir, 'card402.sqlite'), key);
-      try {
-        const scenarios = [
-          ['GET /pricing (unsigned baseline)', CONNS],
-          ['GET /cards', CONNS],
-          ['GET /cards', LATENCY_CONNS],
-          ['GET /cards/:id/details', CONNS],
-          ['GET /cards/:id/details', LATENCY_CONNS],
-        ] as const;
-        for (const [scenario, conns] of scenarios) {
-          const results: WrkResult[] = [];
-          for (let run = 0; run < RUNS; run++) {
-            const file = path.join(dir, `requests-${run}.tsv`);
-            const lines =
-              scenario === 'GET /cards'
-                ? listRequests(wallets)
-                : scenario === 'GET /cards/:id/details'
-                  ? detailsRequests(wallets, Math.ceil(MAX_RATE[verifier] * DURATION_S * 1.2))
-                  : [requestLine('GET', '/pricing', {})];
-            writeFileSync(file, lines.join('\n') + '\n');
-            results.push(runWrk(port, conns, file));
-          }
-          const row: Row = {
-            scenario,
-            verifier,
-            conns,
-            rps: median(results.map((r) => r.rps)),
-            p50Ms: median(results.map((r) => r.p50Ms)),
-            p99Ms: median(results.map((r) => r.p99Ms)),
-            requests: results.reduce((a, r) => a + r.requests, 0),
-            bad: results.reduce((a, r) => a + r.non2xx + r.errors, 0),
-          };
-          rows.push(row);
-          process.stdout.write(`  ${verifier.padEnd(9)} ${scenario.padEnd(32)} c=${String(conns).padEnd(3)} ${Math.round(row.rps)} req/s  p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms  non-2xx/errors ${row.bad}\n`);
+  try {
+    for (const verifier of verifiers) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), `card402-bench-${verifier}-`));
+      const key = randomBytes(32);
+      const dbFile = path.join(dir, 'card402.sqlite');
+      const wallets = await seed(dbFile, key, walletSecrets);
+      const { child, port } = await startServer(verifier, dbFile, key);
+      servers.push({ verifier, dir, wallets, child, port });
+    }
+    const scenarios = [
+      ['GET /pricing (unsigned baseline)', CONNS],
+      ['GET /cards', CONNS],
+      ['GET /cards', LATENCY_CONNS],
+      ['GET /cards/:id/details', CONNS],
+      ['GET /cards/:id/details', LATENCY_CONNS],
+    ] as const;
+    for (const [scenario, conns] of scenarios) {
+      const results = new Map<VerifierName, WrkResult[]>(verifiers.map((v) => [v, []]));
+      for (let run = 0; run < RUNS; run++) {
+        for (const server of servers) {
+          const file = path.join(server.dir, 'requests.tsv');
+          const lines =
+            scenario === 'GET /cards'
+              ? listRequests(server.wallets)
+              : scenario === 'GET /cards/:id/details'
+                ? detailsRequests(server.wallets, Math.ceil(MAX_RATE[server.verifier] * DURATION_S * 1.2))
+                : [requestLine('GET', '/pricing', {})];
+          writeFileSync(file, lines.join('\n') + '\n');
+          results.get(server.verifier)!.push(runWrk(server.port, conns, file));
         }
-      } finally {
-        child.kill('SIGTERM');
-        await new Promise((resolve) => child.once('exit', resolve));
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      for (const verifier of verifiers) {
+        const rs = results.get(verifier)!;
+        const row: Row = {
+          scenario,
+          verifier,
+          conns,
+          rps: median(rs.map((r) => r.rps)),
+          p50Ms: median(rs.map((r) => r.p50Ms)),
+          p99Ms: median(rs.map((r) => r.p99Ms)),
+          requests: rs.reduce((a, r) => a + r.requests, 0),
+          bad: rs.reduce((a, r) => a + r.non2xx + r.errors, 0),
+        };
+        rows.push(row);
+        process.stdout.write(
+          `  ${verifier.padEnd(9)} ${scenario.padEnd(32)} c=${String(conns).padEnd(3)} ${Math.round(row.rps)} req/s  ` +
+            `p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms  (runs: ${rs.map((r) => Math.round(r.rps)).join(', ')} req/s)  non-2xx/errors ${row.bad}\n`,
+        );
+      }
+    }
+  } finally {
+    for (const server of servers) {
+      if (server.child.exitCode === null) {
+        const exited = new Promise((resolve) => server.child.once('exit', resolve));
+        server.child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(server.dir, { recursive: true, force: true });
     }
   }
 

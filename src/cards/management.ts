@@ -3,7 +3,6 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { CardDetailsAccessRow, CardLedgerEntryRow, CardRow, CardStatus, DetailsAccessOutcome } from '../db/schema.js';
 import { immediateTransaction } from '../db/transaction.js';
-import type { Logger } from '../logger.js';
 import { CardDataError, type CardDataCipher, type CardDetails } from './card-data.js';
 import {
   countDetailsNoncesSince,
@@ -123,7 +122,7 @@ export class CardManagementService {
   private lastPurgeMs = 0;
 
   constructor(
-    private readonly deps: { db: Db; cipher: CardDataCipher; clock: Clock; limits: DetailsLimits; logger?: Logger },
+    private readonly deps: { db: Db; cipher: CardDataCipher; clock: Clock; limits: DetailsLimits },
   ) {
     const { limits } = deps;
     if (!Number.isInteger(limits.noncesPerWindow) || limits.noncesPerWindow < 1) throw new RangeError('noncesPerWindow must be a positive integer');

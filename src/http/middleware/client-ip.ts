@@ -24,9 +24,11 @@ export function clientIp(opts: { trustedProxyHops: number }): MiddlewareHandler<
 }
 
 function socketAddress(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
+  const bindings = c.env as { incoming?: unknown; server?: { incoming?: unknown } } | undefined;
+  if (!bindings?.incoming && !bindings?.server?.incoming) return UNKNOWN_IP; // in-process (app.request): no socket
   try {
     return getConnInfo(c).remote.address ?? UNKNOWN_IP;
   } catch {
-    return UNKNOWN_IP; // in-process requests (app.request) have no socket
+    return UNKNOWN_IP;
   }
 }

@@ -1,0 +1,74 @@
+import { Keypair } from '@stellar/stellar-sdk';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { WALLET_HEADERS } from '../../src/wallet-auth/messages.js';
+import { makeTestApp } from '../helpers/app.js';
+import { bodyOf } from '../helpers/http.js';
+import { seedCard, signedRequest, v1 } from '../helpers/wallet.js';
+
+/** Every wallet-signed route, and whether a v1 signature is single-use on it. */
+const ROUTES: { method: 'GET' | 'POST'; path: (cardId: string) => string; singleUse: boolean; cardScoped: boolean }[] = [
+  { method: 'GET', path: () => '/cards', singleUse: false, cardScoped: false },
+  { method: 'GET', path: (id) => `/cards/${id}`, singleUse: false, cardScoped: true },
+  { method: 'GET', path: (id) => `/cards/${id}/details`, singleUse: true, cardScoped: true },
+  { method: 'POST', path: (id) => `/cards/${id}/freeze`, singleUse: true, cardScoped: true },
+  { method: 'POST', path: (id) => `/cards/${id}/unfreeze`, singleUse: true, cardScoped: true },
+  { method: 'POST', path: (id) => `/cards/${id}/revoke-details`, singleUse: true, cardScoped: true },
+  { method: 'POST', path: (id) => `/cards/${id}/restore-details`, singleUse: true, cardScoped: true },
+  { method: 'GET', path: (id) => `/cards/${id}/transactions`, singleUse: false, cardScoped: true },
+  { method: 'GET', path: (id) => `/cards/${id}/balance`, singleUse: false, cardScoped: true },
+  { method: 'GET', path: (id) => `/cards/${id}/details-access`, singleUse: false, cardScoped: true },
+];
+const named = ROUTES.map((r) => ({ ...r, name: `${r.method} ${r.path(':cardId')}` }));
+
+async function setup() {
+  const t = await makeTestApp();
+  const agent = Keypair.random();
+  const card = await seedCard(t, { agent });
+  return { t, agent, card };
+}
+
+const nonceHeader = () => ({ 'X-AGENT-NONCE': randomUUID() });
+
+describe.each(named)('signed route contract: $name', (route) => {
+  it('without wallet headers: 401, and nothing happens', async () => {
+    const { t, card } = await setup();
+    const res = await t.app.request(route.path(card.cardId), { method: route.method, headers: nonceHeader() });
+    const body = await bodyOf(res);
+    expect(res.status, JSON.stringify(body)).toBe(401);
+    expect(body.code).toBe('UNAUTHORIZED');
+  });
+
+  it('with a signature by another key: 401 AUTH_SIGNATURE_INVALID', async () => {
+    const { t, agent, card } = await setup();
+    const headers = { ...v1(t, Keypair.random()), [WALLET_HEADERS.address]: agent.publicKey(), ...nonceHeader() };
+    const res = await t.app.request(route.path(card.cardId), { method: route.method, headers });
+    expect(res.status).toBe(401);
+    expect((await bodyOf(res)).code).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('with a valid v2 signature by the agent: 200', async () => {
+    const { t, agent, card } = await setup();
+    const res = await signedRequest(t, agent, route.method, route.path(card.cardId), { headers: nonceHeader() });
+    expect(res.status, JSON.stringify(await bodyOf(res.clone()))).toBe(200);
+  });
+
+  it(route.singleUse ? 'a v1 signature works once' : 'a v1 signature is re-usable within its window (ASG)', async () => {
+    const { t, agent, card } = await setup();
+    const headers = v1(t, agent);
+    const first = await t.app.request(route.path(card.cardId), { method: route.method, headers: { ...headers, ...nonceHeader() } });
+    const second = await t.app.request(route.path(card.cardId), { method: route.method, headers: { ...headers, ...nonceHeader() } });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(route.singleUse ? 401 : 200);
+  });
+
+  if (route.cardScoped) {
+    it('for another wallet’s card: 404 CARD_NOT_FOUND', async () => {
+      const { t, card } = await setup();
+      const res = await signedRequest(t, Keypair.random(), route.method, route.path(card.cardId), { headers: nonceHeader() });
+      expect(res.status).toBe(404);
+      expect((await bodyOf(res)).code).toBe('CARD_NOT_FOUND');
+    });
+  }
+});
+
