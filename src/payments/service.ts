@@ -134,7 +134,7 @@ export class PaymentService {
 
     let verified;
     try {
-      verified = await this.deps.facilitator.verify(payload, requirements);
+      verified = await this.deps.facilitator.verify(payload, requirements, inspected.value);
     } catch (err) {
       this.deps.logger.warn('payment verification could not reach the network', { err });
       return { type: 'network_unavailable' };

@@ -22,6 +22,8 @@ export type SendStatus = 'PENDING' | 'DUPLICATE' | 'TRY_AGAIN_LATER' | 'ERROR';
 export interface SendResult {
   status: SendStatus;
   hash: string;
+  /** The ledger the RPC had closed when it answered. */
+  latestLedger?: number;
   /** Present with ERROR: why the transaction was refused (e.g. txBAD_SEQ). */
   errorResultCode?: string;
 }
@@ -91,8 +93,11 @@ export class SorobanRpc implements LedgerView {
   }
 
   async send(tx: Transaction | FeeBumpTransaction): Promise<SendResult> {
-    const raw = await this.call<{ status: SendStatus; hash: string; errorResultXdr?: string }>('sendTransaction', { transaction: tx.toXDR() });
+    const raw = await this.call<{ status: SendStatus; hash: string; errorResultXdr?: string; latestLedger?: number }>('sendTransaction', {
+      transaction: tx.toXDR(),
+    });
     const out: SendResult = { status: raw.status, hash: raw.hash };
+    if (typeof raw.latestLedger === 'number') out.latestLedger = raw.latestLedger;
     if (raw.errorResultXdr) {
       try {
         out.errorResultCode = xdr.TransactionResult.fromXDR(raw.errorResultXdr, 'base64').result().switch().name;

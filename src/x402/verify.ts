@@ -1,7 +1,6 @@
 import {
   Address,
   FeeBumpTransaction,
-  Keypair,
   StrKey,
   TransactionBuilder,
   hash,
@@ -10,6 +9,7 @@ import {
   type Operation,
   type Transaction,
 } from '@stellar/stellar-sdk';
+import { verifyEd25519 } from '../stellar/ed25519.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
 
 /**
@@ -77,6 +77,9 @@ export interface InspectedPayment {
   nonce: bigint;
   expirationLedger: number;
   amount: bigint;
+  /** The payload's transaction exactly as received, and the requirements it was inspected against. */
+  transactionXdr: string;
+  checkedAgainst: PaymentRequirements;
   transaction: Transaction;
   operation: Operation.InvokeHostFunction;
   authEntry: xdr.SorobanAuthorizationEntry;
@@ -151,7 +154,7 @@ function verifyAccountSignature(entry: xdr.SorobanAuthorizationEntry, payer: str
   }
   if (!item.public_key.equals(StrKey.decodeEd25519PublicKey(payer))) return fail('invalid_signature', payer);
   const payload = authEntrySignaturePayload(entry, networkPassphrase);
-  if (!Keypair.fromPublicKey(payer).verify(payload, item.signature)) return fail('invalid_signature', payer);
+  if (!verifyEd25519(item.public_key, payload, item.signature)) return fail('invalid_signature', payer);
   return { ok: true, value: undefined };
 }
 
@@ -244,6 +247,8 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
       nonce: BigInt(credentials.nonce().toString()),
       expirationLedger: credentials.signatureExpirationLedger(),
       amount,
+      transactionXdr: payload.payload.transaction,
+      checkedAgainst: expected,
       transaction,
       operation,
       authEntry,
@@ -317,16 +322,18 @@ export async function checkPaymentOnLedger(
 ): Promise<Check<LedgerChecked>> {
   const { payer } = inspected;
 
+  // The simulation also tells which ledger it ran against: one round trip serves steps 15 and 16.
+  const simulation = await ctx.ledger.simulate(inspected.transaction);
+  const latestLedger = simulation.ok ? simulation.latestLedger : await ctx.ledger.latestLedger();
+
   // 15. the auth entry is still valid for the next ledger, and not valid for longer than we allow
-  const latestLedger = await ctx.ledger.latestLedger();
   if (inspected.expirationLedger <= latestLedger) return fail('expired', payer);
   const windowLedgers = Math.ceil(expected.maxTimeoutSeconds / ctx.ledgerSeconds);
   if (inspected.expirationLedger > latestLedger + windowLedgers + EXPIRATION_TOLERANCE_LEDGERS) {
     return fail('expiration_too_far', payer);
   }
 
-  // 16. re-simulation against the current state succeeds
-  const simulation = await ctx.ledger.simulate(inspected.transaction);
+  // 16. re-simulation against the current state succeeded
   if (!simulation.ok) return fail('simulation_failed', payer);
 
   // 17. exactly the expected balance change
@@ -337,5 +344,5 @@ export async function checkPaymentOnLedger(
   const feeStroops = simulation.minResourceFee + INCLUSION_FEE_STROOPS;
   if (feeStroops > ctx.maxFeeStroops) return fail('fee_too_high', payer);
 
-  return { ok: true, value: { latestLedger: Math.max(latestLedger, simulation.latestLedger), transactionData: simulation.transactionData, feeStroops } };
+  return { ok: true, value: { latestLedger, transactionData: simulation.transactionData, feeStroops } };
 }
