@@ -1,8 +1,9 @@
-import { Account, Keypair, Operation, TransactionBuilder, type FeeBumpTransaction, type Transaction } from '@stellar/stellar-sdk';
+import type { Keypair } from '@stellar/stellar-sdk';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ChannelLease, ChannelPool } from '../stellar/channels.js';
 import { NativeSigner } from '../stellar/ed25519.js';
+import { buildInvokeEnvelope, type SignedEnvelope } from '../stellar/envelope.js';
 import { LedgerWatcher } from '../stellar/ledger-watcher.js';
 import type { SendResult, SorobanRpc, TransactionLookup } from '../stellar/rpc.js';
 import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
@@ -107,26 +108,19 @@ export class LocalFacilitator implements Facilitator {
     return token.requirements === requirements || JSON.stringify(token.requirements) === JSON.stringify(requirements) ? token : undefined;
   }
 
-  private build(verified: Verified, lease: { keypair: Keypair; address: string }, sequence: bigint): Transaction | FeeBumpTransaction {
+  private build(verified: Verified, lease: { keypair: Keypair }, sequence: bigint): SignedEnvelope {
     const { inspected, ledger, requirements } = verified;
-    const inner = new TransactionBuilder(new Account(lease.address, sequence.toString()), {
-      fee: ledger.feeStroops.toString(),
-      networkPassphrase: this.opts.networkPassphrase,
+    return buildInvokeEnvelope({
+      source: this.signerFor(lease.keypair),
+      sequence: sequence + 1n,
+      feeStroops: ledger.feeStroops,
+      maxTimeUnixSeconds: Math.floor(this.opts.clock.nowMs() / 1000) + requirements.maxTimeoutSeconds,
+      hostFunction: inspected.hostFunction,
+      auth: inspected.auth,
       sorobanData: ledger.transactionData,
-    })
-      .addOperation(Operation.invokeHostFunction({ func: inspected.operation.func, auth: inspected.operation.auth ?? [] }))
-      .setTimeout(requirements.maxTimeoutSeconds)
-      .build();
-    this.signerFor(lease.keypair).signTransaction(inner);
-    if (!this.opts.feePayer) return inner;
-    const bumped = TransactionBuilder.buildFeeBumpTransaction(
-      this.opts.feePayer,
-      ledger.feeStroops.toString(),
-      inner,
-      this.opts.networkPassphrase,
-    );
-    this.signerFor(this.opts.feePayer).signTransaction(bumped);
-    return bumped;
+      networkPassphrase: this.opts.networkPassphrase,
+      feePayer: this.opts.feePayer ? this.signerFor(this.opts.feePayer) : undefined,
+    });
   }
 
   private signerFor(keypair: Keypair): NativeSigner {
@@ -139,10 +133,10 @@ export class LocalFacilitator implements Facilitator {
   }
 
   /** Sends one envelope; an unreachable RPC is retried with the identical envelope (→ DUPLICATE if it got through). */
-  private async sendOnce(envelope: Transaction | FeeBumpTransaction): Promise<SendResult | 'unknown'> {
+  private async sendOnce(envelope: SignedEnvelope): Promise<SendResult | 'unknown'> {
     for (let i = 0; i < MAX_IDENTICAL_RESENDS; i++) {
       try {
-        return await this.opts.rpc.send(envelope);
+        return await this.opts.rpc.send(envelope.xdr);
       } catch (err) {
         this.opts.logger.warn('sendTransaction unreachable; resending the same envelope', { attempt: i + 1, err });
         await this.sleep(this.opts.pollIntervalMs);
@@ -193,9 +187,9 @@ export class LocalFacilitator implements Facilitator {
       try {
         const current = await lease.currentSequence();
         const envelope = this.build(verified, lease, current);
-        const txHash = envelope.hash().toString('hex');
+        const txHash = envelope.hash;
         const txMaxTimeMs = this.opts.clock.nowMs() + verified.requirements.maxTimeoutSeconds * 1000;
-        await hooks.onSubmitting?.(txHash, envelope.toXDR());
+        await hooks.onSubmitting?.(txHash, envelope.xdr);
         const sent = await this.sendOnce(envelope);
         if (sent === 'unknown' || sent.status === 'PENDING' || sent.status === 'DUPLICATE') {
           lease.consumed(current + 1n);
@@ -272,6 +266,6 @@ export class LocalFacilitator implements Facilitator {
   }
 
   resubmit(envelopeXdr: string): Promise<SendResult> {
-    return this.opts.rpc.send(TransactionBuilder.fromXDR(envelopeXdr, this.opts.networkPassphrase));
+    return this.opts.rpc.send(envelopeXdr);
   }
 }

@@ -237,14 +237,24 @@ export class PaymentService {
 
   /** verified|settling → settling (hash recorded before each send) → settled | failed | still settling. */
   private async settle(paymentId: string, payload: PaymentPayload, requirements: PaymentRequirements, token?: unknown): Promise<SettleOutcome> {
-    const started = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'settling', updated_at: this.deps.clock.nowMs() });
-    if (!started) throw new Error(`payment ${paymentId} is not settleable`);
+    // A facilitator that reports each envelope before sending moves the payment to `settling` in the
+    // same write that records the envelope; any other is marked `settling` before it is called.
+    if (this.deps.facilitator.kind !== 'local') {
+      const started = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'settling', updated_at: this.deps.clock.nowMs() });
+      if (!started) throw new Error(`payment ${paymentId} is not settleable`);
+    }
     let outcome: SettleOutcome;
     try {
       outcome = await this.deps.facilitator.settle(payload, requirements, {
         verified: token,
         onSubmitting: async (txHash, envelopeXdr) => {
-          await updatePayment(this.deps.db, paymentId, { settle_tx_hash: txHash, settle_envelope_xdr: envelopeXdr, updated_at: this.deps.clock.nowMs() });
+          const recorded = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], {
+            status: 'settling',
+            settle_tx_hash: txHash,
+            settle_envelope_xdr: envelopeXdr,
+            updated_at: this.deps.clock.nowMs(),
+          });
+          if (!recorded) throw new Error(`payment ${paymentId} is not settleable`);
         },
       });
     } catch (err) {
@@ -254,7 +264,7 @@ export class PaymentService {
     }
     const nowMs = this.deps.clock.nowMs();
     if (outcome.status === 'success') {
-      await transitionPayment(this.deps.db, paymentId, ['settling'], {
+      await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], {
         status: 'settled',
         settle_tx_hash: outcome.txHash,
         settled_ledger: outcome.ledger ?? null,
@@ -262,7 +272,7 @@ export class PaymentService {
       });
       this.deps.logger.info('payment settled', { paymentId, txHash: outcome.txHash });
     } else if (outcome.status === 'failed') {
-      await transitionPayment(this.deps.db, paymentId, ['settling'], { status: 'failed', last_error: outcome.reason, updated_at: nowMs });
+      await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'failed', last_error: outcome.reason, updated_at: nowMs });
       this.deps.logger.warn('payment settlement failed; no money moved', { paymentId, reason: outcome.reason });
     } else {
       this.deps.logger.warn('settlement not confirmed yet; left to the reconciler', { paymentId, reason: outcome.reason });

@@ -73,12 +73,13 @@ export class SorobanRpc implements LedgerView {
   }
 
   /** The sdk's parsed simulation (used by the paying client for auth entries). */
-  async simulateRaw(tx: Transaction | FeeBumpTransaction): Promise<rpc.Api.SimulateTransactionResponse> {
-    const raw = await this.call<rpc.Api.RawSimulateTransactionResponse>('simulateTransaction', { transaction: tx.toXDR() });
+  async simulateRaw(tx: Transaction | FeeBumpTransaction | string): Promise<rpc.Api.SimulateTransactionResponse> {
+    const transaction = typeof tx === 'string' ? tx : tx.toXDR();
+    const raw = await this.call<rpc.Api.RawSimulateTransactionResponse>('simulateTransaction', { transaction });
     return rpc.parseRawSimulation(raw);
   }
 
-  async simulate(tx: Transaction): Promise<SimulationOutcome> {
+  async simulate(tx: Transaction | string): Promise<SimulationOutcome> {
     const sim = await this.simulateRaw(tx);
     if (!rpc.Api.isSimulationSuccess(sim) || rpc.Api.isSimulationRestore(sim)) {
       return { ok: false, error: 'error' in sim && typeof sim.error === 'string' ? sim.error : 'simulation did not succeed' };
@@ -92,9 +93,10 @@ export class SorobanRpc implements LedgerView {
     };
   }
 
-  async send(tx: Transaction | FeeBumpTransaction): Promise<SendResult> {
+  /** Sends a transaction (or its base64 envelope). */
+  async send(tx: Transaction | FeeBumpTransaction | string): Promise<SendResult> {
     const raw = await this.call<{ status: SendStatus; hash: string; errorResultXdr?: string; latestLedger?: number }>('sendTransaction', {
-      transaction: tx.toXDR(),
+      transaction: typeof tx === 'string' ? tx : tx.toXDR(),
     });
     const out: SendResult = { status: raw.status, hash: raw.hash };
     if (typeof raw.latestLedger === 'number') out.latestLedger = raw.latestLedger;

@@ -1,14 +1,4 @@
-import {
-  Address,
-  FeeBumpTransaction,
-  StrKey,
-  TransactionBuilder,
-  hash,
-  scValToNative,
-  xdr,
-  type Operation,
-  type Transaction,
-} from '@stellar/stellar-sdk';
+import { Address, StrKey, hash, scValToNative, xdr } from '@stellar/stellar-sdk';
 import { verifyEd25519 } from '../stellar/ed25519.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
 
@@ -80,9 +70,16 @@ export interface InspectedPayment {
   /** The payload's transaction exactly as received, and the requirements it was inspected against. */
   transactionXdr: string;
   checkedAgainst: PaymentRequirements;
-  transaction: Transaction;
-  operation: Operation.InvokeHostFunction;
+  /** The invocation and its signed auth, which settlement puts in a transaction of its own. */
+  hostFunction: xdr.HostFunction;
+  auth: xdr.SorobanAuthorizationEntry[];
   authEntry: xdr.SorobanAuthorizationEntry;
+}
+
+/** The G... account behind a (possibly muxed) source account. */
+function accountOf(account: xdr.MuxedAccount): string {
+  const raw = account.switch() === xdr.CryptoKeyType.keyTypeMuxedEd25519() ? account.med25519().ed25519() : account.ed25519();
+  return StrKey.encodeEd25519PublicKey(raw);
 }
 
 function fail<T>(reason: VerifyReason, payer?: string): Check<T> {
@@ -163,21 +160,24 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
   const protocol = checkProtocol(payload, expected);
   if (!protocol.ok) return protocol;
 
-  // 3. a plain (not fee-bump) transaction envelope for this network
-  let transaction: Transaction;
+  // 3. a plain (not fee-bump) v1 transaction envelope. Parsed as raw XDR: no sdk Transaction object
+  //    (it re-decodes every operation and costs more than all our checks together).
+  let tx: xdr.Transaction;
   try {
-    const parsed = TransactionBuilder.fromXDR(payload.payload.transaction, ctx.networkPassphrase);
-    if (parsed instanceof FeeBumpTransaction) return fail('invalid_transaction');
-    transaction = parsed;
+    const envelope = xdr.TransactionEnvelope.fromXDR(payload.payload.transaction, 'base64');
+    if (envelope.switch() !== xdr.EnvelopeType.envelopeTypeTx()) return fail('invalid_transaction');
+    tx = envelope.v1().tx();
   } catch {
     return fail('invalid_transaction');
   }
 
   // 4. exactly one invokeHostFunction operation invoking a contract
-  if (transaction.operations.length !== 1) return fail('wrong_operation_count');
-  const operation = transaction.operations[0]!;
-  if (operation.type !== 'invokeHostFunction') return fail('wrong_operation');
-  const func = operation.func;
+  const operations = tx.operations();
+  if (operations.length !== 1) return fail('wrong_operation_count');
+  const operation = operations[0]!;
+  if (operation.body().switch() !== xdr.OperationType.invokeHostFunction()) return fail('wrong_operation');
+  const hostOp = operation.body().invokeHostFunctionOp();
+  const func = hostOp.hostFunction();
   if (func.switch() !== xdr.HostFunctionType.hostFunctionTypeInvokeContract()) return fail('wrong_operation');
   const invoke = func.invokeContract();
 
@@ -202,7 +202,8 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
   if (amount !== BigInt(expected.amount)) return fail('wrong_amount', payer);
 
   // 10. facilitator safety: none of our accounts as tx source, op source or payer
-  if (ctx.facilitatorAddresses.has(transaction.source) || ctx.facilitatorAddresses.has(operation.source ?? '')) {
+  const opSource = operation.sourceAccount();
+  if (ctx.facilitatorAddresses.has(accountOf(tx.sourceAccount())) || (opSource && ctx.facilitatorAddresses.has(accountOf(opSource)))) {
     return fail('facilitator_is_source', payer);
   }
   if (ctx.facilitatorAddresses.has(payer)) return fail('facilitator_is_payer', payer);
@@ -211,7 +212,7 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
   if (!StrKey.isValidEd25519PublicKey(payer)) return fail('unsupported_payer', payer);
 
   // 12. exactly one auth entry: address credentials of the payer, for exactly this call, nothing nested
-  const auth = operation.auth ?? [];
+  const auth = hostOp.auth();
   if (auth.length === 0) return fail('no_auth_entries', payer);
   for (const entry of auth) {
     if (entry.credentials().switch() !== xdr.SorobanCredentialsType.sorobanCredentialsAddress()) {
@@ -237,7 +238,7 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
   if (!signed.ok) return signed;
 
   // 14. the fee the client proposes is within our cap (we rebuild the tx, but refuse absurd bids)
-  if (BigInt(transaction.fee) > ctx.maxFeeStroops) return fail('fee_too_high', payer);
+  if (BigInt(tx.fee()) > ctx.maxFeeStroops) return fail('fee_too_high', payer);
 
   const credentials = authEntry.credentials().address();
   return {
@@ -249,8 +250,8 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
       amount,
       transactionXdr: payload.payload.transaction,
       checkedAgainst: expected,
-      transaction,
-      operation,
+      hostFunction: func,
+      auth,
       authEntry,
     },
   };
@@ -259,7 +260,8 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
 /** The part of a Soroban RPC verification needs; src/stellar/rpc.ts implements it. */
 export interface LedgerView {
   latestLedger(): Promise<number>;
-  simulate(tx: Transaction): Promise<SimulationOutcome>;
+  /** Simulates a base64 transaction envelope. */
+  simulate(transactionXdr: string): Promise<SimulationOutcome>;
 }
 
 export type SimulationOutcome =
@@ -323,7 +325,7 @@ export async function checkPaymentOnLedger(
   const { payer } = inspected;
 
   // The simulation also tells which ledger it ran against: one round trip serves steps 15 and 16.
-  const simulation = await ctx.ledger.simulate(inspected.transaction);
+  const simulation = await ctx.ledger.simulate(inspected.transactionXdr);
   const latestLedger = simulation.ok ? simulation.latestLedger : await ctx.ledger.latestLedger();
 
   // 15. the auth entry is still valid for the next ledger, and not valid for longer than we allow

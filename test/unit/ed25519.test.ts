@@ -41,3 +41,44 @@ describe('native Ed25519 matches stellar-sdk byte for byte', () => {
     expect(verifyEd25519(randomBytes(32), Buffer.from('x'), randomBytes(63))).toBe(false);
   });
 });
+
+describe('raw settlement envelopes match TransactionBuilder + Transaction.sign', () => {
+  it('builds the same signed envelope and hash, plain and fee-bumped', async () => {
+    const { buildInvokeEnvelope } = await import('../../src/stellar/envelope.js');
+    const { Address, FeeBumpTransaction, TransactionBuilder: TB, nativeToScVal, xdr } = await import('@stellar/stellar-sdk');
+    const channel = Keypair.random();
+    const feePayer = Keypair.random();
+    const invoke = new xdr.InvokeContractArgs({
+      contractAddress: Address.fromString('CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA').toScAddress(),
+      functionName: 'transfer',
+      args: [nativeToScVal(Keypair.random().publicKey(), { type: 'address' }), nativeToScVal(Keypair.random().publicKey(), { type: 'address' }), nativeToScVal(5n, { type: 'i128' })],
+    });
+    const func = xdr.HostFunction.hostFunctionTypeInvokeContract(invoke);
+    const sorobanData = new xdr.SorobanTransactionData({
+      ext: new xdr.SorobanTransactionDataExt(0),
+      resources: new xdr.SorobanResources({ footprint: new xdr.LedgerFootprint({ readOnly: [], readWrite: [] }), instructions: 1, diskReadBytes: 2, writeBytes: 3 }),
+      resourceFee: xdr.Int64.fromString('5000'),
+    });
+    const reference = new TB(new Account(channel.publicKey(), '41'), { fee: '100', networkPassphrase: Networks.TESTNET, sorobanData })
+      .addOperation(Operation.invokeHostFunction({ func, auth: [] }))
+      .setTimebounds(0, 1_900_000_000)
+      .build();
+    reference.sign(channel);
+    const built = buildInvokeEnvelope({
+      source: new NativeSigner(channel), sequence: 42n, feeStroops: 5100n, maxTimeUnixSeconds: 1_900_000_000,
+      hostFunction: func, auth: [], sorobanData, networkPassphrase: Networks.TESTNET,
+    });
+    expect(built.xdr).toBe(reference.toXDR());
+    expect(built.hash).toBe(reference.hash().toString('hex'));
+
+    const bump = TB.buildFeeBumpTransaction(feePayer, '100', reference, Networks.TESTNET);
+    bump.sign(feePayer);
+    const bumped = buildInvokeEnvelope({
+      source: new NativeSigner(channel), sequence: 42n, feeStroops: 5100n, maxTimeUnixSeconds: 1_900_000_000,
+      hostFunction: func, auth: [], sorobanData, networkPassphrase: Networks.TESTNET, feePayer: new NativeSigner(feePayer),
+    });
+    expect(bump).toBeInstanceOf(FeeBumpTransaction);
+    expect(bumped.xdr).toBe(bump.toXDR());
+    expect(bumped.hash).toBe(bump.hash().toString('hex'));
+  });
+});
