@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { StrKey, xdr, rpc, type FeeBumpTransaction, type Transaction } from '@stellar/stellar-sdk';
 import type { LedgerView, SimulationOutcome } from '../x402/verify.js';
 
@@ -35,21 +37,68 @@ export type TransactionLookup =
 
 let nextRequestId = 1;
 
-export class SorobanRpc implements LedgerView {
-  private readonly fetchFn: FetchLike;
+/** Upper bound for one JSON-RPC round trip. */
+export const RPC_TIMEOUT_MS = 30_000;
 
+const keepAliveAgents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
+};
+
+/**
+ * POST over node:http(s) with keep-alive: a fraction of the CPU of global fetch per call, which
+ * matters because every settlement makes several RPC calls.
+ */
+function nodePost(url: URL, body: string): Promise<{ status: number; text: string }> {
+  const secure = url.protocol === 'https:';
+  const agent = secure ? keepAliveAgents['https:'] : keepAliveAgents['http:'];
+  return new Promise((resolve, reject) => {
+    const request = (secure ? https : http).request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.setTimeout(RPC_TIMEOUT_MS, () => request.destroy(new RpcError('RPC request timed out')));
+    request.end(body);
+  });
+}
+
+export class SorobanRpc implements LedgerView {
+  private readonly fetchFn: FetchLike | undefined;
+  private readonly parsedUrl: URL;
+
+  /** `fetch` replaces the built-in node:http transport (tests inject faults or an in-process ledger). */
   constructor(
     readonly url: string,
     opts: { fetch?: FetchLike } = {},
   ) {
-    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.fetchFn = opts.fetch;
+    this.parsedUrl = new URL(url);
+    if (this.parsedUrl.protocol !== 'http:' && this.parsedUrl.protocol !== 'https:') throw new RpcError(`unsupported RPC URL ${url}`);
+  }
+
+  private async post(body: string): Promise<{ status: number; text: string }> {
+    if (!this.fetchFn) return nodePost(this.parsedUrl, body);
+    const response = await this.fetchFn(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: response.status, text: await response.text() };
   }
 
   async call<T>(method: string, params?: unknown): Promise<T> {
     const body = JSON.stringify({ jsonrpc: '2.0', id: nextRequestId++, method, ...(params === undefined ? {} : { params }) });
-    const response = await this.fetchFn(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    if (!response.ok) throw new RpcError(`${method}: HTTP ${response.status}`);
-    const json = (await response.json()) as { result?: T; error?: { code?: number; message?: string } };
+    const response = await this.post(body);
+    if (response.status < 200 || response.status >= 300) throw new RpcError(`${method}: HTTP ${response.status}`);
+    let json: { result?: T; error?: { code?: number; message?: string } };
+    try {
+      json = JSON.parse(response.text) as typeof json;
+    } catch {
+      throw new RpcError(`${method}: response is not JSON`);
+    }
     if (json.error) throw new RpcError(`${method}: ${json.error.message ?? 'error'}`, json.error.code);
     if (json.result === undefined) throw new RpcError(`${method}: empty result`);
     return json.result;
