@@ -7,6 +7,7 @@ import type { Db } from '../db/open.js';
 import type { PaymentRow, PaymentStatus } from '../db/schema.js';
 import type { Facilitator, SettleOutcome } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
+import type { TransactionLookup } from '../stellar/rpc.js';
 import type { Treasury } from '../stellar/treasury.js';
 import { buildPaymentRequired, buildRequirements, type PaymentTerms } from '../x402/challenge.js';
 import { decodePaymentHeader } from '../x402/codec.js';
@@ -34,6 +35,8 @@ export interface PaymentServiceDeps {
   facilitator: Facilitator;
   issuer: CardIssuer;
   cipher: CardDataCipher;
+  /** Our own view of the ledger, to resolve transactions an external facilitator sent. */
+  ledger?: { transaction(txHash: string): Promise<TransactionLookup> } | undefined;
   /** Sends refunds; without it unfulfillable payments stay paid_unfulfilled (and are logged). */
   treasury?: Treasury | undefined;
   maxFeeStroops: bigint;
@@ -275,6 +278,9 @@ export class PaymentService {
       await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'failed', last_error: outcome.reason, updated_at: nowMs });
       this.deps.logger.warn('payment settlement failed; no money moved', { paymentId, reason: outcome.reason });
     } else {
+      if (outcome.txHash && this.deps.facilitator.kind !== 'local') {
+        await transitionPayment(this.deps.db, paymentId, ['settling'], { settle_tx_hash: outcome.txHash, updated_at: nowMs });
+      }
       this.deps.logger.warn('settlement not confirmed yet; left to the reconciler', { paymentId, reason: outcome.reason });
     }
     return outcome;
@@ -351,35 +357,41 @@ export class PaymentService {
     }
   }
 
+  /** Where a transaction stands: asked of the facilitator, or of our own RPC for external ones. */
+  private lookup(txHash: string): Promise<TransactionLookup> | undefined {
+    if (this.deps.facilitator.lookup) return this.deps.facilitator.lookup(txHash);
+    return this.deps.ledger?.transaction(txHash);
+  }
+
   private async resumeSettlement(payment: PaymentRow): Promise<void> {
     const { facilitator } = this.deps;
     const nowMs = this.deps.clock.nowMs();
-    if (payment.settle_tx_hash && payment.settle_envelope_xdr && facilitator.lookup && facilitator.resubmit) {
-      const found = await facilitator.lookup(payment.settle_tx_hash);
-      if (found.status === 'SUCCESS') {
-        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'settled', settled_ledger: found.ledger, updated_at: nowMs });
+    const settled = (ledger: number) =>
+      transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'settled', settled_ledger: ledger, updated_at: nowMs });
+    const failed = (reason: string) =>
+      transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: reason, updated_at: nowMs });
+
+    const hash = payment.settle_tx_hash;
+    const found = hash ? await this.lookup(hash) : undefined;
+    if (hash && found) {
+      if (found.status === 'SUCCESS') return void (await settled(found.ledger));
+      if (found.status === 'FAILED') return void (await failed('transaction_failed'));
+      if (payment.settle_envelope_xdr && facilitator.resubmit) {
+        // Not on the ledger: offer the identical envelope again. Accepted or already queued → wait.
+        const sent = await facilitator.resubmit(payment.settle_envelope_xdr);
+        if (sent.status === 'PENDING' || sent.status === 'DUPLICATE' || sent.status === 'TRY_AGAIN_LATER') return;
+        // Refused: this envelope can never land — unless it just did (a bad seq from its own success).
+        const again = (await this.lookup(hash))!;
+        if (again.status === 'SUCCESS') return void (await settled(again.ledger));
+        if (again.status === 'FAILED') return void (await failed('transaction_failed'));
+        // Dead envelope: settle afresh below (the payer's auth nonce allows at most one to land).
+      } else {
+        // Sent by someone else (an external facilitator): it can only land while the payer's auth is valid.
+        if (found.latestLedger > payment.auth_expiration_ledger + 1) return void (await failed('expired_unsettled'));
         return;
       }
-      if (found.status === 'FAILED') {
-        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: 'transaction_failed', updated_at: nowMs });
-        return;
-      }
-      // Not on the ledger: offer the identical envelope again. Accepted or already queued → wait.
-      const sent = await facilitator.resubmit(payment.settle_envelope_xdr);
-      if (sent.status === 'PENDING' || sent.status === 'DUPLICATE' || sent.status === 'TRY_AGAIN_LATER') return;
-      // Refused: this envelope can never land — unless it just did (a bad seq from its own success).
-      const again = await facilitator.lookup(payment.settle_tx_hash);
-      if (again.status === 'SUCCESS') {
-        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'settled', settled_ledger: again.ledger, updated_at: nowMs });
-        return;
-      }
-      if (again.status === 'FAILED') {
-        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: 'transaction_failed', updated_at: nowMs });
-        return;
-      }
-      // Dead envelope: settle afresh below (the payer's auth nonce allows at most one to land).
     } else if (payment.status === 'settling' && facilitator.kind === 'http') {
-      // An external facilitator may have sent it; only it can tell. Leave for an operator.
+      // An external facilitator may have sent something we have no hash for; only it can tell.
       this.deps.logger.error('payment left settling by an external facilitator needs review', { paymentId: payment.id });
       return;
     }

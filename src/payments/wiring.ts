@@ -93,6 +93,7 @@ export function buildPaymentStack(args: {
     issuer: args.issuer,
     cipher: args.cipher,
     treasury,
+    ledger: rpc,
     maxFeeStroops: config.x402.maxFeeStroops,
     ledgerSeconds: config.x402.ledgerSeconds,
     fulfilMaxAttempts: config.settlement.fulfilMaxAttempts,

@@ -54,7 +54,8 @@ export async function makePaidHarness(
     ledgerMs?: number | 'manual';
     env?: Record<string, string>;
     rpcFetch?: (inner: FetchLike) => FetchLike;
-    facilitator?: (stack: { rpcUrl: string }) => Facilitator;
+    /** Replaces our built-in facilitator (e.g. with an external one over HTTP). */
+    facilitator?: (ctx: { rpcUrl: string; localnet: Localnet }) => Promise<Facilitator>;
     /** Wraps the sandbox issuer the first app uses (e.g. to make it hang like a crashed process). */
     issuer?: (sandbox: SandboxIssuer) => CardIssuer;
     dbFile?: string;
@@ -80,6 +81,7 @@ export async function makePaidHarness(
   const issuer = new SandboxIssuer(config.issuer.capacityCents, systemClock);
   const cipher = new CardDataCipher(randomBytes(32));
   const baseFetch: FetchLike = (input, init) => fetch(input, init);
+  const facilitator = opts.facilitator ? await opts.facilitator({ rpcUrl: ledgerServer.rpcUrl, localnet }) : undefined;
   const build = (rpcFetch?: FetchLike, stackIssuer: CardIssuer = issuer) =>
     buildPaymentStack({
       config,
@@ -91,7 +93,7 @@ export async function makePaidHarness(
       issuer: stackIssuer,
       cipher,
       ...(rpcFetch ? { rpcFetch } : opts.rpcFetch ? { rpcFetch: opts.rpcFetch(baseFetch) } : {}),
-      ...(opts.facilitator ? { facilitator: opts.facilitator({ rpcUrl: ledgerServer.rpcUrl }) } : {}),
+      ...(facilitator ? { facilitator } : {}),
     });
   const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
   const app = createApp({ config, db, clock: systemClock, logger, paymentTerms: stack.terms, payments: stack.service });
