@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CardIssuer } from '../../src/cards/issuer.js';
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
+import { createMemoryLogger } from '../../src/logger.js';
+import { startPaymentRuntime } from '../../src/payments/wiring.js';
 import type { FetchLike } from '../../src/stellar/rpc.js';
 import { bodyOf } from '../helpers/http.js';
 import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
@@ -223,7 +225,9 @@ describe('crash recovery: whatever a crash leaves behind is finished at the next
     expect(h.issuer.calls.issue).toBe(0);
 
     const restarted = h.restart();
-    expect(await restarted.service.reconcile()).toEqual({ fulfilled: 1 });
+    const runtime = await startPaymentRuntime(restarted.service, h.config, createMemoryLogger());
+    await runtime.stop();
+    expect(runtime.recovered).toEqual({ fulfilled: 1 });
     expect(h.issuer.calls.issue).toBe(1);
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - PRICE);
     await expectNothingLost(h, treasury);
