@@ -160,10 +160,10 @@ console.log(`   server CPU ${fmt(main.cpuMsPerCard, 2)} ms per paid card (ledger
 if (process.env['BENCH_ONLY_FIRST']) process.exit(0);
 const scaleLedgerMs = num('SCALE_LEDGER_MS', 1000);
 const scaleSeconds = num('SCALE_SECONDS', 15);
-console.log(`\n2) settlement throughput vs channels, ledger every ${scaleLedgerMs} ms, ${scaleSeconds} s each, 48 agents`);
+console.log(`\n2) settlement throughput vs channels, ledger every ${scaleLedgerMs} ms, ${scaleSeconds} s each, 3 agents per channel`);
 const rows: Array<[number, RunResult]> = [];
 for (const channels of [1, 16]) {
-  rows.push([channels, await run({ agents: 48, channels, ledgerMs: scaleLedgerMs, seconds: scaleSeconds, port: 18_500 + channels })]);
+  rows.push([channels, await run({ agents: 3 * channels, channels, ledgerMs: scaleLedgerMs, seconds: scaleSeconds, port: 18_500 + channels })]);
 }
 console.log('   channels | cards/s | ideal (channels ÷ ledger s) | ratio to ideal | p50 ms | failures | CPU ms/card');
 for (const [channels, r] of rows) {

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { StrKey, xdr, type FeeBumpTransaction, type Keypair, type Transaction } from '@stellar/stellar-sdk';
+import { xdr, type FeeBumpTransaction, type Keypair, type Transaction } from '@stellar/stellar-sdk';
 
 /**
  * Ed25519 through Node's native crypto (OpenSSL) rather than stellar-sdk's pure-JS curve code, which
@@ -37,12 +37,15 @@ export function verifyEd25519(publicKey: Buffer, message: Buffer, signature: Buf
 export class NativeSigner {
   private readonly privateKey: KeyObject;
   readonly publicKey: string;
-  private readonly hint: Buffer;
+  readonly rawPublicKey: Buffer;
+  /** The last 4 bytes of the public key, as DecoratedSignature wants. */
+  readonly hint: Buffer;
 
   constructor(keypair: Keypair) {
     this.privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, keypair.rawSecretKey()]), format: 'der', type: 'pkcs8' });
     this.publicKey = keypair.publicKey();
-    this.hint = StrKey.decodeEd25519PublicKey(this.publicKey).subarray(28);
+    this.rawPublicKey = Buffer.from(keypair.rawPublicKey());
+    this.hint = this.rawPublicKey.subarray(28);
   }
 
   sign(message: Buffer): Buffer {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { StrKey, xdr } from '@stellar/stellar-sdk';
+import { xdr } from '@stellar/stellar-sdk';
 import type { NativeSigner } from './ed25519.js';
 
 /**
@@ -17,8 +17,10 @@ export interface SignedEnvelope {
 /** Inclusion fee bid per operation, as TransactionBuilder's BASE_FEE. */
 export const BASE_INCLUSION_FEE_STROOPS = 100n;
 
-function muxed(address: string): xdr.MuxedAccount {
-  return xdr.MuxedAccount.keyTypeEd25519(StrKey.decodeEd25519PublicKey(address));
+// StrKey decoding goes through base32.js, whose Buffer() calls trip Node's deprecation check (a
+// stack capture) every time: the hot path uses the signers' raw keys instead.
+function muxed(signer: NativeSigner): xdr.MuxedAccount {
+  return xdr.MuxedAccount.keyTypeEd25519(signer.rawPublicKey);
 }
 
 function networkId(passphrase: string): Buffer {
@@ -31,7 +33,7 @@ function payloadHash(passphrase: string, tagged: xdr.TransactionSignaturePayload
 }
 
 function decorated(signer: NativeSigner, hash: Buffer): xdr.DecoratedSignature {
-  return new xdr.DecoratedSignature({ hint: StrKey.decodeEd25519PublicKey(signer.publicKey).subarray(28), signature: signer.sign(hash) });
+  return new xdr.DecoratedSignature({ hint: signer.hint, signature: signer.sign(hash) });
 }
 
 export function buildInvokeEnvelope(args: {
@@ -48,7 +50,7 @@ export function buildInvokeEnvelope(args: {
   feePayer?: NativeSigner | undefined;
 }): SignedEnvelope {
   const tx = new xdr.Transaction({
-    sourceAccount: muxed(args.source.publicKey),
+    sourceAccount: muxed(args.source),
     fee: Number(args.feeStroops),
     seqNum: xdr.Int64.fromString(args.sequence.toString()),
     cond: xdr.Preconditions.precondTime(
@@ -72,7 +74,7 @@ export function buildInvokeEnvelope(args: {
   const resourceFee = BigInt(args.sorobanData.resourceFee().toString());
   const inclusion = args.feeStroops - resourceFee;
   const bump = new xdr.FeeBumpTransaction({
-    feeSource: muxed(args.feePayer.publicKey),
+    feeSource: muxed(args.feePayer),
     fee: xdr.Int64.fromString((inclusion * 2n + resourceFee).toString()),
     innerTx: xdr.FeeBumpTransactionInnerTx.envelopeTypeTx(inner),
     ext: new xdr.FeeBumpTransactionExt(0),

@@ -1,4 +1,5 @@
-import { Address, StrKey, hash, scValToNative, xdr } from '@stellar/stellar-sdk';
+import { createHash } from 'node:crypto';
+import { Address, StrKey, scValToNative, xdr } from '@stellar/stellar-sdk';
 import { verifyEd25519 } from '../stellar/ed25519.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
 
@@ -121,21 +122,31 @@ function checkProtocol(payload: PaymentPayload, expected: PaymentRequirements): 
 }
 
 /** The sha256 an address credential signs: HashIdPreimage envelopeTypeSorobanAuthorization. */
+const networkIds = new Map<string, Buffer>();
+function networkIdOf(passphrase: string): Buffer {
+  let id = networkIds.get(passphrase);
+  if (!id) {
+    id = createHash('sha256').update(passphrase, 'utf8').digest();
+    networkIds.set(passphrase, id);
+  }
+  return id;
+}
+
 export function authEntrySignaturePayload(entry: xdr.SorobanAuthorizationEntry, networkPassphrase: string): Buffer {
   const credentials = entry.credentials().address();
   const preimage = xdr.HashIdPreimage.envelopeTypeSorobanAuthorization(
     new xdr.HashIdPreimageSorobanAuthorization({
-      networkId: hash(Buffer.from(networkPassphrase, 'utf8')),
+      networkId: networkIdOf(networkPassphrase),
       nonce: credentials.nonce(),
       signatureExpirationLedger: credentials.signatureExpirationLedger(),
       invocation: entry.rootInvocation(),
     }),
   );
-  return hash(preimage.toXDR());
+  return createHash('sha256').update(preimage.toXDR()).digest();
 }
 
 /** An account's address-credential signature: Vec[Map{public_key: Bytes(32), signature: Bytes(64)}]. */
-function verifyAccountSignature(entry: xdr.SorobanAuthorizationEntry, payer: string, networkPassphrase: string): Check<void> {
+function verifyAccountSignature(entry: xdr.SorobanAuthorizationEntry, payer: string, payerKey: Buffer, networkPassphrase: string): Check<void> {
   const signature = entry.credentials().address().signature();
   if (signature.switch() === xdr.ScValType.scvVoid()) return fail('missing_signature', payer);
   let decoded: unknown;
@@ -149,7 +160,7 @@ function verifyAccountSignature(entry: xdr.SorobanAuthorizationEntry, payer: str
   if (!Buffer.isBuffer(item.public_key) || !Buffer.isBuffer(item.signature) || item.signature.length !== 64) {
     return fail('invalid_signature', payer);
   }
-  if (!item.public_key.equals(StrKey.decodeEd25519PublicKey(payer))) return fail('invalid_signature', payer);
+  if (!item.public_key.equals(payerKey)) return fail('invalid_signature', payer);
   const payload = authEntrySignaturePayload(entry, networkPassphrase);
   if (!verifyEd25519(item.public_key, payload, item.signature)) return fail('invalid_signature', payer);
   return { ok: true, value: undefined };
@@ -209,7 +220,9 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
   if (ctx.facilitatorAddresses.has(payer)) return fail('facilitator_is_payer', payer);
 
   // 11. payers are ed25519 accounts (G...), whose signatures we can check ourselves
-  if (!StrKey.isValidEd25519PublicKey(payer)) return fail('unsupported_payer', payer);
+  const from = args[0]!.address();
+  if (from.switch() !== xdr.ScAddressType.scAddressTypeAccount()) return fail('unsupported_payer', payer);
+  const payerKey = from.accountId().ed25519();
 
   // 12. exactly one auth entry: address credentials of the payer, for exactly this call, nothing nested
   const auth = hostOp.auth();
@@ -234,7 +247,7 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
   }
 
   // 13. the payer's signature over the auth entry, verified here with ed25519
-  const signed = verifyAccountSignature(authEntry, payer, ctx.networkPassphrase);
+  const signed = verifyAccountSignature(authEntry, payer, payerKey, ctx.networkPassphrase);
   if (!signed.ok) return signed;
 
   // 14. the fee the client proposes is within our cap (we rebuild the tx, but refuse absurd bids)
