@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Address, StrKey, scValToNative, xdr } from '@stellar/stellar-sdk';
+import { StrKey, scValToNative, xdr } from '@stellar/stellar-sdk';
 import { verifyEd25519 } from '../stellar/ed25519.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
 
@@ -87,10 +87,26 @@ function fail<T>(reason: VerifyReason, payer?: string): Check<T> {
   return payer === undefined ? { ok: false, reason } : { ok: false, reason, payer };
 }
 
+/**
+ * G... or C... for an account or contract ScAddress (other kinds: undefined). Encodes directly:
+ * stellar-sdk's Address.fromScAddress re-decodes what it encodes, through base32.js, whose Buffer()
+ * calls trip Node's deprecation stack check on every call.
+ */
+function scAddressToString(address: xdr.ScAddress): string | undefined {
+  switch (address.switch()) {
+    case xdr.ScAddressType.scAddressTypeAccount():
+      return StrKey.encodeEd25519PublicKey(address.accountId().ed25519());
+    case xdr.ScAddressType.scAddressTypeContract():
+      return StrKey.encodeContract(address.contractId() as unknown as Buffer);
+    default:
+      return undefined;
+  }
+}
+
 function addressOf(value: xdr.ScVal): string | undefined {
   if (value.switch() !== xdr.ScValType.scvAddress()) return undefined;
   try {
-    return Address.fromScAddress(value.address()).toString();
+    return scAddressToString(value.address());
   } catch {
     return undefined;
   }
@@ -193,7 +209,7 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
   const invoke = func.invokeContract();
 
   // 5. the configured asset contract
-  const contract = Address.fromScAddress(invoke.contractAddress()).toString();
+  const contract = scAddressToString(invoke.contractAddress());
   if (contract !== expected.asset) return fail('wrong_asset');
 
   // 6. transfer(from, to, amount)
@@ -231,8 +247,8 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
     if (entry.credentials().switch() !== xdr.SorobanCredentialsType.sorobanCredentialsAddress()) {
       return fail('unsupported_credentials', payer);
     }
-    const signer = Address.fromScAddress(entry.credentials().address().address()).toString();
-    if (ctx.facilitatorAddresses.has(signer)) return fail('facilitator_in_auth', payer);
+    const signer = scAddressToString(entry.credentials().address().address());
+    if (signer !== undefined && ctx.facilitatorAddresses.has(signer)) return fail('facilitator_in_auth', payer);
     if (signer !== payer) return fail('auth_not_payer', payer);
     if (entry.rootInvocation().subInvocations().length > 0) return fail('auth_has_subinvocations', payer);
   }
@@ -306,7 +322,7 @@ export function checkEvents(events: xdr.DiagnosticEvent[], inspected: InspectedP
     const topics = body.topics();
     const name = topics[0]?.switch() === xdr.ScValType.scvSymbol() ? topics[0].sym().toString() : undefined;
     const contractId = event.contractId();
-    const contract = contractId ? Address.contract(contractId as unknown as Buffer).toString() : undefined;
+    const contract = contractId ? StrKey.encodeContract(contractId as unknown as Buffer) : undefined;
     if (name !== 'transfer' || contract !== expected.asset) {
       // Any other contract event (another token's transfer, a mint, an approval…) means the
       // invocation does more than the one balance change we were asked to sponsor.
