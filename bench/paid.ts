@@ -4,7 +4,7 @@
 // Prints medians and ratios; results go to BENCHMARKS.md by hand. No assertions: timings are not tests.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os from 'node:os';
 import path from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
 import { payAndFetch } from '../src/client/x402-payer.js';
@@ -73,12 +73,11 @@ interface RunResult {
   cardsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  paidP50Ms: number;
   cpuMsPerCard: number;
 }
 
 async function run(opts: { agents: number; channels: number; ledgerMs: number; cards?: number; seconds?: number; port: number }): Promise<RunResult> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'card402-bench-'));
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'card402-bench-'));
   const ledger = await startLedger(opts.ledgerMs, opts.port);
   const server = await startServer(ledger.url, opts.channels, dataDir);
   try {
@@ -133,7 +132,6 @@ async function run(opts: { agents: number; channels: number; ledgerMs: number; c
       cardsPerSecond: issued / seconds,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
-      paidP50Ms: NaN,
       cpuMsPerCard: cpuMs / Math.max(1, issued),
     };
   } finally {
@@ -150,12 +148,16 @@ const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 const agents = num('AGENTS', 32);
 const ledgerMs = num('LEDGER_MS', 250);
 const cards = num('CARDS', 300);
-console.log(`bench/paid — ${new Date().toISOString()} — node ${process.version}`);
-console.log(`\n1) ${agents} concurrent agents, 16 channels, ledger every ${ledgerMs} ms, ${cards} cards (card only, $10)`);
-const main = await run({ agents, channels: 16, ledgerMs, cards, port: 18_400 });
-console.log(`   issued ${main.cards} cards, ${main.failures} failures, in ${fmt(main.seconds)} s`);
-console.log(`   ${fmt(main.cardsPerSecond)} cards/s | latency (402 + pay + 201) p50 ${fmt(main.p50Ms, 0)} ms, p99 ${fmt(main.p99Ms, 0)} ms`);
-console.log(`   server CPU ${fmt(main.cpuMsPerCard, 2)} ms per paid card (ledger and agents run in other processes)`);
+const repeat = num('REPEAT', 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(`bench/paid — ${new Date().toISOString()} — node ${process.version} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
+console.log(`\n1) ${agents} concurrent agents, 16 channels, ledger every ${ledgerMs} ms, ${cards} cards (card only, $10); median of ${repeat} runs`);
+const runs: RunResult[] = [];
+for (let i = 0; i < repeat; i++) runs.push(await run({ agents, channels: 16, ledgerMs, cards, port: 18_400 + i }));
+const m = (pick: (r: RunResult) => number) => median(runs.map(pick));
+console.log(`   issued ${runs.map((r) => r.cards).join('/')} cards, ${runs.reduce((n, r) => n + r.failures, 0)} failures in all runs`);
+console.log(`   ${fmt(m((r) => r.cardsPerSecond))} cards/s | latency (402 + pay + 201) p50 ${fmt(m((r) => r.p50Ms), 0)} ms, p99 ${fmt(m((r) => r.p99Ms), 0)} ms`);
+console.log(`   server CPU ${fmt(m((r) => r.cpuMsPerCard), 2)} ms per paid card (runs: ${runs.map((r) => fmt(r.cpuMsPerCard, 2)).join(', ')}; ledger and agents run in other processes)`);
 
 if (process.env['BENCH_ONLY_FIRST']) process.exit(0);
 const scaleLedgerMs = num('SCALE_LEDGER_MS', 1000);
