@@ -182,8 +182,17 @@ function verifyAccountSignature(entry: xdr.SorobanAuthorizationEntry, payer: str
   return { ok: true, value: undefined };
 }
 
-/** Steps 1–14: everything that can be checked without the ledger. */
+/** Steps 1–14: everything that can be checked without the ledger. Never throws on hostile input. */
 export function inspectPayment(payload: PaymentPayload, expected: PaymentRequirements, ctx: InspectContext): Check<InspectedPayment> {
+  try {
+    return inspectChecked(payload, expected, ctx);
+  } catch {
+    // Well-formed XDR can still hold values the decoders refuse (e.g. out-of-range numbers).
+    return fail('invalid_transaction');
+  }
+}
+
+function inspectChecked(payload: PaymentPayload, expected: PaymentRequirements, ctx: InspectContext): Check<InspectedPayment> {
   const protocol = checkProtocol(payload, expected);
   if (!protocol.ok) return protocol;
 

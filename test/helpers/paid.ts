@@ -71,6 +71,9 @@ export async function makePaidHarness(
     CHANNEL_COUNT: '2',
     SETTLE_POLL_INTERVAL_MS: '20',
     SETTLE_POLL_TIMEOUT_MS: '5000',
+    // Ledgers close every few tens of ms here: a 1 s estimate gives payers ~60 ledgers of validity
+    // (instead of 12 at the 5 s default), so a busy test machine cannot expire a payment mid-test.
+    STELLAR_LEDGER_SECONDS: '1',
     LOG_LEVEL: 'debug',
     ...opts.env,
   });
@@ -129,6 +132,7 @@ export async function makePaidHarness(
           keypair: agent,
           networkPassphrase: LOCALNET_PASSPHRASE,
           rpc: ledgerServer.rpcUrl,
+          ledgerSeconds: config.x402.ledgerSeconds,
           ...(payOpts.overrides ? { overrides: payOpts.overrides } : {}),
           ...(payOpts.legacyHeader ? { legacyHeader: true } : {}),
         },

@@ -29,7 +29,7 @@ describe('an external facilitator over the standard /verify, /settle, /supported
           rpc,
           channels: new ChannelPool([facilitatorChannel], rpc),
           networkPassphrase: LOCALNET_PASSPHRASE,
-          ledgerSeconds: 5,
+          ledgerSeconds: 1,
           maxFeeStroops: 1_000_000n,
           pollTimeoutMs: 5_000,
           pollIntervalMs: 20,

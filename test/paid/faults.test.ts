@@ -25,7 +25,7 @@ function rpcMethod(init: RequestInit): string {
 async function signed(harness: PaidHarness, agent: ReturnType<PaidHarness['agent']>) {
   const challenge = await fetch(harness.baseUrl + ROUTE, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BODY) });
   return encodePayment(
-    await createExactPayment(await readPaymentRequired(challenge), { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: harness.ledgerServer.rpcUrl }),
+    await createExactPayment(await readPaymentRequired(challenge), { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: harness.ledgerServer.rpcUrl, ledgerSeconds: harness.config.x402.ledgerSeconds }),
   );
 }
 
