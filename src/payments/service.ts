@@ -20,6 +20,7 @@ import {
   findPaymentByIdempotencyKey,
   findPaymentByNonce,
   insertPayment,
+  listFailedWithLiveAuth,
   listPaymentsInStatus,
   transitionPayment,
   updatePayment,
@@ -35,8 +36,14 @@ export interface PaymentServiceDeps {
   facilitator: Facilitator;
   issuer: CardIssuer;
   cipher: CardDataCipher;
-  /** Our own view of the ledger, to resolve transactions an external facilitator sent. */
-  ledger?: { transaction(txHash: string): Promise<TransactionLookup> } | undefined;
+  /** Our own view of the ledger: transactions an external facilitator sent, and spent auth nonces. */
+  ledger?:
+    | {
+        transaction(txHash: string): Promise<TransactionLookup>;
+        nonceConsumed(address: string, nonce: bigint): Promise<boolean>;
+        latestLedger(): Promise<number>;
+      }
+    | undefined;
   /** Sends refunds; without it unfulfillable payments stay paid_unfulfilled (and are logged). */
   treasury?: Treasury | undefined;
   maxFeeStroops: bigint;
@@ -391,8 +398,14 @@ export class PaymentService {
         return;
       }
     } else if (payment.status === 'settling' && facilitator.kind === 'http') {
-      // An external facilitator may have sent something we have no hash for; only it can tell.
-      this.deps.logger.error('payment left settling by an external facilitator needs review', { paymentId: payment.id });
+      // An external facilitator may have sent something we have no hash for: the nonce tells.
+      const ledger = this.deps.ledger;
+      if (!ledger) {
+        this.deps.logger.error('payment left settling by an external facilitator needs review', { paymentId: payment.id });
+        return;
+      }
+      if (await ledger.nonceConsumed(payment.payer, BigInt(payment.auth_nonce))) return void (await settled(0));
+      if ((await ledger.latestLedger()) > payment.auth_expiration_ledger + 1) return void (await failed('expired_unsettled'));
       return;
     }
     const { payload, requirements } = this.payloadOf(payment);
@@ -455,10 +468,41 @@ export class PaymentService {
     this.deps.logger.warn('payment refunded on-chain', { paymentId });
   }
 
+  /**
+   * A payment we answered "failed" (nothing accepted on the ledger) still carries the payer's
+   * signed authorisation until it expires, and anyone holding it could submit it. If its nonce
+   * turns up spent, the money did reach the treasury: the payer is refunded (they were told the
+   * payment failed and may have paid again), never left out of pocket.
+   */
+  private async sweepFailed(counts: Record<string, number>): Promise<void> {
+    const ledger = this.deps.ledger;
+    if (!ledger) return;
+    const latest = await ledger.latestLedger();
+    for (const payment of await listFailedWithLiveAuth(this.deps.db, latest - 1)) {
+      if (this.claimed.has(payment.id) || !(await ledger.nonceConsumed(payment.payer, BigInt(payment.auth_nonce)))) continue;
+      const moved = await transitionPayment(this.deps.db, payment.id, ['failed'], {
+        status: 'paid_unfulfilled',
+        fulfil_attempts: this.deps.fulfilMaxAttempts,
+        last_error: 'settled_elsewhere_after_failure',
+        updated_at: this.deps.clock.nowMs(),
+      });
+      if (!moved) continue;
+      this.deps.logger.error('a payment reported failed was settled by someone else; refunding it', { paymentId: payment.id });
+      const status = await this.resume(payment.id);
+      const key = status ?? 'skipped';
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+  }
+
   /** One reconciler pass (also the start-up recovery): resumes every unfinished payment. */
   async reconcile(): Promise<Record<string, number>> {
     const pending = await listPaymentsInStatus(this.deps.db, UNFINISHED_STATUSES);
     const counts: Record<string, number> = {};
+    try {
+      await this.sweepFailed(counts);
+    } catch (err) {
+      this.deps.logger.error('checking failed payments against the ledger failed; will retry', { err });
+    }
     for (const payment of pending) {
       if (this.claimed.has(payment.id)) continue;
       let status: PaymentStatus | undefined;

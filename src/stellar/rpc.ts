@@ -121,6 +121,23 @@ export class SorobanRpc implements LedgerView {
     return BigInt(data.account().seqNum().toString());
   }
 
+  /**
+   * Whether the payer's auth-entry nonce has been spent on the ledger: the network stores a
+   * temporary entry for every consumed nonce until the signature's expiration ledger. A spent
+   * nonce of a payment we verified means its transfer — the only thing that auth allows — happened.
+   */
+  async nonceConsumed(address: string, nonce: bigint): Promise<boolean> {
+    const key = xdr.LedgerKey.contractData(
+      new xdr.LedgerKeyContractData({
+        contract: xdr.ScAddress.scAddressTypeAccount(xdr.PublicKey.publicKeyTypeEd25519(StrKey.decodeEd25519PublicKey(address))),
+        key: xdr.ScVal.scvLedgerKeyNonce(new xdr.ScNonceKey({ nonce: xdr.Int64.fromString(nonce.toString()) })),
+        durability: xdr.ContractDataDurability.temporary(),
+      }),
+    );
+    const result = await this.call<{ entries?: Array<{ xdr: string }> | null }>('getLedgerEntries', { keys: [key.toXDR('base64')] });
+    return (result.entries?.length ?? 0) > 0;
+  }
+
   /** The sdk's parsed simulation (used by the paying client for auth entries). */
   async simulateRaw(tx: Transaction | FeeBumpTransaction | string): Promise<rpc.Api.SimulateTransactionResponse> {
     const transaction = typeof tx === 'string' ? tx : tx.toXDR();

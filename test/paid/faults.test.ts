@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Operation, TransactionBuilder, rpc as sdkRpc } from '@stellar/stellar-sdk';
 import type { CardIssuer } from '../../src/cards/issuer.js';
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
@@ -6,6 +7,7 @@ import { createMemoryLogger } from '../../src/logger.js';
 import { startPaymentRuntime } from '../../src/payments/wiring.js';
 import type { FetchLike } from '../../src/stellar/rpc.js';
 import { bodyOf } from '../helpers/http.js';
+import { invokeOpOf } from '../helpers/payments.js';
 import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 
 const BODY = { nameOnCard: 'Faye Fault', email: 'faye@example.com' };
@@ -129,6 +131,37 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     const again = await send(h, encodePayment(failed.payment!));
     expect(again.status).toBe(402);
     expect((await bodyOf(again)).error).toBe('payment_failed');
+    await expectNothingLost(h, treasury);
+  });
+
+  it('a payment answered "failed" that someone else lands later (its nonce turns up spent) is refunded, not kept', async () => {
+    h = await makePaidHarness();
+    const harness = h;
+    const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
+    const agent = h.agent(100n * USDC);
+    h.localnet.faults.failNextSend('ERROR', 50);
+    const failed = await h.pay(agent, ROUTE, BODY);
+    expect(failed.response.status).toBe(402);
+    expect((await bodyOf(failed.response)).error).toBe('settlement_failed');
+    h.localnet.faults.failNextSend('ERROR', 0);
+
+    // A third party who saw the payment submits the payer's signed invocation itself.
+    const thief = h.agent(0n);
+    const op = invokeOpOf(failed.payment!);
+    const rpc = new sdkRpc.Server(h.ledgerServer.rpcUrl, { allowHttp: true });
+    const tx = new TransactionBuilder(await rpc.getAccount(thief.publicKey()), { fee: '100', networkPassphrase: LOCALNET_PASSPHRASE })
+      .addOperation(Operation.invokeHostFunction({ func: op.func, auth: op.auth ?? [] }))
+      .setTimeout(60)
+      .build();
+    const prepared = await rpc.prepareTransaction(tx);
+    prepared.sign(thief);
+    expect((await rpc.sendTransaction(prepared)).status).toBe('PENDING');
+    await until(async () => harness.localnet.usdcBalance(agent.publicKey()) === 100n * USDC - PRICE, 'the stray transfer');
+
+    await h.stack.service.reconcile();
+    const payment = await h.db.selectFrom('payments').selectAll().where('payer', '=', agent.publicKey()).executeTakeFirstOrThrow();
+    expect(payment.status).toBe('refunded');
+    expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC);
     await expectNothingLost(h, treasury);
   });
 
