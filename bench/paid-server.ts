@@ -10,7 +10,7 @@ import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDatabase } from '../src/db/open.js';
 import { createLogger } from '../src/logger.js';
-import { buildPaymentStack, loadCardDataCipher } from '../src/payments/wiring.js';
+import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from '../src/payments/wiring.js';
 import { loadStellarKeys } from '../src/stellar/keys.js';
 
 const config = loadConfig(process.env);
@@ -34,11 +34,13 @@ const stack = buildPaymentStack({
   issuer: new SandboxIssuer(config.issuer.capacityCents, systemClock),
   cipher: loadCardDataCipher(config, logger),
 });
+// As production runs: start-up recovery, then the reconciler in the background.
+const runtime = await startPaymentRuntime(stack.service, config, logger);
 const app = createApp({ config, db, clock: systemClock, logger, paymentTerms: stack.terms, payments: stack.service });
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => {
   process.send!({ ready: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
 });
 process.on('message', (message) => {
   if (message === 'cpu') process.send!({ cpu: process.cpuUsage() });
-  if (message === 'stop') server.close(() => void db.destroy().then(() => process.exit(0)));
+  if (message === 'stop') server.close(() => void runtime.stop().then(() => db.destroy()).then(() => process.exit(0)));
 });
