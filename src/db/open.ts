@@ -1,13 +1,44 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type MigrationResultSet, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
 
 export const BUSY_TIMEOUT_MS = 5000;
+export const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every query afresh; on the hot signed-request path that compile step costs about
+ * as much as running the query. This keeps the most recently used prepared statements by SQL text
+ * (bounded). Kysely's SQLite driver runs one query at a time under its connection mutex, so a
+ * cached statement is never used twice at once; streaming gets a fresh statement anyway.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database, max = STATEMENT_CACHE_SIZE): KyselySqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string): SqliteStatement {
+      let stmt: SqliteStatement | undefined = cache.get(sql);
+      if (stmt) {
+        cache.delete(sql);
+      } else {
+        stmt = sqlite.prepare(sql) as unknown as SqliteStatement;
+      }
+      cache.set(sql, stmt);
+      if (cache.size > max) cache.delete(cache.keys().next().value!);
+      const cached = stmt;
+      return {
+        reader: cached.reader,
+        all: (parameters) => cached.all(parameters),
+        run: (parameters) => cached.run(parameters),
+        iterate: (parameters) => (sqlite.prepare(sql) as unknown as SqliteStatement).iterate(parameters),
+      };
+    },
+  };
+}
 
 /** Opens (creating if needed) the SQLite file, or ':memory:', with the pragmas card402 relies on. */
 export function openDatabase(file: string): Db {
@@ -19,30 +50,6 @@ export function openDatabase(file: string): Db {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-}
-
-/** Distinct SQL texts kept prepared; kysely parameterises values, so the set stays small. */
-export const STATEMENT_CACHE_SIZE = 500;
-
-/**
- * Kysely asks better-sqlite3 to prepare every query afresh; preparing is a good part of a small
- * query's cost. Statements are reusable, and kysely runs one query at a time per connection, so a
- * cache keyed by SQL text is safe.
- */
-function withStatementCache(sqlite: SqliteDatabase.Database) {
-  const cache = new Map<string, SqliteDatabase.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql: string) {
-      let statement = cache.get(sql);
-      if (!statement) {
-        statement = sqlite.prepare(sql);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
-        cache.set(sql, statement);
-      }
-      return statement;
-    },
-  };
 }
 
 export class MigrationError extends Error {
