@@ -120,9 +120,16 @@ export class PaymentService {
     if (!decoded.ok) return this.challenge(call, requirements, decoded.reason);
     const payload = decoded.payload;
 
+    let facilitatorAddresses: ReadonlySet<string>;
+    try {
+      facilitatorAddresses = await this.deps.facilitator.addresses();
+    } catch (err) {
+      this.deps.logger.warn('the facilitator could not be reached', { err });
+      return { type: 'network_unavailable' };
+    }
     const inspected = inspectPayment(payload, requirements, {
       networkPassphrase: this.deps.networkPassphrase,
-      facilitatorAddresses: await this.deps.facilitator.addresses(),
+      facilitatorAddresses,
       maxFeeStroops: this.deps.maxFeeStroops,
     });
     if (!inspected.ok) return this.challenge(call, requirements, inspected.reason);

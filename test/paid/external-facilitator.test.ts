@@ -82,3 +82,18 @@ describe('an external facilitator over the standard /verify, /settle, /supported
     expect(await bodyOf(res)).toEqual({ isValid: false, invalidReason: 'invalid_request' });
   });
 });
+
+describe('an unreachable external facilitator', () => {
+  it('answers 503 network_unavailable and takes nothing', async () => {
+    const h = await makePaidHarness({ facilitator: async () => new HttpFacilitator('http://127.0.0.1:9') });
+    try {
+      const agent = h.agent(100n * USDC);
+      const { response } = await h.pay(agent, '/cards/create/tier/0', { nameOnCard: 'A', email: 'a@example.com' });
+      expect(response.status).toBe(503);
+      expect((await bodyOf(response)).reason).toBe('network_unavailable');
+      expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC);
+    } finally {
+      await h.close();
+    }
+  });
+});
