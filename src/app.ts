@@ -32,8 +32,8 @@ export interface AppDeps {
   signatureVerifier?: SignatureVerifier;
   /**
    * Paid routes (x402 card creation and funding, GET /payments/:id); absent, they are not served.
-   * Build it with buildPaymentService (src/payments/wiring.ts) from the issuer, facilitator, card
-   * cipher and treasury.
+   * Build it with buildPaymentStack(...).service (src/payments/wiring.ts) from the keys, issuer,
+   * facilitator, card cipher and RPC; run startPaymentRuntime for recovery and the reconciler.
    */
   payments?: PaymentService;
 }

@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
 import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { Logger } from './logger.js';
-import { buildPaymentStack, loadCardDataCipher } from './payments/wiring.js';
+import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from './payments/wiring.js';
 import { loadStellarKeys, prepareLocalKeys, type StellarKeys } from './stellar/keys.js';
 
 export interface RunningCard402 {
@@ -67,9 +67,7 @@ export async function startCard402(config: Config, logger: Logger, clock: Clock 
   const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher });
 
   // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.
-  const recovered = await stack.service.reconcile();
-  if (Object.keys(recovered).length > 0) logger.info('start-up recovery finished', { recovered });
-  const reconciler = stack.service.startReconciler(config.settlement.reconcileIntervalMs);
+  const reconciler = await startPaymentRuntime(stack.service, config, logger);
 
   const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
   const server = await listen(app.fetch, config);

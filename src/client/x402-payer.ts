@@ -110,9 +110,9 @@ export async function createExactPayment(
     resourceFee = BigInt(sim.minResourceFee);
   }
 
-  const latest = await server.latestLedger();
   const expiration =
-    overrides.expirationLedger ?? latest + Math.ceil(requirements.maxTimeoutSeconds / (opts.ledgerSeconds ?? DEFAULT_LEDGER_SECONDS));
+    overrides.expirationLedger ??
+    (await server.latestLedger()) + Math.ceil(requirements.maxTimeoutSeconds / (opts.ledgerSeconds ?? DEFAULT_LEDGER_SECONDS));
   const signed = await Promise.all(
     entries.map((entry) => authorizeEntry(entry, opts.keypair, expiration, opts.networkPassphrase)),
   );

@@ -1,7 +1,9 @@
-import { Account, Keypair, Operation, TransactionBuilder, type FeeBumpTransaction, type Transaction } from '@stellar/stellar-sdk';
+import type { Keypair } from '@stellar/stellar-sdk';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import type { ChannelPool } from '../stellar/channels.js';
+import type { ChannelLease, ChannelPool } from '../stellar/channels.js';
+import { NativeSigner } from '../stellar/ed25519.js';
+import { buildInvokeEnvelope, type SignedEnvelope } from '../stellar/envelope.js';
 import { LedgerWatcher } from '../stellar/ledger-watcher.js';
 import type { SendResult, SorobanRpc, TransactionLookup } from '../stellar/rpc.js';
 import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
@@ -10,6 +12,8 @@ import type { Facilitator, SettleHooks, SettleOutcome, VerifyOutcome } from './t
 
 /** Attempts to get a settlement accepted (TRY_AGAIN_LATER, bad seq, send errors) before giving up. */
 export const MAX_SEND_ATTEMPTS = 4;
+/** Extra attempts granted by TRY_AGAIN_LATER answers (each waits for the next ledger). */
+export const MAX_TRY_AGAIN_LATER = 8;
 /** Retries of one identical envelope when the RPC could not be reached. */
 const MAX_IDENTICAL_RESENDS = 3;
 
@@ -35,6 +39,10 @@ interface Verified {
   requirements: PaymentRequirements;
 }
 
+function sameRequirements(a: PaymentRequirements, b: PaymentRequirements): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -48,6 +56,7 @@ export class LocalFacilitator implements Facilitator {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly tokens = new WeakSet<object>();
   private readonly watcher: LedgerWatcher;
+  private readonly signers = new Map<string, NativeSigner>();
 
   constructor(private readonly opts: LocalFacilitatorOptions) {
     this.ownAddresses = new Set([
@@ -69,22 +78,28 @@ export class LocalFacilitator implements Facilitator {
     return this.ownAddresses;
   }
 
-  async verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyOutcome> {
-    const inspected = inspectPayment(payload, requirements, {
-      networkPassphrase: this.opts.networkPassphrase,
-      facilitatorAddresses: this.ownAddresses,
-      maxFeeStroops: this.opts.maxFeeStroops,
-    });
-    if (!inspected.ok) return inspected.payer === undefined ? { ok: false, reason: inspected.reason } : inspected;
-    const ledger = await checkPaymentOnLedger(inspected.value, requirements, {
+  async verify(payload: PaymentPayload, requirements: PaymentRequirements, hint?: InspectedPayment): Promise<VerifyOutcome> {
+    let inspectedPayment: InspectedPayment;
+    if (hint && hint.transactionXdr === payload.payload.transaction && sameRequirements(hint.checkedAgainst, requirements)) {
+      inspectedPayment = hint;
+    } else {
+      const inspected = inspectPayment(payload, requirements, {
+        networkPassphrase: this.opts.networkPassphrase,
+        facilitatorAddresses: this.ownAddresses,
+        maxFeeStroops: this.opts.maxFeeStroops,
+      });
+      if (!inspected.ok) return inspected.payer === undefined ? { ok: false, reason: inspected.reason } : inspected;
+      inspectedPayment = inspected.value;
+    }
+    const ledger = await checkPaymentOnLedger(inspectedPayment, requirements, {
       ledger: this.opts.rpc,
       ledgerSeconds: this.opts.ledgerSeconds,
       maxFeeStroops: this.opts.maxFeeStroops,
     });
     if (!ledger.ok) return ledger.payer === undefined ? { ok: false, reason: ledger.reason } : ledger;
-    const token: Verified = { inspected: inspected.value, ledger: ledger.value, requirements };
+    const token: Verified = { inspected: inspectedPayment, ledger: ledger.value, requirements };
     this.tokens.add(token);
-    return { ok: true, payer: inspected.value.payer, token };
+    return { ok: true, payer: inspectedPayment.payer, token };
   }
 
   private tokenFor(value: unknown, requirements: PaymentRequirements): Verified | undefined {
@@ -93,33 +108,35 @@ export class LocalFacilitator implements Facilitator {
     return token.requirements === requirements || JSON.stringify(token.requirements) === JSON.stringify(requirements) ? token : undefined;
   }
 
-  private build(verified: Verified, lease: { keypair: Keypair; address: string }, sequence: bigint): Transaction | FeeBumpTransaction {
+  private build(verified: Verified, lease: { keypair: Keypair }, sequence: bigint): SignedEnvelope {
     const { inspected, ledger, requirements } = verified;
-    const inner = new TransactionBuilder(new Account(lease.address, sequence.toString()), {
-      fee: ledger.feeStroops.toString(),
-      networkPassphrase: this.opts.networkPassphrase,
+    return buildInvokeEnvelope({
+      source: this.signerFor(lease.keypair),
+      sequence: sequence + 1n,
+      feeStroops: ledger.feeStroops,
+      maxTimeUnixSeconds: Math.floor(this.opts.clock.nowMs() / 1000) + requirements.maxTimeoutSeconds,
+      hostFunction: inspected.hostFunction,
+      auth: inspected.auth,
       sorobanData: ledger.transactionData,
-    })
-      .addOperation(Operation.invokeHostFunction({ func: inspected.operation.func, auth: inspected.operation.auth ?? [] }))
-      .setTimeout(requirements.maxTimeoutSeconds)
-      .build();
-    inner.sign(lease.keypair);
-    if (!this.opts.feePayer) return inner;
-    const bumped = TransactionBuilder.buildFeeBumpTransaction(
-      this.opts.feePayer,
-      ledger.feeStroops.toString(),
-      inner,
-      this.opts.networkPassphrase,
-    );
-    bumped.sign(this.opts.feePayer);
-    return bumped;
+      networkPassphrase: this.opts.networkPassphrase,
+      feePayer: this.opts.feePayer ? this.signerFor(this.opts.feePayer) : undefined,
+    });
+  }
+
+  private signerFor(keypair: Keypair): NativeSigner {
+    let signer = this.signers.get(keypair.publicKey());
+    if (!signer) {
+      signer = new NativeSigner(keypair);
+      this.signers.set(keypair.publicKey(), signer);
+    }
+    return signer;
   }
 
   /** Sends one envelope; an unreachable RPC is retried with the identical envelope (→ DUPLICATE if it got through). */
-  private async sendOnce(envelope: Transaction | FeeBumpTransaction): Promise<SendResult | 'unknown'> {
+  private async sendOnce(envelope: SignedEnvelope): Promise<SendResult | 'unknown'> {
     for (let i = 0; i < MAX_IDENTICAL_RESENDS; i++) {
       try {
-        return await this.opts.rpc.send(envelope);
+        return await this.opts.rpc.send(envelope.xdr);
       } catch (err) {
         this.opts.logger.warn('sendTransaction unreachable; resending the same envelope', { attempt: i + 1, err });
         await this.sleep(this.opts.pollIntervalMs);
@@ -129,7 +146,9 @@ export class LocalFacilitator implements Facilitator {
   }
 
   /** Asks about the transaction once per closed ledger until it is found or the deadline passes. */
-  private async poll(txHash: string, deadlineMs: number): Promise<TransactionLookup | 'timeout'> {
+  private async poll(txHash: string, deadlineMs: number, sentAtLedger?: number): Promise<TransactionLookup | 'timeout'> {
+    // Nothing can change before the next ledger closes: wait for it before the first look.
+    if (sentAtLedger !== undefined) await this.watcher.waitBeyond(sentAtLedger, deadlineMs);
     for (;;) {
       let seen: number | undefined;
       try {
@@ -160,31 +179,43 @@ export class LocalFacilitator implements Facilitator {
       if (!outcome.ok) return { status: 'failed', reason: outcome.reason };
       verified = outcome.token as Verified;
     }
-    const deadlineMs = this.opts.clock.nowMs() + this.opts.pollTimeoutMs;
     let lastReason = 'not_sent';
-    for (let attempt = 1; attempt <= MAX_SEND_ATTEMPTS; attempt++) {
+    let tryAgainLater = 0;
+    for (let attempt = 1; attempt <= MAX_SEND_ATTEMPTS + tryAgainLater; attempt++) {
       const lease = await this.opts.channels.acquire();
+      let keepLease = false;
       try {
         const current = await lease.currentSequence();
         const envelope = this.build(verified, lease, current);
-        const txHash = envelope.hash().toString('hex');
-        await hooks.onSubmitting?.(txHash, envelope.toXDR());
+        const txHash = envelope.hash;
+        const txMaxTimeMs = this.opts.clock.nowMs() + verified.requirements.maxTimeoutSeconds * 1000;
+        await hooks.onSubmitting?.(txHash, envelope.xdr);
         const sent = await this.sendOnce(envelope);
         if (sent === 'unknown' || sent.status === 'PENDING' || sent.status === 'DUPLICATE') {
           lease.consumed(current + 1n);
-          const result = await this.poll(txHash, deadlineMs);
+          // The wait for landing starts at the send, not while queueing for a channel.
+          const result = await this.poll(
+            txHash,
+            this.opts.clock.nowMs() + this.opts.pollTimeoutMs,
+            sent === 'unknown' ? undefined : sent.latestLedger,
+          );
           if (result === 'timeout' || result.status === 'NOT_FOUND') {
-            // It may still land: the caller keeps the payment `settling` for the reconciler.
-            lease.invalidate();
+            // It may still land: the caller keeps the payment `settling` for the reconciler, and the
+            // channel stays out of the pool until this transaction is resolved (one in flight each).
+            keepLease = true;
+            void this.drain(lease, txHash, txMaxTimeMs);
             return { status: 'pending', txHash, reason: sent === 'unknown' ? 'rpc_unreachable' : 'poll_timeout' };
           }
           if (result.status === 'SUCCESS') return { status: 'success', txHash, ledger: result.ledger };
           return { status: 'failed', reason: `transaction_failed${result.resultCode ? `:${result.resultCode}` : ''}`, txHash };
         }
         if (sent.status === 'TRY_AGAIN_LATER') {
-          // Not accepted, sequence unused: try again (next free channel) after a short pause.
+          // Not accepted, sequence unused: retry after the next ledger (the network is busy, or the
+          // channel still has a transaction queued). Bounded, so a stuck network fails cleanly.
           lastReason = 'try_again_later';
-          await this.sleep(this.opts.pollIntervalMs);
+          if (tryAgainLater < MAX_TRY_AGAIN_LATER) tryAgainLater += 1;
+          lease.release();
+          await this.watcher.waitBeyond(await this.opts.rpc.latestLedger().catch(() => 0), this.opts.clock.nowMs() + this.opts.pollTimeoutMs);
           continue;
         }
         // ERROR: refused. But if an earlier identical send got through unseen, the refusal may be this
@@ -204,10 +235,30 @@ export class LocalFacilitator implements Facilitator {
         lease.invalidate();
         throw err;
       } finally {
-        lease.release();
+        if (!keepLease) lease.release();
       }
     }
     return { status: 'failed', reason: lastReason };
+  }
+
+  /**
+   * Holds a channel whose transaction outcome is unknown until the ledger decides: found (its
+   * sequence is consumed) or past its time bounds and still absent (it can never land; reload).
+   */
+  private async drain(lease: ChannelLease, txHash: string, txMaxTimeMs: number): Promise<void> {
+    const giveUpMs = txMaxTimeMs + 2 * this.opts.ledgerSeconds * 1000;
+    try {
+      for (;;) {
+        const found = await this.opts.rpc.transaction(txHash).catch(() => undefined);
+        if (found && found.status !== 'NOT_FOUND') break;
+        if (this.opts.clock.nowMs() >= giveUpMs) break;
+        const seen = found?.latestLedger ?? (await this.opts.rpc.latestLedger().catch(() => 0));
+        await this.watcher.waitBeyond(seen, giveUpMs);
+      }
+    } finally {
+      lease.invalidate();
+      lease.release();
+    }
   }
 
   lookup(txHash: string): Promise<TransactionLookup> {
@@ -215,6 +266,6 @@ export class LocalFacilitator implements Facilitator {
   }
 
   resubmit(envelopeXdr: string): Promise<SendResult> {
-    return this.opts.rpc.send(TransactionBuilder.fromXDR(envelopeXdr, this.opts.networkPassphrase));
+    return this.opts.rpc.send(envelopeXdr);
   }
 }

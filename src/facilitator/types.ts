@@ -1,5 +1,5 @@
 import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
-import type { VerifyReason } from '../x402/verify.js';
+import type { InspectedPayment, VerifyReason } from '../x402/verify.js';
 import type { SendResult, TransactionLookup } from '../stellar/rpc.js';
 
 /** A successful verification. `token` lets the same facilitator settle without re-simulating. */
@@ -27,7 +27,11 @@ export interface Facilitator {
   readonly kind: 'local' | 'http';
   /** Every account the facilitator signs with: no payment may use one. */
   addresses(): Promise<ReadonlySet<string>>;
-  verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyOutcome>;
+  /**
+   * Full verification. `inspected` may carry the caller's own inspectPayment() result for this very
+   * payload (a local facilitator then skips re-parsing it); remote facilitators ignore it.
+   */
+  verify(payload: PaymentPayload, requirements: PaymentRequirements, inspected?: InspectedPayment): Promise<VerifyOutcome>;
   settle(payload: PaymentPayload, requirements: PaymentRequirements, hooks?: SettleHooks): Promise<SettleOutcome>;
   /** For the reconciler: where a submitted transaction stands. Undefined when it cannot tell. */
   lookup?(txHash: string): Promise<TransactionLookup>;

@@ -59,3 +59,15 @@ export async function updatePayment(db: Executor, id: string, update: PaymentUpd
 export async function listPaymentsInStatus(db: Executor, statuses: readonly PaymentStatus[], limit = 500): Promise<PaymentRow[]> {
   return db.selectFrom('payments').selectAll().where('status', 'in', [...statuses]).orderBy('created_at').limit(limit).execute();
 }
+
+/** Failed payments whose payer authorisation may still be (or just have been) used on the ledger. */
+export async function listFailedWithLiveAuth(db: Executor, minExpirationLedger: number, limit = 500): Promise<PaymentRow[]> {
+  return db
+    .selectFrom('payments')
+    .selectAll()
+    .where('status', '=', 'failed')
+    .where('auth_expiration_ledger', '>=', minExpirationLedger)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+}

@@ -7,6 +7,7 @@ import type { Db } from '../db/open.js';
 import type { PaymentRow, PaymentStatus } from '../db/schema.js';
 import type { Facilitator, SettleOutcome } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
+import type { TransactionLookup } from '../stellar/rpc.js';
 import type { Treasury } from '../stellar/treasury.js';
 import { buildPaymentRequired, buildRequirements, type PaymentTerms } from '../x402/challenge.js';
 import { decodePaymentHeader } from '../x402/codec.js';
@@ -19,6 +20,7 @@ import {
   findPaymentByIdempotencyKey,
   findPaymentByNonce,
   insertPayment,
+  listFailedWithLiveAuth,
   listPaymentsInStatus,
   transitionPayment,
   updatePayment,
@@ -34,6 +36,14 @@ export interface PaymentServiceDeps {
   facilitator: Facilitator;
   issuer: CardIssuer;
   cipher: CardDataCipher;
+  /** Our own view of the ledger: transactions an external facilitator sent, and spent auth nonces. */
+  ledger?:
+    | {
+        transaction(txHash: string): Promise<TransactionLookup>;
+        nonceConsumed(address: string, nonce: bigint): Promise<boolean>;
+        latestLedger(): Promise<number>;
+      }
+    | undefined;
   /** Sends refunds; without it unfulfillable payments stay paid_unfulfilled (and are logged). */
   treasury?: Treasury | undefined;
   maxFeeStroops: bigint;
@@ -110,9 +120,16 @@ export class PaymentService {
     if (!decoded.ok) return this.challenge(call, requirements, decoded.reason);
     const payload = decoded.payload;
 
+    let facilitatorAddresses: ReadonlySet<string>;
+    try {
+      facilitatorAddresses = await this.deps.facilitator.addresses();
+    } catch (err) {
+      this.deps.logger.warn('the facilitator could not be reached', { err });
+      return { type: 'network_unavailable' };
+    }
     const inspected = inspectPayment(payload, requirements, {
       networkPassphrase: this.deps.networkPassphrase,
-      facilitatorAddresses: await this.deps.facilitator.addresses(),
+      facilitatorAddresses,
       maxFeeStroops: this.deps.maxFeeStroops,
     });
     if (!inspected.ok) return this.challenge(call, requirements, inspected.reason);
@@ -134,7 +151,7 @@ export class PaymentService {
 
     let verified;
     try {
-      verified = await this.deps.facilitator.verify(payload, requirements);
+      verified = await this.deps.facilitator.verify(payload, requirements, inspected.value);
     } catch (err) {
       this.deps.logger.warn('payment verification could not reach the network', { err });
       return { type: 'network_unavailable' };
@@ -237,14 +254,24 @@ export class PaymentService {
 
   /** verified|settling → settling (hash recorded before each send) → settled | failed | still settling. */
   private async settle(paymentId: string, payload: PaymentPayload, requirements: PaymentRequirements, token?: unknown): Promise<SettleOutcome> {
-    const started = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'settling', updated_at: this.deps.clock.nowMs() });
-    if (!started) throw new Error(`payment ${paymentId} is not settleable`);
+    // A facilitator that reports each envelope before sending moves the payment to `settling` in the
+    // same write that records the envelope; any other is marked `settling` before it is called.
+    if (this.deps.facilitator.kind !== 'local') {
+      const started = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'settling', updated_at: this.deps.clock.nowMs() });
+      if (!started) throw new Error(`payment ${paymentId} is not settleable`);
+    }
     let outcome: SettleOutcome;
     try {
       outcome = await this.deps.facilitator.settle(payload, requirements, {
         verified: token,
         onSubmitting: async (txHash, envelopeXdr) => {
-          await updatePayment(this.deps.db, paymentId, { settle_tx_hash: txHash, settle_envelope_xdr: envelopeXdr, updated_at: this.deps.clock.nowMs() });
+          const recorded = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], {
+            status: 'settling',
+            settle_tx_hash: txHash,
+            settle_envelope_xdr: envelopeXdr,
+            updated_at: this.deps.clock.nowMs(),
+          });
+          if (!recorded) throw new Error(`payment ${paymentId} is not settleable`);
         },
       });
     } catch (err) {
@@ -254,7 +281,7 @@ export class PaymentService {
     }
     const nowMs = this.deps.clock.nowMs();
     if (outcome.status === 'success') {
-      await transitionPayment(this.deps.db, paymentId, ['settling'], {
+      await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], {
         status: 'settled',
         settle_tx_hash: outcome.txHash,
         settled_ledger: outcome.ledger ?? null,
@@ -262,9 +289,12 @@ export class PaymentService {
       });
       this.deps.logger.info('payment settled', { paymentId, txHash: outcome.txHash });
     } else if (outcome.status === 'failed') {
-      await transitionPayment(this.deps.db, paymentId, ['settling'], { status: 'failed', last_error: outcome.reason, updated_at: nowMs });
+      await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'failed', last_error: outcome.reason, updated_at: nowMs });
       this.deps.logger.warn('payment settlement failed; no money moved', { paymentId, reason: outcome.reason });
     } else {
+      if (outcome.txHash && this.deps.facilitator.kind !== 'local') {
+        await transitionPayment(this.deps.db, paymentId, ['settling'], { settle_tx_hash: outcome.txHash, updated_at: nowMs });
+      }
       this.deps.logger.warn('settlement not confirmed yet; left to the reconciler', { paymentId, reason: outcome.reason });
     }
     return outcome;
@@ -341,36 +371,48 @@ export class PaymentService {
     }
   }
 
+  /** Where a transaction stands: asked of the facilitator, or of our own RPC for external ones. */
+  private lookup(txHash: string): Promise<TransactionLookup> | undefined {
+    if (this.deps.facilitator.lookup) return this.deps.facilitator.lookup(txHash);
+    return this.deps.ledger?.transaction(txHash);
+  }
+
   private async resumeSettlement(payment: PaymentRow): Promise<void> {
     const { facilitator } = this.deps;
     const nowMs = this.deps.clock.nowMs();
-    if (payment.settle_tx_hash && payment.settle_envelope_xdr && facilitator.lookup && facilitator.resubmit) {
-      const found = await facilitator.lookup(payment.settle_tx_hash);
-      if (found.status === 'SUCCESS') {
-        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'settled', settled_ledger: found.ledger, updated_at: nowMs });
+    const settled = (ledger: number) =>
+      transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'settled', settled_ledger: ledger, updated_at: nowMs });
+    const failed = (reason: string) =>
+      transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: reason, updated_at: nowMs });
+
+    const hash = payment.settle_tx_hash;
+    const found = hash ? await this.lookup(hash) : undefined;
+    if (hash && found) {
+      if (found.status === 'SUCCESS') return void (await settled(found.ledger));
+      if (found.status === 'FAILED') return void (await failed('transaction_failed'));
+      if (payment.settle_envelope_xdr && facilitator.resubmit) {
+        // Not on the ledger: offer the identical envelope again. Accepted or already queued → wait.
+        const sent = await facilitator.resubmit(payment.settle_envelope_xdr);
+        if (sent.status === 'PENDING' || sent.status === 'DUPLICATE' || sent.status === 'TRY_AGAIN_LATER') return;
+        // Refused: this envelope can never land — unless it just did (a bad seq from its own success).
+        const again = (await this.lookup(hash))!;
+        if (again.status === 'SUCCESS') return void (await settled(again.ledger));
+        if (again.status === 'FAILED') return void (await failed('transaction_failed'));
+        // Dead envelope: settle afresh below (the payer's auth nonce allows at most one to land).
+      } else {
+        // Sent by someone else (an external facilitator): it can only land while the payer's auth is valid.
+        if (found.latestLedger > payment.auth_expiration_ledger + 1) return void (await failed('expired_unsettled'));
         return;
       }
-      if (found.status === 'FAILED') {
-        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: 'transaction_failed', updated_at: nowMs });
-        return;
-      }
-      // Not on the ledger: offer the identical envelope again. Accepted or already queued → wait.
-      const sent = await facilitator.resubmit(payment.settle_envelope_xdr);
-      if (sent.status === 'PENDING' || sent.status === 'DUPLICATE' || sent.status === 'TRY_AGAIN_LATER') return;
-      // Refused: this envelope can never land — unless it just did (a bad seq from its own success).
-      const again = await facilitator.lookup(payment.settle_tx_hash);
-      if (again.status === 'SUCCESS') {
-        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'settled', settled_ledger: again.ledger, updated_at: nowMs });
-        return;
-      }
-      if (again.status === 'FAILED') {
-        await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: 'transaction_failed', updated_at: nowMs });
-        return;
-      }
-      // Dead envelope: settle afresh below (the payer's auth nonce allows at most one to land).
     } else if (payment.status === 'settling' && facilitator.kind === 'http') {
-      // An external facilitator may have sent it; only it can tell. Leave for an operator.
-      this.deps.logger.error('payment left settling by an external facilitator needs review', { paymentId: payment.id });
+      // An external facilitator may have sent something we have no hash for: the nonce tells.
+      const ledger = this.deps.ledger;
+      if (!ledger) {
+        this.deps.logger.error('payment left settling by an external facilitator needs review', { paymentId: payment.id });
+        return;
+      }
+      if (await ledger.nonceConsumed(payment.payer, BigInt(payment.auth_nonce))) return void (await settled(0));
+      if ((await ledger.latestLedger()) > payment.auth_expiration_ledger + 1) return void (await failed('expired_unsettled'));
       return;
     }
     const { payload, requirements } = this.payloadOf(payment);
@@ -433,10 +475,41 @@ export class PaymentService {
     this.deps.logger.warn('payment refunded on-chain', { paymentId });
   }
 
+  /**
+   * A payment we answered "failed" (nothing accepted on the ledger) still carries the payer's
+   * signed authorisation until it expires, and anyone holding it could submit it. If its nonce
+   * turns up spent, the money did reach the treasury: the payer is refunded (they were told the
+   * payment failed and may have paid again), never left out of pocket.
+   */
+  private async sweepFailed(counts: Record<string, number>): Promise<void> {
+    const ledger = this.deps.ledger;
+    if (!ledger) return;
+    const latest = await ledger.latestLedger();
+    for (const payment of await listFailedWithLiveAuth(this.deps.db, latest - 1)) {
+      if (this.claimed.has(payment.id) || !(await ledger.nonceConsumed(payment.payer, BigInt(payment.auth_nonce)))) continue;
+      const moved = await transitionPayment(this.deps.db, payment.id, ['failed'], {
+        status: 'paid_unfulfilled',
+        fulfil_attempts: this.deps.fulfilMaxAttempts,
+        last_error: 'settled_elsewhere_after_failure',
+        updated_at: this.deps.clock.nowMs(),
+      });
+      if (!moved) continue;
+      this.deps.logger.error('a payment reported failed was settled by someone else; refunding it', { paymentId: payment.id });
+      const status = await this.resume(payment.id);
+      const key = status ?? 'skipped';
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+  }
+
   /** One reconciler pass (also the start-up recovery): resumes every unfinished payment. */
   async reconcile(): Promise<Record<string, number>> {
     const pending = await listPaymentsInStatus(this.deps.db, UNFINISHED_STATUSES);
     const counts: Record<string, number> = {};
+    try {
+      await this.sweepFailed(counts);
+    } catch (err) {
+      this.deps.logger.error('checking failed payments against the ledger failed; will retry', { err });
+    }
     for (const payment of pending) {
       if (this.claimed.has(payment.id)) continue;
       let status: PaymentStatus | undefined;

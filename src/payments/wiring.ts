@@ -93,6 +93,7 @@ export function buildPaymentStack(args: {
     issuer: args.issuer,
     cipher: args.cipher,
     treasury,
+    ledger: rpc,
     maxFeeStroops: config.x402.maxFeeStroops,
     ledgerSeconds: config.x402.ledgerSeconds,
     fulfilMaxAttempts: config.settlement.fulfilMaxAttempts,
@@ -101,4 +102,20 @@ export function buildPaymentStack(args: {
     ...(args.sleep ? { sleep: args.sleep } : {}),
   });
   return { service, facilitator, treasury, terms, rpc };
+}
+
+/**
+ * What main runs once the app is built: start-up recovery (every payment a crash left `verified`,
+ * `settling`, `settled`, `paid_unfulfilled` or `refunding` is resumed now), then the reconciler
+ * every RECONCILE_INTERVAL_MS. Returns a stop function for shutdown.
+ */
+export async function startPaymentRuntime(
+  service: PaymentService,
+  config: Config,
+  logger: Logger,
+): Promise<{ recovered: Record<string, number>; stop(): Promise<void> }> {
+  const recovered = await service.reconcile();
+  if (Object.keys(recovered).length > 0) logger.warn('start-up recovery resumed unfinished payments', { recovered });
+  const reconciler = service.startReconciler(config.settlement.reconcileIntervalMs);
+  return { recovered, stop: () => reconciler.stop() };
 }

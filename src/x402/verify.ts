@@ -1,15 +1,6 @@
-import {
-  Address,
-  FeeBumpTransaction,
-  Keypair,
-  StrKey,
-  TransactionBuilder,
-  hash,
-  scValToNative,
-  xdr,
-  type Operation,
-  type Transaction,
-} from '@stellar/stellar-sdk';
+import { createHash } from 'node:crypto';
+import { StrKey, scValToNative, xdr } from '@stellar/stellar-sdk';
+import { verifyEd25519 } from '../stellar/ed25519.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
 
 /**
@@ -77,19 +68,45 @@ export interface InspectedPayment {
   nonce: bigint;
   expirationLedger: number;
   amount: bigint;
-  transaction: Transaction;
-  operation: Operation.InvokeHostFunction;
+  /** The payload's transaction exactly as received, and the requirements it was inspected against. */
+  transactionXdr: string;
+  checkedAgainst: PaymentRequirements;
+  /** The invocation and its signed auth, which settlement puts in a transaction of its own. */
+  hostFunction: xdr.HostFunction;
+  auth: xdr.SorobanAuthorizationEntry[];
   authEntry: xdr.SorobanAuthorizationEntry;
+}
+
+/** The G... account behind a (possibly muxed) source account. */
+function accountOf(account: xdr.MuxedAccount): string {
+  const raw = account.switch() === xdr.CryptoKeyType.keyTypeMuxedEd25519() ? account.med25519().ed25519() : account.ed25519();
+  return StrKey.encodeEd25519PublicKey(raw);
 }
 
 function fail<T>(reason: VerifyReason, payer?: string): Check<T> {
   return payer === undefined ? { ok: false, reason } : { ok: false, reason, payer };
 }
 
+/**
+ * G... or C... for an account or contract ScAddress (other kinds: undefined). Encodes directly:
+ * stellar-sdk's Address.fromScAddress re-decodes what it encodes, through base32.js, whose Buffer()
+ * calls trip Node's deprecation stack check on every call.
+ */
+function scAddressToString(address: xdr.ScAddress): string | undefined {
+  switch (address.switch()) {
+    case xdr.ScAddressType.scAddressTypeAccount():
+      return StrKey.encodeEd25519PublicKey(address.accountId().ed25519());
+    case xdr.ScAddressType.scAddressTypeContract():
+      return StrKey.encodeContract(address.contractId() as unknown as Buffer);
+    default:
+      return undefined;
+  }
+}
+
 function addressOf(value: xdr.ScVal): string | undefined {
   if (value.switch() !== xdr.ScValType.scvAddress()) return undefined;
   try {
-    return Address.fromScAddress(value.address()).toString();
+    return scAddressToString(value.address());
   } catch {
     return undefined;
   }
@@ -121,21 +138,31 @@ function checkProtocol(payload: PaymentPayload, expected: PaymentRequirements): 
 }
 
 /** The sha256 an address credential signs: HashIdPreimage envelopeTypeSorobanAuthorization. */
+const networkIds = new Map<string, Buffer>();
+function networkIdOf(passphrase: string): Buffer {
+  let id = networkIds.get(passphrase);
+  if (!id) {
+    id = createHash('sha256').update(passphrase, 'utf8').digest();
+    networkIds.set(passphrase, id);
+  }
+  return id;
+}
+
 export function authEntrySignaturePayload(entry: xdr.SorobanAuthorizationEntry, networkPassphrase: string): Buffer {
   const credentials = entry.credentials().address();
   const preimage = xdr.HashIdPreimage.envelopeTypeSorobanAuthorization(
     new xdr.HashIdPreimageSorobanAuthorization({
-      networkId: hash(Buffer.from(networkPassphrase, 'utf8')),
+      networkId: networkIdOf(networkPassphrase),
       nonce: credentials.nonce(),
       signatureExpirationLedger: credentials.signatureExpirationLedger(),
       invocation: entry.rootInvocation(),
     }),
   );
-  return hash(preimage.toXDR());
+  return createHash('sha256').update(preimage.toXDR()).digest();
 }
 
 /** An account's address-credential signature: Vec[Map{public_key: Bytes(32), signature: Bytes(64)}]. */
-function verifyAccountSignature(entry: xdr.SorobanAuthorizationEntry, payer: string, networkPassphrase: string): Check<void> {
+function verifyAccountSignature(entry: xdr.SorobanAuthorizationEntry, payer: string, payerKey: Buffer, networkPassphrase: string): Check<void> {
   const signature = entry.credentials().address().signature();
   if (signature.switch() === xdr.ScValType.scvVoid()) return fail('missing_signature', payer);
   let decoded: unknown;
@@ -149,37 +176,49 @@ function verifyAccountSignature(entry: xdr.SorobanAuthorizationEntry, payer: str
   if (!Buffer.isBuffer(item.public_key) || !Buffer.isBuffer(item.signature) || item.signature.length !== 64) {
     return fail('invalid_signature', payer);
   }
-  if (!item.public_key.equals(StrKey.decodeEd25519PublicKey(payer))) return fail('invalid_signature', payer);
+  if (!item.public_key.equals(payerKey)) return fail('invalid_signature', payer);
   const payload = authEntrySignaturePayload(entry, networkPassphrase);
-  if (!Keypair.fromPublicKey(payer).verify(payload, item.signature)) return fail('invalid_signature', payer);
+  if (!verifyEd25519(item.public_key, payload, item.signature)) return fail('invalid_signature', payer);
   return { ok: true, value: undefined };
 }
 
-/** Steps 1–14: everything that can be checked without the ledger. */
+/** Steps 1–14: everything that can be checked without the ledger. Never throws on hostile input. */
 export function inspectPayment(payload: PaymentPayload, expected: PaymentRequirements, ctx: InspectContext): Check<InspectedPayment> {
+  try {
+    return inspectChecked(payload, expected, ctx);
+  } catch {
+    // Well-formed XDR can still hold values the decoders refuse (e.g. out-of-range numbers).
+    return fail('invalid_transaction');
+  }
+}
+
+function inspectChecked(payload: PaymentPayload, expected: PaymentRequirements, ctx: InspectContext): Check<InspectedPayment> {
   const protocol = checkProtocol(payload, expected);
   if (!protocol.ok) return protocol;
 
-  // 3. a plain (not fee-bump) transaction envelope for this network
-  let transaction: Transaction;
+  // 3. a plain (not fee-bump) v1 transaction envelope. Parsed as raw XDR: no sdk Transaction object
+  //    (it re-decodes every operation and costs more than all our checks together).
+  let tx: xdr.Transaction;
   try {
-    const parsed = TransactionBuilder.fromXDR(payload.payload.transaction, ctx.networkPassphrase);
-    if (parsed instanceof FeeBumpTransaction) return fail('invalid_transaction');
-    transaction = parsed;
+    const envelope = xdr.TransactionEnvelope.fromXDR(payload.payload.transaction, 'base64');
+    if (envelope.switch() !== xdr.EnvelopeType.envelopeTypeTx()) return fail('invalid_transaction');
+    tx = envelope.v1().tx();
   } catch {
     return fail('invalid_transaction');
   }
 
   // 4. exactly one invokeHostFunction operation invoking a contract
-  if (transaction.operations.length !== 1) return fail('wrong_operation_count');
-  const operation = transaction.operations[0]!;
-  if (operation.type !== 'invokeHostFunction') return fail('wrong_operation');
-  const func = operation.func;
+  const operations = tx.operations();
+  if (operations.length !== 1) return fail('wrong_operation_count');
+  const operation = operations[0]!;
+  if (operation.body().switch() !== xdr.OperationType.invokeHostFunction()) return fail('wrong_operation');
+  const hostOp = operation.body().invokeHostFunctionOp();
+  const func = hostOp.hostFunction();
   if (func.switch() !== xdr.HostFunctionType.hostFunctionTypeInvokeContract()) return fail('wrong_operation');
   const invoke = func.invokeContract();
 
   // 5. the configured asset contract
-  const contract = Address.fromScAddress(invoke.contractAddress()).toString();
+  const contract = scAddressToString(invoke.contractAddress());
   if (contract !== expected.asset) return fail('wrong_asset');
 
   // 6. transfer(from, to, amount)
@@ -199,23 +238,26 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
   if (amount !== BigInt(expected.amount)) return fail('wrong_amount', payer);
 
   // 10. facilitator safety: none of our accounts as tx source, op source or payer
-  if (ctx.facilitatorAddresses.has(transaction.source) || ctx.facilitatorAddresses.has(operation.source ?? '')) {
+  const opSource = operation.sourceAccount();
+  if (ctx.facilitatorAddresses.has(accountOf(tx.sourceAccount())) || (opSource && ctx.facilitatorAddresses.has(accountOf(opSource)))) {
     return fail('facilitator_is_source', payer);
   }
   if (ctx.facilitatorAddresses.has(payer)) return fail('facilitator_is_payer', payer);
 
   // 11. payers are ed25519 accounts (G...), whose signatures we can check ourselves
-  if (!StrKey.isValidEd25519PublicKey(payer)) return fail('unsupported_payer', payer);
+  const from = args[0]!.address();
+  if (from.switch() !== xdr.ScAddressType.scAddressTypeAccount()) return fail('unsupported_payer', payer);
+  const payerKey = from.accountId().ed25519();
 
   // 12. exactly one auth entry: address credentials of the payer, for exactly this call, nothing nested
-  const auth = operation.auth ?? [];
+  const auth = hostOp.auth();
   if (auth.length === 0) return fail('no_auth_entries', payer);
   for (const entry of auth) {
     if (entry.credentials().switch() !== xdr.SorobanCredentialsType.sorobanCredentialsAddress()) {
       return fail('unsupported_credentials', payer);
     }
-    const signer = Address.fromScAddress(entry.credentials().address().address()).toString();
-    if (ctx.facilitatorAddresses.has(signer)) return fail('facilitator_in_auth', payer);
+    const signer = scAddressToString(entry.credentials().address().address());
+    if (signer !== undefined && ctx.facilitatorAddresses.has(signer)) return fail('facilitator_in_auth', payer);
     if (signer !== payer) return fail('auth_not_payer', payer);
     if (entry.rootInvocation().subInvocations().length > 0) return fail('auth_has_subinvocations', payer);
   }
@@ -230,11 +272,11 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
   }
 
   // 13. the payer's signature over the auth entry, verified here with ed25519
-  const signed = verifyAccountSignature(authEntry, payer, ctx.networkPassphrase);
+  const signed = verifyAccountSignature(authEntry, payer, payerKey, ctx.networkPassphrase);
   if (!signed.ok) return signed;
 
   // 14. the fee the client proposes is within our cap (we rebuild the tx, but refuse absurd bids)
-  if (BigInt(transaction.fee) > ctx.maxFeeStroops) return fail('fee_too_high', payer);
+  if (BigInt(tx.fee()) > ctx.maxFeeStroops) return fail('fee_too_high', payer);
 
   const credentials = authEntry.credentials().address();
   return {
@@ -244,8 +286,10 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
       nonce: BigInt(credentials.nonce().toString()),
       expirationLedger: credentials.signatureExpirationLedger(),
       amount,
-      transaction,
-      operation,
+      transactionXdr: payload.payload.transaction,
+      checkedAgainst: expected,
+      hostFunction: func,
+      auth,
       authEntry,
     },
   };
@@ -254,7 +298,8 @@ export function inspectPayment(payload: PaymentPayload, expected: PaymentRequire
 /** The part of a Soroban RPC verification needs; src/stellar/rpc.ts implements it. */
 export interface LedgerView {
   latestLedger(): Promise<number>;
-  simulate(tx: Transaction): Promise<SimulationOutcome>;
+  /** Simulates a base64 transaction envelope. */
+  simulate(transactionXdr: string): Promise<SimulationOutcome>;
 }
 
 export type SimulationOutcome =
@@ -286,7 +331,7 @@ export function checkEvents(events: xdr.DiagnosticEvent[], inspected: InspectedP
     const topics = body.topics();
     const name = topics[0]?.switch() === xdr.ScValType.scvSymbol() ? topics[0].sym().toString() : undefined;
     const contractId = event.contractId();
-    const contract = contractId ? Address.contract(contractId as unknown as Buffer).toString() : undefined;
+    const contract = contractId ? StrKey.encodeContract(contractId as unknown as Buffer) : undefined;
     if (name !== 'transfer' || contract !== expected.asset) {
       // Any other contract event (another token's transfer, a mint, an approval…) means the
       // invocation does more than the one balance change we were asked to sponsor.
@@ -317,16 +362,18 @@ export async function checkPaymentOnLedger(
 ): Promise<Check<LedgerChecked>> {
   const { payer } = inspected;
 
+  // The simulation also tells which ledger it ran against: one round trip serves steps 15 and 16.
+  const simulation = await ctx.ledger.simulate(inspected.transactionXdr);
+  const latestLedger = simulation.ok ? simulation.latestLedger : await ctx.ledger.latestLedger();
+
   // 15. the auth entry is still valid for the next ledger, and not valid for longer than we allow
-  const latestLedger = await ctx.ledger.latestLedger();
   if (inspected.expirationLedger <= latestLedger) return fail('expired', payer);
   const windowLedgers = Math.ceil(expected.maxTimeoutSeconds / ctx.ledgerSeconds);
   if (inspected.expirationLedger > latestLedger + windowLedgers + EXPIRATION_TOLERANCE_LEDGERS) {
     return fail('expiration_too_far', payer);
   }
 
-  // 16. re-simulation against the current state succeeds
-  const simulation = await ctx.ledger.simulate(inspected.transaction);
+  // 16. re-simulation against the current state succeeded
   if (!simulation.ok) return fail('simulation_failed', payer);
 
   // 17. exactly the expected balance change
@@ -337,5 +384,5 @@ export async function checkPaymentOnLedger(
   const feeStroops = simulation.minResourceFee + INCLUSION_FEE_STROOPS;
   if (feeStroops > ctx.maxFeeStroops) return fail('fee_too_high', payer);
 
-  return { ok: true, value: { latestLedger: Math.max(latestLedger, simulation.latestLedger), transactionData: simulation.transactionData, feeStroops } };
+  return { ok: true, value: { latestLedger, transactionData: simulation.transactionData, feeStroops } };
 }

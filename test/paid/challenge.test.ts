@@ -120,6 +120,7 @@ describe('the 402 challenge', () => {
       keypair: agent,
       networkPassphrase: LOCALNET_PASSPHRASE,
       rpc: h.ledgerServer.rpcUrl,
+      ledgerSeconds: h.config.x402.ledgerSeconds,
     });
     h.issuer.setCapacityCents(0);
     try {

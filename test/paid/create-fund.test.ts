@@ -54,4 +54,23 @@ describe('paid card issuance over real HTTP against the local ledger', () => {
     const status = await fetch(`${h.baseUrl}/payments/${funded.payment.paymentId}`);
     expect(await bodyOf(status)).toMatchObject({ status: 'fulfilled', kind: 'fund', payer: agent.publicKey(), cardId: body.card.cardId });
   });
+
+  it('keeps payment headers, transactions, card data and keys out of the logs', async () => {
+    const agent = h.agent(1_000n * USDC);
+    const { response, payment } = await h.pay(agent, '/cards/create/tier/25', { nameOnCard: 'Lou Logs', email: 'lou@example.com' });
+    const body = await bodyOf(response);
+    expect(response.status).toBe(201);
+    const logs = h.logs.join('\n');
+    expect(logs).toContain('payment fulfilled');
+    const secrets = [
+      body.detailsEnvelope.cardNumber,
+      JSON.stringify(body.detailsEnvelope.billingAddress),
+      payment!.payload.transaction,
+      payment!.payload.transaction.slice(0, 40),
+      agent.secret(),
+      h.keys.treasury.secret(),
+      ...h.keys.channels.map((k) => k.secret()),
+    ];
+    for (const secret of secrets) expect(logs.includes(secret), `log leaks ${secret.slice(0, 12)}…`).toBe(false);
+  });
 });

@@ -1,9 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Operation, TransactionBuilder, rpc as sdkRpc } from '@stellar/stellar-sdk';
 import type { CardIssuer } from '../../src/cards/issuer.js';
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
+import { createMemoryLogger } from '../../src/logger.js';
+import { startPaymentRuntime } from '../../src/payments/wiring.js';
 import type { FetchLike } from '../../src/stellar/rpc.js';
 import { bodyOf } from '../helpers/http.js';
+import { invokeOpOf } from '../helpers/payments.js';
 import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 
 const BODY = { nameOnCard: 'Faye Fault', email: 'faye@example.com' };
@@ -23,7 +27,7 @@ function rpcMethod(init: RequestInit): string {
 async function signed(harness: PaidHarness, agent: ReturnType<PaidHarness['agent']>) {
   const challenge = await fetch(harness.baseUrl + ROUTE, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BODY) });
   return encodePayment(
-    await createExactPayment(await readPaymentRequired(challenge), { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: harness.ledgerServer.rpcUrl }),
+    await createExactPayment(await readPaymentRequired(challenge), { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: harness.ledgerServer.rpcUrl, ledgerSeconds: harness.config.x402.ledgerSeconds }),
   );
 }
 
@@ -130,6 +134,37 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     await expectNothingLost(h, treasury);
   });
 
+  it('a payment answered "failed" that someone else lands later (its nonce turns up spent) is refunded, not kept', async () => {
+    h = await makePaidHarness();
+    const harness = h;
+    const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
+    const agent = h.agent(100n * USDC);
+    h.localnet.faults.failNextSend('ERROR', 50);
+    const failed = await h.pay(agent, ROUTE, BODY);
+    expect(failed.response.status).toBe(402);
+    expect((await bodyOf(failed.response)).error).toBe('settlement_failed');
+    h.localnet.faults.failNextSend('ERROR', 0);
+
+    // A third party who saw the payment submits the payer's signed invocation itself.
+    const thief = h.agent(0n);
+    const op = invokeOpOf(failed.payment!);
+    const rpc = new sdkRpc.Server(h.ledgerServer.rpcUrl, { allowHttp: true });
+    const tx = new TransactionBuilder(await rpc.getAccount(thief.publicKey()), { fee: '100', networkPassphrase: LOCALNET_PASSPHRASE })
+      .addOperation(Operation.invokeHostFunction({ func: op.func, auth: op.auth ?? [] }))
+      .setTimeout(60)
+      .build();
+    const prepared = await rpc.prepareTransaction(tx);
+    prepared.sign(thief);
+    expect((await rpc.sendTransaction(prepared)).status).toBe('PENDING');
+    await until(async () => harness.localnet.usdcBalance(agent.publicKey()) === 100n * USDC - PRICE, 'the stray transfer');
+
+    await h.stack.service.reconcile();
+    const payment = await h.db.selectFrom('payments').selectAll().where('payer', '=', agent.publicKey()).executeTakeFirstOrThrow();
+    expect(payment.status).toBe('refunded');
+    expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC);
+    await expectNothingLost(h, treasury);
+  });
+
   it('a poll that times out leaves the payment settling (409, never "failed"); the reconciler finishes it after the late success', async () => {
     h = await makePaidHarness({ ledgerMs: 'manual', env: { SETTLE_POLL_TIMEOUT_MS: '200' } });
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
@@ -223,7 +258,9 @@ describe('crash recovery: whatever a crash leaves behind is finished at the next
     expect(h.issuer.calls.issue).toBe(0);
 
     const restarted = h.restart();
-    expect(await restarted.service.reconcile()).toEqual({ fulfilled: 1 });
+    const runtime = await startPaymentRuntime(restarted.service, h.config, createMemoryLogger());
+    await runtime.stop();
+    expect(runtime.recovered).toEqual({ fulfilled: 1 });
     expect(h.issuer.calls.issue).toBe(1);
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - PRICE);
     await expectNothingLost(h, treasury);

@@ -32,7 +32,7 @@ afterAll(async () => {
   await h.close();
 });
 
-const payer = () => ({ keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: h.ledgerServer.rpcUrl });
+const payer = () => ({ keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: h.ledgerServer.rpcUrl, ledgerSeconds: h.config.x402.ledgerSeconds });
 const valid = (overrides = {}) => createExactPayment(required, payer(), overrides);
 const expiry = () => h.localnet.latestLedger() + 10;
 const channel = () => h.keys.channels[0]!;

@@ -18,7 +18,7 @@ const PRICE_25 = 35_8800000n; // 10 + 25 + 0.88
 async function signedPayment(agent: ReturnType<PaidHarness['agent']>, route: string, body: unknown) {
   const challenge = await fetch(h.baseUrl + route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   expect(challenge.status).toBe(402);
-  return createExactPayment(await readPaymentRequired(challenge), { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: h.ledgerServer.rpcUrl });
+  return createExactPayment(await readPaymentRequired(challenge), { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: h.ledgerServer.rpcUrl, ledgerSeconds: h.config.x402.ledgerSeconds });
 }
 
 function send(route: string, body: unknown, header: string, extra: Record<string, string> = {}) {

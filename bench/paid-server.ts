@@ -1,0 +1,46 @@
+// card402 as its own process for bench/paid.ts: same createApp and payment stack as production,
+// SQLite file in a temp DATA_DIR, keys generated and funded through the ledger's friendbot over HTTP.
+// Reports its own CPU usage over IPC so the bench can attribute server CPU per paid card.
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { createApp } from '../src/app.js';
+import { SandboxIssuer } from '../src/cards/sandbox-issuer.js';
+import { systemClock } from '../src/clock.js';
+import { loadConfig } from '../src/config.js';
+import { migrateToLatest, openDatabase } from '../src/db/open.js';
+import { createLogger } from '../src/logger.js';
+import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from '../src/payments/wiring.js';
+import { loadStellarKeys } from '../src/stellar/keys.js';
+
+const config = loadConfig(process.env);
+const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(line + '\n') });
+const friendbot = process.env['BENCH_FRIENDBOT_URL']!;
+const keys = loadStellarKeys(config, logger);
+for (const kp of [keys.treasury, ...keys.channels]) {
+  await fetch(`${friendbot}?addr=${kp.publicKey()}`);
+}
+await fetch(`${friendbot}?addr=${keys.treasury.publicKey()}&asset=USDC&amount=0`);
+
+const db = openDatabase(path.join(config.dataDir, 'bench.sqlite'));
+await migrateToLatest(db);
+const stack = buildPaymentStack({
+  config,
+  db,
+  clock: systemClock,
+  logger,
+  keys,
+  rpcUrl: config.stellar.rpcUrl!,
+  issuer: new SandboxIssuer(config.issuer.capacityCents, systemClock),
+  cipher: loadCardDataCipher(config, logger),
+});
+// As production runs: start-up recovery, then the reconciler in the background.
+const runtime = await startPaymentRuntime(stack.service, config, logger);
+const app = createApp({ config, db, clock: systemClock, logger, paymentTerms: stack.terms, payments: stack.service });
+const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => {
+  process.send!({ ready: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+});
+process.on('message', (message) => {
+  if (message === 'cpu') process.send!({ cpu: process.cpuUsage() });
+  if (message === 'stop') server.close(() => void runtime.stop().then(() => db.destroy()).then(() => process.exit(0)));
+});

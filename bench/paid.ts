@@ -1,0 +1,177 @@
+// bench/paid: N concurrent agents buying cards from card402 against the local ledger, each in its own
+// process: the ledger (npm run localnet), card402 (bench/paid-server.ts) and the agents (this file).
+//   npx tsx bench/paid.ts            (env: AGENTS, CARDS, LEDGER_MS, SCALE_LEDGER_MS, SCALE_SECONDS)
+// Prints medians and ratios; results go to BENCHMARKS.md by hand. No assertions: timings are not tests.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Keypair } from '@stellar/stellar-sdk';
+import { payAndFetch } from '../src/client/x402-payer.js';
+import { LOCALNET_PASSPHRASE } from '../src/localnet/index.js';
+import { SorobanRpc } from '../src/stellar/rpc.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+async function startLedger(ledgerMs: number, port: number): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/localnet/main.ts'], {
+    cwd: root,
+    env: { ...process.env, LOCALNET_PORT: String(port), LOCALNET_LEDGER_MS: String(ledgerMs) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('friendbot')) resolve();
+    });
+    child.once('exit', () => reject(new Error('localnet exited')));
+  });
+  child.stdout!.resume();
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function startServer(ledgerUrl: string, channels: number, dataDir: string): Promise<{ child: ChildProcess; url: string; cpu(): Promise<NodeJS.CpuUsage> }> {
+  const child = fork(path.join(root, 'bench/paid-server.ts'), [], {
+    cwd: root,
+    execArgv: ['--import', 'tsx', ...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [])],
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      STELLAR_RPC_URL: `${ledgerUrl}/soroban/rpc`,
+      BENCH_FRIENDBOT_URL: `${ledgerUrl}/friendbot`,
+      CHANNEL_COUNT: String(channels),
+      SETTLE_POLL_INTERVAL_MS: '25',
+      LOG_LEVEL: 'warn',
+      PUBLIC_BASE_URL: 'http://card402.bench',
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve) => child.on('message', (m: { ready?: string }) => m.ready && resolve(m.ready)));
+  const cpu = () =>
+    new Promise<NodeJS.CpuUsage>((resolve) => {
+      const on = (m: { cpu?: NodeJS.CpuUsage }) => {
+        if (m.cpu) {
+          child.off('message', on);
+          resolve(m.cpu);
+        }
+      };
+      child.on('message', on);
+      child.send('cpu');
+    });
+  return { child, url, cpu };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface RunResult {
+  cards: number;
+  failures: number;
+  seconds: number;
+  cardsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerCard: number;
+}
+
+async function run(opts: { agents: number; channels: number; ledgerMs: number; cards?: number; seconds?: number; port: number }): Promise<RunResult> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'card402-bench-'));
+  const ledger = await startLedger(opts.ledgerMs, opts.port);
+  const server = await startServer(ledger.url, opts.channels, dataDir);
+  try {
+    const rpc = new SorobanRpc(`${ledger.url}/soroban/rpc`);
+    const agents = Array.from({ length: opts.agents }, () => Keypair.random());
+    for (const a of agents) {
+      await fetch(`${ledger.url}/friendbot?addr=${a.publicKey()}`);
+      await fetch(`${ledger.url}/friendbot?addr=${a.publicKey()}&asset=USDC&amount=1000000`);
+    }
+    const buy = async (agent: Keypair) => {
+      const started = performance.now();
+      const { response } = await payAndFetch(
+        (url, init) => fetch(url, init),
+        `${server.url}/cards/create/tier/0`,
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nameOnCard: 'Bench Agent', email: 'bench@example.com' }) },
+        { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc },
+      );
+      await response.arrayBuffer();
+      return { ok: response.status === 201, ms: performance.now() - started };
+    };
+    // Warm-up: one card per agent, not measured (JIT, sqlite pages, channel sequence loads).
+    await Promise.all(agents.slice(0, opts.channels).map(buy));
+
+    const cpuBefore = await server.cpu();
+    const started = performance.now();
+    const latencies: number[] = [];
+    let failures = 0;
+    let issued = 0;
+    const deadline = opts.seconds ? started + opts.seconds * 1000 : Infinity;
+    const target = opts.cards ?? Infinity;
+    let launched = 0;
+    await Promise.all(
+      agents.map(async (agent) => {
+        while (launched < target && performance.now() < deadline) {
+          launched += 1;
+          const r = await buy(agent);
+          if (r.ok) {
+            issued += 1;
+            latencies.push(r.ms);
+          } else failures += 1;
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = await server.cpu();
+    const cpuMs = (cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / 1000;
+    latencies.sort((a, b) => a - b);
+    return {
+      cards: issued,
+      failures,
+      seconds,
+      cardsPerSecond: issued / seconds,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      cpuMsPerCard: cpuMs / Math.max(1, issued),
+    };
+  } finally {
+    server.child.send('stop');
+    await new Promise((r) => server.child.once('exit', r));
+    ledger.child.kill('SIGTERM');
+    await new Promise((r) => ledger.child.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+
+const agents = num('AGENTS', 32);
+const ledgerMs = num('LEDGER_MS', 250);
+const cards = num('CARDS', 300);
+const repeat = num('REPEAT', 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(`bench/paid — ${new Date().toISOString()} — node ${process.version} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
+console.log(`\n1) ${agents} concurrent agents, 16 channels, ledger every ${ledgerMs} ms, ${cards} cards (card only, $10); median of ${repeat} runs`);
+const runs: RunResult[] = [];
+for (let i = 0; i < repeat; i++) runs.push(await run({ agents, channels: 16, ledgerMs, cards, port: 18_400 + i }));
+const m = (pick: (r: RunResult) => number) => median(runs.map(pick));
+console.log(`   issued ${runs.map((r) => r.cards).join('/')} cards, ${runs.reduce((n, r) => n + r.failures, 0)} failures in all runs`);
+console.log(`   ${fmt(m((r) => r.cardsPerSecond))} cards/s | latency (402 + pay + 201) p50 ${fmt(m((r) => r.p50Ms), 0)} ms, p99 ${fmt(m((r) => r.p99Ms), 0)} ms`);
+console.log(`   server CPU ${fmt(m((r) => r.cpuMsPerCard), 2)} ms per paid card (runs: ${runs.map((r) => fmt(r.cpuMsPerCard, 2)).join(', ')}; ledger and agents run in other processes)`);
+
+if (process.env['BENCH_ONLY_FIRST']) process.exit(0);
+const scaleLedgerMs = num('SCALE_LEDGER_MS', 1000);
+const scaleSeconds = num('SCALE_SECONDS', 15);
+console.log(`\n2) settlement throughput vs channels, ledger every ${scaleLedgerMs} ms, ${scaleSeconds} s each, 3 agents per channel`);
+const rows: Array<[number, RunResult]> = [];
+for (const channels of [1, 16]) {
+  rows.push([channels, await run({ agents: 3 * channels, channels, ledgerMs: scaleLedgerMs, seconds: scaleSeconds, port: 18_500 + channels })]);
+}
+console.log('   channels | cards/s | ideal (channels ÷ ledger s) | ratio to ideal | p50 ms | failures | CPU ms/card');
+for (const [channels, r] of rows) {
+  const ideal = channels / (scaleLedgerMs / 1000);
+  console.log(
+    `   ${String(channels).padStart(8)} | ${fmt(r.cardsPerSecond, 2).padStart(7)} | ${fmt(ideal, 1).padStart(27)} | ${fmt(r.cardsPerSecond / ideal, 2).padStart(14)} | ${fmt(r.p50Ms, 0).padStart(6)} | ${String(r.failures).padStart(8)} | ${fmt(r.cpuMsPerCard, 2)}`,
+  );
+}
+console.log(`   16 vs 1 channel: ${fmt(rows[1]![1].cardsPerSecond / rows[0]![1].cardsPerSecond, 2)}x`);

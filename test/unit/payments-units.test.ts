@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { Keypair } from '@stellar/stellar-sdk';
+import { describe, expect, it } from 'vitest';
+import { SandboxIssuer, isLuhnValid, luhnCheckDigit } from '../../src/cards/sandbox-issuer.js';
+import { IssuerError } from '../../src/cards/issuer.js';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { DuplicatePaymentError, insertPayment, transitionPayment } from '../../src/payments/repository.js';
+import { ChannelPool } from '../../src/stellar/channels.js';
+import type { SorobanRpc } from '../../src/stellar/rpc.js';
+import { buildPaymentRequired, buildRequirements } from '../../src/x402/challenge.js';
+import { decodeJsonHeader, decodePaymentHeader, encodeJsonHeader } from '../../src/x402/codec.js';
+
+const terms = { network: 'stellar:testnet', asset: 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA', payTo: Keypair.random().publicKey(), maxTimeoutSeconds: 60 };
+const payload = {
+  x402Version: 2,
+  accepted: buildRequirements(terms, 10n),
+  payload: { transaction: 'AAAA' },
+};
+
+describe('payment header codec', () => {
+  it('reads base64 JSON and raw JSON', () => {
+    expect(decodePaymentHeader(encodeJsonHeader(payload))).toEqual({ ok: true, payload });
+    expect(decodePaymentHeader(JSON.stringify(payload))).toEqual({ ok: true, payload });
+  });
+  it.each([
+    ['empty', ''],
+    ['not base64', 'a b c'],
+    ['base64 of not-JSON', Buffer.from('hello').toString('base64')],
+    ['JSON of the wrong shape', encodeJsonHeader({ x402Version: 2 })],
+    ['a transaction that is not a string', encodeJsonHeader({ ...payload, payload: { transaction: 5 } })],
+    ['too large', 'A'.repeat(200_000)],
+  ])('refuses %s as invalid_payment_header', (_label, header) => {
+    expect(decodePaymentHeader(header)).toEqual({ ok: false, reason: 'invalid_payment_header' });
+  });
+  it('round-trips PAYMENT-REQUIRED', () => {
+    const required = buildPaymentRequired({ resourceUrl: 'https://x/y', description: 'd', requirements: buildRequirements(terms, 5n), error: 'e' });
+    expect(decodeJsonHeader(encodeJsonHeader(required))).toEqual(required);
+  });
+  it('never asks for a non-positive amount', () => {
+    expect(() => buildRequirements(terms, 0n)).toThrow(RangeError);
+  });
+});
+
+describe('sandbox issuer', () => {
+  it('issues Luhn-valid numbers in the test BIN, idempotently per request key', async () => {
+    const issuer = new SandboxIssuer(100_000, new ManualClock(Date.UTC(2026, 10, 21)));
+    const key = randomUUID();
+    const card = await issuer.issueCard({ requestKey: key, nameOnCard: 'A', email: 'a@b.c', loadCents: 5_000 });
+    expect(isLuhnValid(card.details.cardNumber)).toBe(true);
+    expect(card.details.cardNumber).toMatch(/^400000\d{10}$/);
+    expect(card.details).toMatchObject({ expiryMonth: 11, expiryYear: 2029, cvv: expect.stringMatching(/^\d{3}$/) });
+    expect(await issuer.issueCard({ requestKey: key, nameOnCard: 'A', email: 'a@b.c', loadCents: 5_000 })).toEqual(card);
+    expect(issuer.calls.issue).toBe(1);
+    expect(issuer.remainingCents()).toBe(95_000);
+  });
+  it('knows the Luhn check digit', () => {
+    expect(luhnCheckDigit('7992739871')).toBe('3');
+    expect(isLuhnValid('79927398713')).toBe(false); // too short for a card
+    expect(isLuhnValid('4242424242424242')).toBe(true);
+    expect(isLuhnValid('4242424242424241')).toBe(false);
+  });
+  it('enforces capacity and fails on demand', async () => {
+    const issuer = new SandboxIssuer(1_000, new ManualClock());
+    expect(await issuer.checkCapacity({ loadCents: 1_000 })).toEqual({ ok: true });
+    expect(await issuer.checkCapacity({ loadCents: 1_001 })).toEqual({ ok: false, retryAfterSeconds: 60 });
+    issuer.failNext('fund');
+    await expect(issuer.fundCard({ requestKey: 'k', providerRef: 'p', amountCents: 10 })).rejects.toBeInstanceOf(IssuerError);
+    await issuer.fundCard({ requestKey: 'k', providerRef: 'p', amountCents: 10 });
+    await issuer.fundCard({ requestKey: 'k', providerRef: 'p', amountCents: 10 });
+    expect(issuer.calls.fund).toBe(1);
+    expect(issuer.remainingCents()).toBe(990);
+  });
+});
+
+describe('channel pool', () => {
+  const rpc = { accountSequence: async () => 100n } as unknown as SorobanRpc;
+
+  it('hands out each channel to one holder at a time, FIFO to waiters', async () => {
+    const pool = new ChannelPool([Keypair.random(), Keypair.random()], rpc);
+    const a = await pool.acquire();
+    const b = await pool.acquire();
+    expect(a.address).not.toBe(b.address);
+    const order: string[] = [];
+    const c = pool.acquire().then((lease) => (order.push('c'), lease));
+    const d = pool.acquire().then((lease) => (order.push('d'), lease));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    b.release();
+    b.release(); // idempotent: not handed out twice
+    const leaseC = await c;
+    expect(leaseC.address).toBe(b.address);
+    expect(order).toEqual(['c']);
+    a.release();
+    expect((await d).address).toBe(a.address);
+    expect(pool.idleCount).toBe(0);
+  });
+
+  it('tracks sequence numbers locally and reloads after invalidation', async () => {
+    let onLedger = 100n;
+    const counting = { accountSequence: async () => onLedger } as unknown as SorobanRpc;
+    const pool = new ChannelPool([Keypair.random()], counting);
+    const lease = await pool.acquire();
+    expect(await lease.currentSequence()).toBe(100n);
+    lease.consumed(101n);
+    onLedger = 250n;
+    expect(await lease.currentSequence()).toBe(101n);
+    lease.invalidate();
+    expect(await lease.currentSequence()).toBe(250n);
+  });
+});
+
+describe('payments table', () => {
+  it('refuses a second payment with the same (payer, nonce) and transitions by compare-and-set', async () => {
+    const db = openDatabase(':memory:');
+    await migrateToLatest(db);
+    const row = {
+      id: randomUUID(), kind: 'create' as const, payer: 'GPAYER', auth_nonce: '42', auth_expiration_ledger: 10, idempotency_key: null,
+      request_fingerprint: 'f', request_json: '{}', network: 'stellar:testnet', asset: 'C', pay_to: 'G', amount_atomic: '1', load_cents: 0,
+      total_cents: 1000, payment_xdr: 'x', status: 'verified' as const, settle_tx_hash: null, settle_envelope_xdr: null, settled_ledger: null,
+      card_id: null, response_json: null, last_error: null, refund_tx_hash: null, refund_envelope_xdr: null, created_at: 1, updated_at: 1,
+    };
+    await insertPayment(db, row);
+    await expect(insertPayment(db, { ...row, id: randomUUID() })).rejects.toBeInstanceOf(DuplicatePaymentError);
+    await insertPayment(db, { ...row, id: randomUUID(), auth_nonce: '43' });
+    expect(await transitionPayment(db, row.id, ['verified'], { status: 'settling', updated_at: 2 })).toBe(true);
+    expect(await transitionPayment(db, row.id, ['verified'], { status: 'settling', updated_at: 3 })).toBe(false);
+    await expect(transitionPayment(db, row.id, ['settling'], { status: 'nonsense' as never, updated_at: 4 })).rejects.toThrow();
+    await db.destroy();
+  });
+});
+
+describe('payment configuration', () => {
+  it('has safe defaults and validates channel secrets', () => {
+    const config = loadConfig({});
+    expect(config.x402).toMatchObject({ maxTimeoutSeconds: 60, ledgerSeconds: 5, maxFeeStroops: 1_000_000n, facilitatorUrl: undefined });
+    expect(config.settlement).toMatchObject({ channelCount: 4, channelSecrets: undefined, fulfilMaxAttempts: 5 });
+    expect(config.issuer.capacityCents).toBe(100_000_000);
+    const secrets = [Keypair.random().secret(), Keypair.random().secret()];
+    expect(loadConfig({ CHANNEL_SECRETS: secrets.join(',') }).settlement.channelSecrets).toEqual(secrets);
+    expect(() => loadConfig({ CHANNEL_SECRETS: 'SNOPE' })).toThrow(/CHANNEL_SECRETS/);
+    expect(() => loadConfig({ FACILITATOR_URL: 'ftp://x' })).toThrow(/FACILITATOR_URL/);
+    expect(() => loadConfig({ CHANNEL_SECRETS: 'SNOPE' })).not.toThrow(/SNOPE/);
+  });
+});
