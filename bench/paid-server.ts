@@ -24,6 +24,7 @@ await fetch(`${friendbot}?addr=${keys.treasury.publicKey()}&asset=USDC&amount=0`
 
 const db = openDatabase(path.join(config.dataDir, 'bench.sqlite'));
 await migrateToLatest(db);
+const cardCipher = loadCardDataCipher(config, logger);
 const stack = buildPaymentStack({
   config,
   db,
@@ -32,11 +33,11 @@ const stack = buildPaymentStack({
   keys,
   rpcUrl: config.stellar.rpcUrl!,
   issuer: new SandboxIssuer(config.issuer.capacityCents, systemClock),
-  cipher: loadCardDataCipher(config, logger),
+  cipher: cardCipher,
 });
 // As production runs: start-up recovery, then the reconciler in the background.
 const runtime = await startPaymentRuntime(stack.service, config, logger);
-const app = createApp({ config, db, clock: systemClock, logger, paymentTerms: stack.terms, payments: stack.service });
+const app = createApp({ config, db, clock: systemClock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => {
   process.send!({ ready: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
 });
