@@ -75,8 +75,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       nonceRetentionMs: config.details.nonceRetentionSeconds * 1000,
     },
   });
-  app.route('/', cardRoutes({ cards, ...createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier }) }));
-  if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments }));
+  const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier });
+  app.route('/', cardRoutes({ cards, ...walletAuth }));
+  if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
 
   app.notFound((c) => respondWithError(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => respondWithError(c, toAppError(err, c, deps.logger)));

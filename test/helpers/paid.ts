@@ -9,6 +9,7 @@ import { createApp } from '../../src/app.js';
 import { CardDataCipher } from '../../src/cards/card-data.js';
 import type { CardIssuer } from '../../src/cards/issuer.js';
 import { SandboxIssuer } from '../../src/cards/sandbox-issuer.js';
+import { walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
 import { payAndFetch, type PaymentOverrides } from '../../src/client/x402-payer.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -184,4 +185,10 @@ export async function expectNothingLost(h: PaidHarness, treasuryBefore: bigint):
     }
   }
   expect(h.localnet.usdcBalance(h.keys.treasury.publicKey())).toBe(treasuryBefore + kept);
+}
+
+/** GET /payments/:id signed by `wallet` (v2), over real HTTP. */
+export async function fetchPayment(h: PaidHarness, wallet: Keypair, paymentId: string): Promise<Response> {
+  const route = `/payments/${paymentId}`;
+  return fetch(h.baseUrl + route, { headers: walletAuthHeadersV2(wallet, { method: 'GET', url: route }) });
 }

@@ -1,4 +1,6 @@
+import { Keypair } from '@stellar/stellar-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
 import { decodeJsonHeader } from '../../src/x402/codec.js';
@@ -135,8 +137,11 @@ describe('the 402 challenge', () => {
     expect(await h.db.selectFrom('payments').select('id').where('payer', '=', agent.publicKey()).execute()).toEqual([]);
   });
 
-  it('shows a payment by its id and 404s unknown or malformed ids', async () => {
-    expect((await h.app.request('/payments/6f1c1f1e-8a4e-4d0e-9a51-3f0c2b1e7d11')).status).toBe(404);
-    expect((await h.app.request('/payments/1')).status).toBe(404);
+  it('shows payments only to a signed-in wallet, and 404s unknown or malformed ids', async () => {
+    const wallet = Keypair.random();
+    for (const path of ['/payments/6f1c1f1e-8a4e-4d0e-9a51-3f0c2b1e7d11', '/payments/1']) {
+      expect((await h.app.request(path)).status).toBe(401);
+      expect((await h.app.request(path, { headers: walletAuthHeadersV2(wallet, { method: 'GET', url: path }) })).status).toBe(404);
+    }
   });
 });

@@ -1,9 +1,10 @@
+import { Keypair } from '@stellar/stellar-sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLuhnValid } from '../../src/cards/sandbox-issuer.js';
 import { cardBalanceCents, findCard } from '../../src/cards/repository.js';
 import { decodeJsonHeader } from '../../src/x402/codec.js';
 import { bodyOf } from '../helpers/http.js';
-import { makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
+import { fetchPayment, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 
 let h: PaidHarness;
 beforeEach(async () => {
@@ -51,7 +52,9 @@ describe('paid card issuance over real HTTP against the local ledger', () => {
     expect(h.localnet.usdcBalance(treasury)).toBe(before.treasury + 113_5000000n + 207_0000000n);
     expect(await cardBalanceCents(h.db, body.card.cardId)).toBe(30_000);
 
-    const status = await fetch(`${h.baseUrl}/payments/${funded.payment.paymentId}`);
+    const status = await fetchPayment(h, agent, funded.payment.paymentId);
+    expect((await fetchPayment(h, Keypair.random(), funded.payment.paymentId)).status).toBe(404);
+    expect((await fetch(`${h.baseUrl}/payments/${funded.payment.paymentId}`)).status).toBe(401);
     expect(await bodyOf(status)).toMatchObject({ status: 'fulfilled', kind: 'fund', payer: agent.publicKey(), cardId: body.card.cardId });
   });
 

@@ -8,7 +8,7 @@ import { startPaymentRuntime } from '../../src/payments/wiring.js';
 import type { FetchLike } from '../../src/stellar/rpc.js';
 import { bodyOf } from '../helpers/http.js';
 import { invokeOpOf } from '../helpers/payments.js';
-import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
+import { expectNothingLost, fetchPayment, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 
 const BODY = { nameOnCard: 'Faye Fault', email: 'faye@example.com' };
 const ROUTE = '/cards/create/tier/25';
@@ -175,12 +175,12 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     expect(first.status, JSON.stringify(waiting)).toBe(409);
     expect(waiting.code).toBe('PAYMENT_IN_PROGRESS');
     expect(first.headers.get('Retry-After')).toBeTruthy();
-    const status = await bodyOf(await fetch(`${h.baseUrl}/payments/${waiting.paymentId}`));
+    const status = await bodyOf(await fetchPayment(h, agent, waiting.paymentId));
     expect(status.status).toBe('settling');
 
     await h.localnet.closeLedger(); // the transaction lands late
     await h.stack.service.reconcile();
-    const after = await bodyOf(await fetch(`${h.baseUrl}/payments/${waiting.paymentId}`));
+    const after = await bodyOf(await fetchPayment(h, agent, waiting.paymentId));
     expect(after.status).toBe('fulfilled');
     const replay = await send(h, header);
     expect(replay.status).toBe(201);
@@ -200,7 +200,7 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     expect(body).toMatchObject({ code: 'FULFILMENT_FAILED', status: 'paid_unfulfilled', paymentId: expect.any(String) });
     expect(response.headers.get('PAYMENT-RESPONSE')).toBeTruthy();
     await h.stack.service.reconcile();
-    expect((await bodyOf(await fetch(`${h.baseUrl}/payments/${body.paymentId}`))).status).toBe('fulfilled');
+    expect((await bodyOf(await fetchPayment(h, agent, body.paymentId))).status).toBe('fulfilled');
     await expectNothingLost(h, treasury);
   });
 
@@ -214,7 +214,7 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     expect(response.status).toBe(502);
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - PRICE);
     for (let i = 0; i < 3; i++) await h.stack.service.reconcile();
-    const payment = await bodyOf(await fetch(`${h.baseUrl}/payments/${body.paymentId}`));
+    const payment = await bodyOf(await fetchPayment(h, agent, body.paymentId));
     expect(payment.status).toBe('refunded');
     expect(payment.refundTxHash).toMatch(/^[0-9a-f]{64}$/);
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC);

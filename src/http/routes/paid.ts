@@ -1,5 +1,5 @@
 import { StrKey } from '@stellar/stellar-sdk';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { priceCardCreation, priceCardFunding, type PricingResult } from '../../money/pricing.js';
@@ -87,7 +87,7 @@ function respond(c: Context<AppEnv>, outcome: PaidOutcome): Response {
   }
 }
 
-export function paidRoutes(deps: { config: Config; payments: PaymentService }) {
+export function paidRoutes(deps: { config: Config; payments: PaymentService; authRead: MiddlewareHandler<AppEnv> }) {
   const routes = new Hono<AppEnv>();
 
   const handle = async (c: Context<AppEnv>, request: PaidRequest) => {
@@ -113,11 +113,11 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService }) {
     return handle(c, { kind: 'fund', price, body });
   });
 
-  // Until wallet auth lands, the unguessable payment id (UUIDv4) is what grants access.
-  routes.get('/payments/:paymentId', async (c) => {
+  // Only the wallet that paid sees a payment; anyone else gets the same 404 as for an unknown id.
+  routes.get('/payments/:paymentId', deps.authRead, async (c) => {
     const id = c.req.param('paymentId');
     const payment = UUID.test(id) ? await deps.payments.paymentStatus(id) : undefined;
-    if (!payment) throw new AppError('NOT_FOUND', 'payment not found');
+    if (!payment || payment.payer !== c.get('wallet')?.address) throw new AppError('NOT_FOUND', 'payment not found');
     return c.json({
       paymentId: payment.id,
       kind: payment.kind,
