@@ -145,11 +145,13 @@ export async function fulfilPayment(deps: FulfilmentDeps, payment: PaymentRow): 
   return { httpStatus: 200, storedBody };
 }
 
-/** The original response again, for a replayed payment: details only if the card still shows them. */
-export async function replayBody(deps: FulfilmentDeps, payment: PaymentRow): Promise<{ httpStatus: 200 | 201; body: Record<string, unknown> }> {
+/**
+ * The original response again, for a replayed payment, without the one-time details envelope.
+ * A payment's signed auth entry is public on the ledger once settled, so a resent payload proves
+ * nothing about who sends it; card data is only ever re-read through the wallet-signed details
+ * endpoint (nonce, rate limit, audit).
+ */
+export async function replayBody(payment: PaymentRow): Promise<{ httpStatus: 200 | 201; body: Record<string, unknown> }> {
   const stored = JSON.parse(payment.response_json ?? '{}') as Record<string, unknown>;
-  if (payment.kind === 'fund') return { httpStatus: 200, body: stored };
-  const card = payment.card_id ? await findCard(deps.db, payment.card_id) : undefined;
-  if (!card || card.details_revoked) return { httpStatus: 201, body: stored };
-  return { httpStatus: 201, body: { ...stored, detailsEnvelope: detailsEnvelope(deps.cipher.decrypt(card.id, card.details_ciphertext)) } };
+  return { httpStatus: payment.kind === 'fund' ? 200 : 201, body: stored };
 }

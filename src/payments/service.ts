@@ -216,7 +216,7 @@ export class PaymentService {
     if (payment.request_fingerprint !== requestFingerprint || payment.kind !== call.request.kind) return { type: 'idempotency_conflict' };
     switch (payment.status) {
       case 'fulfilled': {
-        const { httpStatus, body } = await replayBody(this.fulfilment, payment);
+        const { httpStatus, body } = await replayBody(payment);
         return { type: 'fulfilled', httpStatus, body, settlement: this.settlementOf(payment) };
       }
       case 'failed':
