@@ -24,21 +24,8 @@ export interface PaymentSummary {
   paymentId: string;
 }
 
-export interface BillingAddress {
-  line1: string;
-  city: string;
-  state: string;
-  postalCode: string;
-  country: string;
-}
-
-export interface CardDetails {
-  cardNumber: string;
-  expiryMonth: number;
-  expiryYear: number;
-  cvv: string;
-  billingAddress: BillingAddress;
-}
+export type { BillingAddress, CardDetails } from '../cards/card-data.js';
+import type { CardDetails } from '../cards/card-data.js';
 
 export interface CardSummary {
   cardId: string;

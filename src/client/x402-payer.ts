@@ -53,11 +53,16 @@ function rpcOf(opts: PayerOptions): SorobanRpc {
   return typeof opts.rpc === 'string' ? new SorobanRpc(opts.rpc, opts.fetch ? { fetch: opts.fetch } : {}) : opts.rpc;
 }
 
-function localAuthEntry(invoke: xdr.InvokeContractArgs, payer: string): xdr.SorobanAuthorizationEntry {
+/** An unsigned address-credential entry for `signer` (random nonce), as a recording simulation returns it. */
+export function unsignedAuthEntry(
+  invoke: xdr.InvokeContractArgs,
+  signer: string,
+  subInvocations: xdr.SorobanAuthorizedInvocation[] = [],
+): xdr.SorobanAuthorizationEntry {
   return new xdr.SorobanAuthorizationEntry({
     credentials: xdr.SorobanCredentials.sorobanCredentialsAddress(
       new xdr.SorobanAddressCredentials({
-        address: Address.fromString(payer).toScAddress(),
+        address: Address.fromString(signer).toScAddress(),
         nonce: xdr.Int64.fromString(randomBytes(8).readBigInt64BE().toString()),
         signatureExpirationLedger: 0,
         signature: xdr.ScVal.scvVoid(),
@@ -65,7 +70,7 @@ function localAuthEntry(invoke: xdr.InvokeContractArgs, payer: string): xdr.Soro
     ),
     rootInvocation: new xdr.SorobanAuthorizedInvocation({
       function: xdr.SorobanAuthorizedFunction.sorobanAuthorizedFunctionTypeContractFn(invoke),
-      subInvocations: [],
+      subInvocations,
     }),
   });
 }
@@ -99,7 +104,7 @@ export async function createExactPayment(
   let sorobanData: xdr.SorobanTransactionData | undefined;
   let resourceFee = 0n;
   if (overrides.skipSimulation) {
-    entries = [localAuthEntry(operation.body().invokeHostFunctionOp().hostFunction().invokeContract(), payer)];
+    entries = [unsignedAuthEntry(operation.body().invokeHostFunctionOp().hostFunction().invokeContract(), payer)];
   } else {
     const sim = await server.simulateRaw(draft);
     if (!rpc.Api.isSimulationSuccess(sim)) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Address, StrKey, hash, xdr } from '@stellar/stellar-sdk';
 import { MAX_ENTRY_TTL_LEDGERS, MAX_SIGNATURES } from './constants.js';
-import { verifyEd25519 } from './ed25519.js';
+import { verifyEd25519 } from '../stellar/ed25519.js';
 import { HostError } from './host-error.js';
 import type { LedgerView } from './view.js';
 

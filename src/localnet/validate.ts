@@ -1,6 +1,6 @@
 import { StrKey, xdr } from '@stellar/stellar-sdk';
 import { BASE_FEE_STROOPS, BASE_RESERVE_STROOPS, MAX_SIGNATURES } from './constants.js';
-import { verifyEd25519 } from './ed25519.js';
+import { verifyEd25519 } from '../stellar/ed25519.js';
 import { isSorobanOp, opSource, type ParsedEnvelope } from './envelope.js';
 import { nonRefundableFee } from './fees.js';
 import type { AccountState, LedgerState } from './state.js';

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   Account,
   Address,
@@ -10,7 +9,7 @@ import {
   xdr,
   type Transaction,
 } from '@stellar/stellar-sdk';
-import { PLACEHOLDER_SOURCE } from '../../src/client/x402-payer.js';
+import { PLACEHOLDER_SOURCE, unsignedAuthEntry } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
 import type { PaymentPayload } from '../../src/x402/types.js';
 
@@ -38,20 +37,7 @@ export function unsignedEntry(
   signerAddress: string,
   sub: xdr.SorobanAuthorizedInvocation[] = [],
 ): xdr.SorobanAuthorizationEntry {
-  return new xdr.SorobanAuthorizationEntry({
-    credentials: xdr.SorobanCredentials.sorobanCredentialsAddress(
-      new xdr.SorobanAddressCredentials({
-        address: Address.fromString(signerAddress).toScAddress(),
-        nonce: xdr.Int64.fromString(randomBytes(8).readBigInt64BE().toString()),
-        signatureExpirationLedger: 0,
-        signature: xdr.ScVal.scvVoid(),
-      }),
-    ),
-    rootInvocation: new xdr.SorobanAuthorizedInvocation({
-      function: xdr.SorobanAuthorizedFunction.sorobanAuthorizedFunctionTypeContractFn(invoke),
-      subInvocations: sub,
-    }),
-  });
+  return unsignedAuthEntry(invoke, signerAddress, sub);
 }
 
 export function sign(entry: xdr.SorobanAuthorizationEntry, signer: Keypair, expiration: number): Promise<xdr.SorobanAuthorizationEntry> {
