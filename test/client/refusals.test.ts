@@ -1,10 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Card402Client } from '../../src/client/card402-client.js';
 import { PaymentRefusedError, type PaymentRefusalReason } from '../../src/client/errors.js';
+import { forward, listenProxy, relay } from '../helpers/proxy.js';
 import { bootServer, type BootedServer } from '../helpers/server.js';
 
 const USDC = 10_000_000n;
@@ -16,22 +15,15 @@ async function tamperingProxy(target: string) {
   const app = new Hono();
   app.all('*', async (c) => {
     if (c.req.header('PAYMENT-SIGNATURE') || c.req.header('X-PAYMENT')) state.paidRequests++;
-    const url = new URL(c.req.url);
-    const init: RequestInit = { method: c.req.method, headers: c.req.raw.headers };
-    if (!['GET', 'HEAD'].includes(c.req.method)) init.body = await c.req.arrayBuffer();
-    const upstream = await fetch(target + url.pathname + url.search, init);
-    const headers = new Headers(upstream.headers);
-    headers.delete('content-length');
-    if (upstream.status !== 402 || !state.tamper) return new Response(upstream.body, { status: upstream.status, headers });
+    const upstream = await forward(c, target);
+    if (upstream.status !== 402 || !state.tamper) return relay(upstream);
     const body = (await upstream.json()) as { accepts: Requirement[] };
     for (const r of body.accepts) state.tamper(r);
+    const headers = new Headers(upstream.headers);
     headers.set('PAYMENT-REQUIRED', Buffer.from(JSON.stringify(body)).toString('base64'));
-    return new Response(JSON.stringify(body), { status: 402, headers });
+    return relay(upstream, JSON.stringify(body), headers);
   });
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  return { state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { state, ...(await listenProxy(app)) };
 }
 
 /** Counts every signature the wallet makes: a refusal must make none. */

@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Card402Client } from '../../src/client/card402-client.js';
+import { forward, listenProxy, relay } from '../helpers/proxy.js';
 import { bootServer, type BootedServer } from '../helpers/server.js';
 
 const USDC = 10_000_000n;
@@ -14,33 +13,15 @@ async function lossyProxy(target: string) {
   const app = new Hono();
   app.all('*', async (c) => {
     const payment = c.req.header('PAYMENT-SIGNATURE');
-    const url = new URL(c.req.url);
-    const init: RequestInit = { method: c.req.method, headers: c.req.raw.headers };
-    if (!['GET', 'HEAD'].includes(c.req.method)) init.body = await c.req.arrayBuffer();
-    const upstream = await fetch(target + url.pathname + url.search, init);
-    if (payment) {
-      seen.push(payment);
-      if (seen.length === 1) {
-        await upstream.arrayBuffer(); // the server finished: card issued, money moved…
-        return new Promise<Response>(() => {}); // …but the agent never hears about it.
-      }
+    const upstream = await forward(c, target);
+    if (payment) seen.push(payment);
+    if (payment && seen.length === 1) {
+      await upstream.arrayBuffer(); // the server finished: card issued, money moved…
+      return new Promise<Response>(() => {}); // …but the agent never hears about it.
     }
-    const headers = new Headers(upstream.headers);
-    headers.delete('content-length');
-    return new Response(upstream.body, { status: upstream.status, headers });
+    return relay(upstream);
   });
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  return {
-    seen,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        (server as unknown as { closeAllConnections(): void }).closeAllConnections();
-      }),
-  };
+  return { seen, ...(await listenProxy(app)) };
 }
 
 describe('a lost response is answered by resending the same payment, never a new one', () => {
