@@ -102,7 +102,11 @@ export class Ledger {
    */
   closeLedger(): { sequence: number; applied: number } {
     const sequence = this.latest.sequence + 1;
-    const closeTime = Math.max(this.latest.closeTime + 1, this.nowSeconds());
+    // Wall-clock close times, never ahead of the clock. The network's ledgers are seconds apart and
+    // each closes at least a second after the last; ledgers closing several times a second (tests,
+    // LOCALNET_LEDGER_MS < 1000) would then run ahead of real time, until every transaction whose
+    // time bounds were set from the clock (all of ours: now + maxTimeoutSeconds) arrived too late.
+    const closeTime = Math.max(this.latest.closeTime, this.nowSeconds());
     const queued = this.queue;
     this.queue = [];
     this.pendingSources.clear();

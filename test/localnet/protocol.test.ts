@@ -149,6 +149,26 @@ describe('localnet friendbot, ledger entries, read-only calls, faults and clock'
     expect((await h.localnet.closeLedger()).applied).toBe(1);
   });
 
+  it('ledgers closing many times a second keep wall-clock close times, so clock-bounded transactions still land', async () => {
+    // 200 ledgers in well under a second: close times must not run ahead of the clock (they used to
+    // advance a second per ledger, and every transaction bounded to now + 60 s was then dropped).
+    for (let i = 0; i < 200; i++) await h.localnet.closeLedger();
+    const latest = await h.rpc.getLatestLedger();
+    const closeTime = Number((await h.rpc.getTransaction('00'.repeat(32))).latestLedgerCloseTime);
+    expect(latest.sequence).toBeGreaterThan(200);
+    expect(closeTime).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+
+    const payer = fundedAccount(h.localnet, 10n * USDC);
+    const payee = fundedAccount(h.localnet);
+    const channel = fundedAccount(h.localnet);
+    const entry = await signedPayerAuth(h, payer, payee.publicKey(), USDC, { channel: channel.publicKey() });
+    const tx = await prepareAndSign(h, channel, transferOp(payer.publicKey(), payee.publicKey(), USDC, [entry])); // valid for 60 s
+    expect((await h.rpc.sendTransaction(tx)).status).toBe('PENDING');
+    await h.localnet.closeLedger();
+    expect((await h.rpc.getTransaction(tx.hash().toString('hex'))).status).toBe(rpc.Api.GetTransactionStatus.SUCCESS);
+    expect(h.localnet.usdcBalance(payee.publicKey())).toBe(USDC);
+  });
+
   it('closes ledgers on its clock once started, and stops', async () => {
     const timed = createLocalnet({ ledgerMs: 20 });
     const start = timed.latestLedger();
