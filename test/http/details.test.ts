@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 import { bodyOf } from '../helpers/http.js';
-import { seedCard, signedRequest, type SeededCard } from '../helpers/wallet.js';
+import { seedCard, signedRequest, v2, type SeededCard } from '../helpers/wallet.js';
 
 const HOUR_MS = 3600_000;
 
@@ -49,6 +49,20 @@ describe('GET /cards/:cardId/details', () => {
     const r = await readDetails(t, agent, card.cardId, nonce);
     expect(r.status, JSON.stringify(r.body)).toBe(400);
     expect(r.body.code).toBe('INVALID_NONCE');
+  });
+
+  it('HEAD is 405 before anything is checked or spent: no nonce, no rate-limit slot, no signature, no audit', async () => {
+    const { t, agent, card } = await setup({ DETAILS_NONCES_PER_WINDOW: '1' });
+    const path = `/cards/${card.cardId}/details`;
+    const nonce = randomUUID();
+    const auth = v2(t, agent, 'HEAD', path);
+    const head = await t.app.request(path, { method: 'HEAD', headers: { ...auth, 'X-AGENT-NONCE': nonce } });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('Allow')).toBe('GET');
+    // The same nonce still reads the details, and it is the card's one read this window.
+    const r = await readDetails(t, agent, card.cardId, nonce);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(await auditOutcomes(t, agent, card)).toEqual(['granted']);
   });
 
   it('409 REPLAY_REJECTED for a nonce already spent on the card, by either party', async () => {

@@ -101,7 +101,16 @@ export function cardRoutes(deps: CardRoutesDeps) {
     return c.json({ card: cardJson(card) });
   });
 
-  routes.get('/cards/:cardId/details', authSingleUse, async (c) => {
+  // hono answers HEAD with the GET handler and drops the body: for details that would spend a
+  // nonce, a rate-limit slot and a single-use signature, and audit "granted", for nothing shown.
+  const noHead: MiddlewareHandler<AppEnv> = async function refuseHead(c, next) {
+    if (c.req.method === 'HEAD') {
+      throw new AppError('METHOD_NOT_ALLOWED', 'card details are read with GET', { headers: { Allow: 'GET' } });
+    }
+    await next();
+  };
+
+  routes.get('/cards/:cardId/details', noHead, authSingleUse, async (c) => {
     const details = await cards.readDetails({
       wallet: walletOf(c).address,
       cardId: c.req.param('cardId'),
