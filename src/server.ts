@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
+import { assertKeyOpensStoredCards } from './cards/card-data.js';
+import { newestCardCiphertext } from './cards/repository.js';
 import { SandboxIssuer } from './cards/sandbox-issuer.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -59,10 +61,17 @@ function closeServer(server: ServerType): Promise<void> {
 export async function startCard402(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningCard402> {
   const db = openDatabase(config.databasePath);
   await migrateToLatest(db);
+  let cardCipher: ReturnType<typeof loadCardDataCipher>;
+  try {
+    cardCipher = loadCardDataCipher(config, logger);
+    assertKeyOpensStoredCards(cardCipher, await newestCardCiphertext(db), config.cardDataKey ? 'CARD_DATA_KEY' : 'DATA_DIR/keys/card-data.key');
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
   const localnet = config.stellar.rpcUrl ? undefined : await startEmbeddedLocalnet(config, logger);
   const keys: StellarKeys = localnet ? prepareLocalKeys(config, localnet.ledger, logger) : loadStellarKeys(config, logger);
   const rpcUrl = config.stellar.rpcUrl ?? localnet!.server.rpcUrl;
-  const cardCipher = loadCardDataCipher(config, logger);
   const issuer = new SandboxIssuer(config.issuer.capacityCents, clock);
   const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher });
 

@@ -67,3 +67,20 @@ export class CardDataCipher {
 function associatedData(cardId: string): Buffer {
   return Buffer.from(`card402:card-details:v1:${cardId}`, 'utf8');
 }
+
+/**
+ * Refuses a card data key that does not open the cards already stored: a lost key file is
+ * otherwise silently regenerated, and every existing card's details become unreadable while new
+ * cards are sealed with the new key. Called at start-up, before anything is served.
+ */
+export function assertKeyOpensStoredCards(cipher: CardDataCipher, newest: { id: string; details_ciphertext: Buffer } | undefined, keySource: string): void {
+  if (!newest) return;
+  try {
+    cipher.decrypt(newest.id, newest.details_ciphertext);
+  } catch {
+    throw new CardDataError(
+      `the card data key (${keySource}) does not decrypt the cards in the database: ` +
+        'restore the key they were encrypted with (DATA_DIR/keys/card-data.key or CARD_DATA_KEY) before starting',
+    );
+  }
+}

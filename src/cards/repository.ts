@@ -113,3 +113,8 @@ export async function listCardSummariesForWallet(db: Executor, wallet: string): 
     .execute();
   return rows.map((r) => ({ ...r, balance_cents: Number(r.balance_cents) }));
 }
+
+/** The newest card's id and encrypted data, to check at start-up that the configured key opens it. */
+export async function newestCardCiphertext(db: Executor): Promise<Pick<CardRow, 'id' | 'details_ciphertext'> | undefined> {
+  return db.selectFrom('cards').select(['id', 'details_ciphertext']).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+}
