@@ -59,6 +59,9 @@ describe('the 402 challenge', () => {
     ['/cards/fund/tier/0', { cardId: '6f1c1f1e-8a4e-4d0e-9a51-3f0c2b1e7d11' }, 'INVALID_AMOUNT'],
     ['/cards/create/tier/25', { nameOnCard: '', email: 'a@example.com' }, 'VALIDATION_ERROR'],
     ['/cards/create/tier/25', { nameOnCard: 'A', email: 'not-an-email' }, 'VALIDATION_ERROR'],
+    ['/cards/create/tier/25', { nameOnCard: 'Eve \u001b[2J\u001b]0;pwned\u0007', email: 'a@example.com' }, 'VALIDATION_ERROR'],
+    ['/cards/create/tier/25', { nameOnCard: 'Eve\u0000Null', email: 'a@example.com' }, 'VALIDATION_ERROR'],
+    ['/cards/create/tier/25', { nameOnCard: 'Eve \u202egnp.exe', email: 'a@example.com' }, 'VALIDATION_ERROR'],
     ['/cards/create/tier/25', { nameOnCard: 'A', email: 'a@example.com', ownerAddress: 'GNOPE' }, 'VALIDATION_ERROR'],
     ['/cards/fund/tier/25', { cardId: 'card-1' }, 'VALIDATION_ERROR'],
   ])('%s %j is 400 %s before any payment is asked for or taken', async (path, body, code) => {

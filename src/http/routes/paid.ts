@@ -17,7 +17,9 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const createBody = z.object({
-  nameOnCard: z.string().trim().min(1).max(64),
+  // Printable text only: the name goes to the card provider and is shown to the owner wallet, so
+  // no control or invisible formatting characters (terminal escapes, NUL, bidi overrides).
+  nameOnCard: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}\p{Cf}]*$/u, 'nameOnCard must be printable text (no control characters)'),
   email: z.email().max(254),
   ownerAddress: z
     .string()
