@@ -118,8 +118,17 @@ class Output {
   ) {}
   /** Prints `data` as JSON in --json mode, otherwise the human text. */
   result(data: unknown, human: string): void {
-    this.io.stdout.write(this.json ? JSON.stringify(data, jsonReplacer, 2) + '\n' : human + '\n');
+    this.io.stdout.write(this.json ? JSON.stringify(data, jsonReplacer, 2) + '\n' : terminalSafe(human) + '\n');
   }
+}
+
+/**
+ * Human output carries text the server (and, through it, whoever named a card) chose: control
+ * characters are shown as U+FFFD so no escape sequence reaches the user's terminal. Newlines and
+ * tabs, which our own layout uses, stay.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {
@@ -394,7 +403,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const extra = err instanceof ApiError ? { status: err.status, code: err.code } : err instanceof PaymentError ? err.details : {};
       io.stdout.write(JSON.stringify({ error: message, type: err instanceof Error ? err.name : 'Error', ...extra }, jsonReplacer) + '\n');
     } else {
-      io.stderr.write(`card402: ${message.split('\n')[0]}\n`);
+      io.stderr.write(`card402: ${terminalSafe(message.split('\n')[0]!)}\n`);
     }
     return code;
   }
