@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
@@ -7,6 +8,7 @@ import { newestCardCiphertext } from './cards/repository.js';
 import { SandboxIssuer } from './cards/sandbox-issuer.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
 import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { Logger } from './logger.js';
@@ -58,42 +60,59 @@ function closeServer(server: ServerType): Promise<void> {
  * STELLAR_RPC_URL is set, the payment stack, start-up recovery of unfinished payments, the
  * reconciler, and the HTTP server. Used by `npm start` and by the demo.
  */
-export async function startCard402(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningCard402> {
-  const db = openDatabase(config.databasePath);
-  await migrateToLatest(db);
-  let cardCipher: ReturnType<typeof loadCardDataCipher>;
-  try {
-    cardCipher = loadCardDataCipher(config, logger);
-    assertKeyOpensStoredCards(cardCipher, await newestCardCiphertext(db), config.cardDataKey ? 'CARD_DATA_KEY' : 'DATA_DIR/keys/card-data.key');
-  } catch (err) {
-    await db.destroy();
-    throw err;
+/** Undoes what start-up has done so far, last first; a failed start leaves nothing running. */
+class Teardown {
+  private readonly steps: Array<() => Promise<void> | void> = [];
+  add(step: () => Promise<void> | void): void {
+    this.steps.unshift(step);
   }
-  const localnet = config.stellar.rpcUrl ? undefined : await startEmbeddedLocalnet(config, logger);
-  const keys: StellarKeys = localnet ? prepareLocalKeys(config, localnet.ledger, logger) : loadStellarKeys(config, logger);
-  const rpcUrl = config.stellar.rpcUrl ?? localnet!.server.rpcUrl;
-  const issuer = new SandboxIssuer(config.issuer.capacityCents, clock);
-  const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher });
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0)) await step();
+  }
+}
 
-  // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.
-  const reconciler = await startPaymentRuntime(stack.service, config, logger);
+export async function startCard402(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningCard402> {
+  const teardown = new Teardown();
+  try {
+    mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
+    const lock = acquireInstanceLock(`${config.databasePath}.lock`);
+    teardown.add(() => lock.release());
+    const db = openDatabase(config.databasePath);
+    teardown.add(() => db.destroy());
+    await migrateToLatest(db);
+    const cardCipher = loadCardDataCipher(config, logger);
+    assertKeyOpensStoredCards(cardCipher, await newestCardCiphertext(db), config.cardDataKey ? 'CARD_DATA_KEY' : 'DATA_DIR/keys/card-data.key');
 
-  const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
-  const server = await listen(app.fetch, config);
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  return {
-    url: `http://${host}:${port}`,
-    rpcUrl,
-    ...(localnet ? { localnet } : {}),
-    async close() {
-      await closeServer(server);
-      await reconciler.stop();
-      if (localnet) {
+    const localnet = config.stellar.rpcUrl ? undefined : await startEmbeddedLocalnet(config, logger);
+    if (localnet) {
+      teardown.add(async () => {
         await localnet.ledger.stop();
         await localnet.server.close();
-      }
-      await db.destroy();
-    },
-  };
+      });
+    }
+    const keys: StellarKeys = localnet ? prepareLocalKeys(config, localnet.ledger, logger) : loadStellarKeys(config, logger);
+    const rpcUrl = config.stellar.rpcUrl ?? localnet!.server.rpcUrl;
+    const issuer = new SandboxIssuer(config.issuer.capacityCents, clock);
+    const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher });
+
+    // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.
+    const reconciler = await startPaymentRuntime(stack.service, config, logger);
+    teardown.add(() => reconciler.stop());
+
+    const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
+    const server = await listen(app.fetch, config);
+    // In-flight requests finish before anything under them is stopped.
+    teardown.add(() => closeServer(server));
+    const port = (server.address() as AddressInfo).port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    return {
+      url: `http://${host}:${port}`,
+      rpcUrl,
+      ...(localnet ? { localnet } : {}),
+      close: () => teardown.run(),
+    };
+  } catch (err) {
+    await teardown.run();
+    throw err;
+  }
 }

@@ -56,6 +56,27 @@ export async function updatePayment(db: Executor, id: string, update: PaymentUpd
   await db.updateTable('payments').set(update).where('id', '=', id).execute();
 }
 
+/**
+ * Records a new refund transaction only if the refund on record is still `expectedTxHash` (null for
+ * none): a second process that raced us to the same payment must not overwrite, and then resend, a
+ * different refund.
+ */
+export async function replaceRefund(
+  db: Executor,
+  id: string,
+  expectedTxHash: string | null,
+  refund: { txHash: string; envelopeXdr: string; nowMs: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('payments')
+    .set({ refund_tx_hash: refund.txHash, refund_envelope_xdr: refund.envelopeXdr, updated_at: refund.nowMs })
+    .where('id', '=', id)
+    .where('status', '=', 'refunding')
+    .where('refund_tx_hash', expectedTxHash === null ? 'is' : '=', expectedTxHash)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
 export async function listPaymentsInStatus(db: Executor, statuses: readonly PaymentStatus[], limit = 500): Promise<PaymentRow[]> {
   return db.selectFrom('payments').selectAll().where('status', 'in', [...statuses]).orderBy('created_at').limit(limit).execute();
 }

@@ -22,8 +22,8 @@ import {
   insertPayment,
   listFailedWithLiveAuth,
   listPaymentsInStatus,
+  replaceRefund,
   transitionPayment,
-  updatePayment,
 } from './repository.js';
 import type { PaidCall, PaidOutcome, PaidRequest } from './types.js';
 
@@ -448,11 +448,12 @@ export class PaymentService {
         // FAILED, or provably dead: build a new refund below.
       }
       const built = await treasury.buildRefund(current.payer, BigInt(current.amount_atomic));
-      await updatePayment(this.deps.db, current.id, {
-        refund_tx_hash: built.txHash,
-        refund_envelope_xdr: built.envelopeXdr,
-        updated_at: this.deps.clock.nowMs(),
+      const recorded = await replaceRefund(this.deps.db, current.id, current.refund_tx_hash, {
+        txHash: built.txHash,
+        envelopeXdr: built.envelopeXdr,
+        nowMs: this.deps.clock.nowMs(),
       });
+      if (!recorded) return; // another process recorded its own refund first; that one is followed up
       const sent = await treasury.send(built.envelopeXdr);
       if (sent.status === 'PENDING' || sent.status === 'DUPLICATE') await this.awaitRefund(current.id, built.txHash);
     });

@@ -6,7 +6,7 @@ import { IssuerError } from '../../src/cards/issuer.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
-import { DuplicatePaymentError, insertPayment, transitionPayment } from '../../src/payments/repository.js';
+import { DuplicatePaymentError, insertPayment, replaceRefund, transitionPayment } from '../../src/payments/repository.js';
 import { ChannelPool } from '../../src/stellar/channels.js';
 import type { SorobanRpc } from '../../src/stellar/rpc.js';
 import { buildPaymentRequired, buildRequirements } from '../../src/x402/challenge.js';
@@ -127,6 +127,14 @@ describe('payments table', () => {
     expect(await transitionPayment(db, row.id, ['verified'], { status: 'settling', updated_at: 2 })).toBe(true);
     expect(await transitionPayment(db, row.id, ['verified'], { status: 'settling', updated_at: 3 })).toBe(false);
     await expect(transitionPayment(db, row.id, ['settling'], { status: 'nonsense' as never, updated_at: 4 })).rejects.toThrow();
+
+    // Two processes refunding the same payment: only the first to record its refund may send it.
+    expect(await transitionPayment(db, row.id, ['settling'], { status: 'refunding', updated_at: 5 })).toBe(true);
+    expect(await replaceRefund(db, row.id, null, { txHash: 'a'.repeat(64), envelopeXdr: 'A', nowMs: 6 })).toBe(true);
+    expect(await replaceRefund(db, row.id, null, { txHash: 'b'.repeat(64), envelopeXdr: 'B', nowMs: 7 })).toBe(false);
+    expect(await replaceRefund(db, row.id, 'a'.repeat(64), { txHash: 'c'.repeat(64), envelopeXdr: 'C', nowMs: 8 })).toBe(true);
+    const stored = await db.selectFrom('payments').select(['refund_tx_hash', 'refund_envelope_xdr']).where('id', '=', row.id).executeTakeFirstOrThrow();
+    expect(stored).toEqual({ refund_tx_hash: 'c'.repeat(64), refund_envelope_xdr: 'C' });
     await db.destroy();
   });
 });
