@@ -21,7 +21,7 @@ describe('public endpoints', () => {
     await broken.db.destroy();
     const res = await broken.app.request('/health');
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ status: 'degraded' });
+    expect(await res.json()).toMatchObject({ status: 'degraded', code: 'SERVICE_UNAVAILABLE' });
   });
 
   it('GET /pricing has the ASG fields and the same body as /cards/tiers', async () => {

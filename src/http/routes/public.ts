@@ -74,7 +74,7 @@ export function publicRoutes(deps: { db: Db; clock: Clock; paymentTerms: Payment
       await sql`select 1`.execute(deps.db);
       return c.json({ status: 'ok', timestamp, version: VERSION, unixTime: unixSeconds(deps.clock) });
     } catch {
-      return c.json({ status: 'degraded', timestamp, version: VERSION, error: 'database unavailable' }, 503);
+      return c.json({ status: 'degraded', timestamp, version: VERSION, error: 'database unavailable', code: 'SERVICE_UNAVAILABLE' }, 503);
     }
   });
   routes.get('/pricing', (c) => c.json(pricing));
