@@ -72,7 +72,8 @@ function signatureHeaders(signer: WalletSigner, message: string, mode: SigningMo
 
 /**
  * ASG-compatible v1 headers: the signature covers only `asgcard-auth:<timestamp>`. card402 accepts
- * it once on details and state-changing routes, and re-usably (±300 s) on plain reads.
+ * it re-usably (±300 s) on plain reads, and on details and state-changing routes only once and only
+ * if it was not presented anywhere before (a read included).
  */
 export function walletAuthHeadersV1(signer: WalletSigner, opts: WalletSignOptions = {}): Record<string, string> {
   const timestamp = opts.timestamp ?? nowSeconds();

@@ -11,7 +11,7 @@ import { NodeEd25519Verifier, type SignatureVerifier } from './verifier.js';
 export interface WalletAuthMiddlewares {
   /** Plain reads: v1 signatures are ASG-compatible bearers within the timestamp window. */
   authRead: MiddlewareHandler<AppEnv>;
-  /** Details and state changes: every signature (v1 or v2) is accepted once. */
+  /** Details and state changes: every signature (v1 or v2) is accepted once, never after a read used it. */
   authSingleUse: MiddlewareHandler<AppEnv>;
 }
 

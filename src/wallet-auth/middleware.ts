@@ -25,8 +25,9 @@ export interface WalletAuthOptions {
   /** How far X-WALLET-TIMESTAMP may be from now, either way (ASG: 300). */
   maxSkewSeconds: number;
   /**
-   * When true, a v1 signature is accepted once (details and state-changing routes). When false,
-   * v1 stays an ASG-compatible bearer within the skew window (plain reads). v2 is always single-use.
+   * When true, a v1 signature is accepted once, and only if it was never presented before on any
+   * route (details and state-changing routes). When false, v1 stays an ASG-compatible bearer within
+   * the skew window (plain reads), but is recorded as presented. v2 is always single-use.
    */
   singleUse: boolean;
   failures: { perIp: FailureLimiter; perWallet: FailureLimiter };
@@ -94,14 +95,25 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<AppEnv> {
     }
 
     const singleUse = auth.version === 2 || opts.singleUse;
+    // Keyed by what was signed, not by the signature bytes, so no re-encoding of a signature can slip past.
+    const key = auth.version === 2 ? `v2:${auth.address}:${auth.nonce}` : `v1:${auth.mode}:${auth.address}:${auth.timestamp}`;
+    const expiresAtMs = (auth.timestamp + maxSkewSeconds + 1) * 1000;
     if (singleUse) {
-      // Keyed by what was signed, not by the signature bytes, so no re-encoding of a signature can slip past.
-      const key = auth.version === 2 ? `v2:${auth.address}:${auth.nonce}` : `v1:${auth.mode}:${auth.address}:${auth.timestamp}`;
-      const expiresAtMs = (auth.timestamp + maxSkewSeconds + 1) * 1000;
       if (!(await replayStore.claim(key, expiresAtMs, nowMs))) {
-        const hint = auth.version === 2 ? 'this request nonce was already used' : 'this signature was already used; sign a new timestamp or use X-WALLET-AUTH-VERSION: 2';
+        const hint = auth.version === 2 ? 'this request nonce was already used' : 'this signature was already presented; sign a new timestamp or use X-WALLET-AUTH-VERSION: 2';
         throw fail(new AppError('AUTH_REPLAYED', `replayed wallet signature: ${hint}`), auth.address);
       }
+    } else {
+      // A v1 signature on a plain read stays re-usable on reads (ASG), but its headers may now sit
+      // in a log or a proxy, so it must never pass a single-use route afterwards. It is recorded
+      // under the same key a single-use route claims, in the same table, before the read is
+      // served; that makes the later claim fail, also after a restart. (The alternative, refusing
+      // on single-use routes any v1 timestamp older than the process start, would still need a
+      // complete in-memory record of what this process has seen, unbounded under a flood of
+      // wallets x timestamps, and would turn away honest clients with slightly slow clocks after
+      // every restart.) The cost is one INSERT per distinct signature per process: the store
+      // skips the write for keys it already recorded, so repeated signed reads stay write-free.
+      await replayStore.remember(key, expiresAtMs, nowMs);
     }
 
     c.set('wallet', { address: auth.address, version: auth.version, mode: auth.mode, timestamp: auth.timestamp, singleUse });

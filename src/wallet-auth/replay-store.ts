@@ -1,19 +1,33 @@
 import type { Db } from '../db/open.js';
 
 /**
- * Remembers which signatures (v1 on single-use routes) and request nonces (v2) have been used,
- * until they could no longer pass the timestamp check anyway. Claiming is one SQL statement, so
- * two concurrent requests carrying the same signature cannot both succeed.
+ * Remembers which signatures (v1) and request nonces (v2) have been used, until they could no
+ * longer pass the timestamp check anyway. Claiming is one SQL statement, so two concurrent
+ * requests carrying the same signature cannot both succeed. A key always comes with the same
+ * expiry (it is derived from the signed timestamp), which the in-memory cache below relies on.
  */
 export interface ReplayStore {
   /** True when the key was unused (and is now spent); false when it was used before. */
   claim(key: string, expiresAtMs: number, nowMs: number): Promise<boolean>;
+  /**
+   * Records that the key has been presented, whether or not it had been before, so that any
+   * later claim of it fails (also after a restart). Used for v1 signatures on plain reads.
+   */
+  remember(key: string, expiresAtMs: number, nowMs: number): Promise<void>;
 }
 
 export const REPLAY_PURGE_INTERVAL_MS = 60_000;
+/**
+ * How many keys a process remembers having written, to skip the write when the same v1 signature
+ * is presented on a read again. Only a cache: a key that drops out costs one more (idempotent)
+ * INSERT on its next sighting, never a missed replay.
+ */
+export const RECORDED_KEYS_CACHE_SIZE = 20_000;
 
 export class SqliteReplayStore implements ReplayStore {
   private lastPurgeMs = 0;
+  /** Keys known to be live in wallet_auth_replays (written or claimed by this process) → expiry. */
+  private readonly recorded = new Map<string, number>();
 
   constructor(private readonly db: Db) {}
 
@@ -21,6 +35,7 @@ export class SqliteReplayStore implements ReplayStore {
     if (nowMs - this.lastPurgeMs >= REPLAY_PURGE_INTERVAL_MS) {
       this.lastPurgeMs = nowMs;
       await this.db.deleteFrom('wallet_auth_replays').where('expires_at', '<', nowMs).execute();
+      for (const [k, expiry] of this.recorded) if (expiry < nowMs) this.recorded.delete(k);
     }
     // A row that has expired but not been purged yet may be reclaimed; a live one may not.
     const result = await this.db
@@ -33,6 +48,23 @@ export class SqliteReplayStore implements ReplayStore {
           .where('wallet_auth_replays.expires_at', '<', nowMs),
       )
       .executeTakeFirst();
+    // Claimed or not, a live row for the key now exists.
+    this.markRecorded(key, expiresAtMs);
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  async remember(key: string, expiresAtMs: number, nowMs: number): Promise<void> {
+    const known = this.recorded.get(key);
+    if (known !== undefined && known >= nowMs) return; // already in the table: no write
+    await this.claim(key, expiresAtMs, nowMs); // inserts, or leaves an existing live row as it is
+  }
+
+  private markRecorded(key: string, expiresAtMs: number): void {
+    this.recorded.delete(key);
+    this.recorded.set(key, expiresAtMs);
+    if (this.recorded.size > RECORDED_KEYS_CACHE_SIZE) {
+      const oldest = this.recorded.keys().next().value;
+      if (oldest !== undefined) this.recorded.delete(oldest);
+    }
   }
 }

@@ -184,6 +184,62 @@ describe('wallet auth: rejections', () => {
     await expectStatus(await restarted.app.request(path, { method: 'POST', headers }), 401, 'AUTH_REPLAYED');
   });
 
+  describe('a v1 signature presented on a plain read is spent for details and state changes', () => {
+    const detailsOf = (t: TestApp, cardId: string, headers: Record<string, string>, nonce: string) =>
+      t.app.request(`/cards/${cardId}/details`, { headers: { ...headers, 'X-AGENT-NONCE': nonce } });
+
+    it.each(['raw', 'message'] as const)('GET /cards then GET details (%s mode) → 401 AUTH_REPLAYED, no details nonce spent', async (mode) => {
+      const { t, agent, card } = await setup();
+      const captured = v1(t, agent, { mode });
+      await expectStatus(await t.app.request('/cards', { headers: captured }), 200);
+      const nonce = randomUUID();
+      const body = await expectStatus(await detailsOf(t, card.cardId, captured, nonce), 401, 'AUTH_REPLAYED');
+      expect(JSON.stringify(body)).not.toContain(card.details.cardNumber);
+      // The details nonce was not spent: a fresh signature (next second) reads with it, once.
+      t.clock.advanceMs(1_000);
+      const fresh = v1(t, agent, { mode });
+      const ok = await expectStatus(await detailsOf(t, card.cardId, fresh, nonce), 200);
+      expect(ok.details.cardNumber).toBe(card.details.cardNumber);
+      await expectStatus(await detailsOf(t, card.cardId, fresh, randomUUID()), 401, 'AUTH_REPLAYED');
+    });
+
+    it('GET /cards/:id then POST freeze → 401 AUTH_REPLAYED, card not frozen', async () => {
+      const { t, agent, card } = await setup();
+      const captured = v1(t, agent);
+      await expectStatus(await t.app.request(`/cards/${card.cardId}`, { headers: captured }), 200);
+      await expectStatus(await t.app.request(`/cards/${card.cardId}/freeze`, { method: 'POST', headers: captured }), 401, 'AUTH_REPLAYED');
+      t.clock.advanceMs(1_000);
+      const status = await expectStatus(await t.app.request(`/cards/${card.cardId}`, { headers: v1(t, agent) }), 200);
+      expect(status.card.status).toBe('active');
+      t.clock.advanceMs(1_000);
+      const frozen = await expectStatus(await t.app.request(`/cards/${card.cardId}/freeze`, { method: 'POST', headers: v1(t, agent) }), 200);
+      expect(frozen.status).toBe('frozen');
+    });
+
+    it('plain reads keep accepting the same v1 header, before and after it was refused on details', async () => {
+      const { t, agent, card } = await setup();
+      const captured = v1(t, agent);
+      for (let i = 0; i < 3; i++) await expectStatus(await t.app.request('/cards', { headers: captured }), 200);
+      await expectStatus(await detailsOf(t, card.cardId, captured, randomUUID()), 401, 'AUTH_REPLAYED');
+      t.clock.advanceMs(200_000); // still inside the window
+      for (let i = 0; i < 3; i++) await expectStatus(await t.app.request(`/cards/${card.cardId}/balance`, { headers: captured }), 200);
+    });
+
+    it('holds across an app restart over the same database', async () => {
+      const { t, agent, card } = await setup();
+      const captured = v1(t, agent);
+      await expectStatus(await t.app.request('/cards', { headers: captured }), 200);
+      const restarted = await makeTestApp({ db: t.db, cardCipher: t.deps.cardCipher });
+      restarted.clock.set(t.clock.nowMs());
+      await expectStatus(await detailsOf(restarted, card.cardId, captured, randomUUID()), 401, 'AUTH_REPLAYED');
+      await expectStatus(await restarted.app.request(`/cards/${card.cardId}/freeze`, { method: 'POST', headers: captured }), 401, 'AUTH_REPLAYED');
+      // Reads on the restarted app still accept it; a fresh signature still reads details once.
+      await expectStatus(await restarted.app.request('/cards', { headers: captured }), 200);
+      restarted.clock.advanceMs(1_000);
+      await expectStatus(await detailsOf(restarted, card.cardId, v1(restarted, agent), randomUUID()), 200);
+    });
+  });
+
   it('v2 headers built for an absolute URL verify against the path the server sees', async () => {
     const { t, agent } = await setup();
     const headers = walletAuthHeadersV2(agent, { method: 'get', url: 'https://cards.example.com/cards?limit=2&x=%20y' }, { timestamp: unixNow(t) });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
-import { SqliteReplayStore } from '../../src/wallet-auth/replay-store.js';
+import { RECORDED_KEYS_CACHE_SIZE, SqliteReplayStore } from '../../src/wallet-auth/replay-store.js';
 
 describe('wallet and details configuration', () => {
   it('defaults to ASG’s limits and no trusted proxy', () => {
@@ -46,6 +46,42 @@ describe('SqliteReplayStore', () => {
     await store.claim('v2:G:n3', 200_000, 100_000);
     const keys = (await db.selectFrom('wallet_auth_replays').select('key').orderBy('key').execute()).map((r) => r.key);
     expect(keys).toEqual(['v2:G:n3']);
+    await db.destroy();
+  });
+
+  it('remember(): a remembered key cannot be claimed, and only its first sighting writes', async () => {
+    const db = openDatabase(':memory:');
+    await migrateToLatest(db);
+    const store = new SqliteReplayStore(db);
+    await store.remember('v1:raw:G:1', 10_000, 1_000);
+    await store.remember('v1:raw:G:1', 10_000, 1_001); // no error when seen again
+    expect(await store.claim('v1:raw:G:1', 10_000, 2_000)).toBe(false);
+    // A new store over the same database (a restart) refuses it too.
+    expect(await new SqliteReplayStore(db).claim('v1:raw:G:1', 10_000, 2_000)).toBe(false);
+    // Repeats are served from memory: with the row gone behind the store's back, nothing is rewritten.
+    await db.deleteFrom('wallet_auth_replays').execute();
+    await store.remember('v1:raw:G:1', 10_000, 3_000);
+    expect(await db.selectFrom('wallet_auth_replays').select('key').execute()).toEqual([]);
+    // A key this store claimed is known too; a new key is written.
+    expect(await store.claim('v1:raw:G:2', 10_000, 3_000)).toBe(true);
+    await db.deleteFrom('wallet_auth_replays').execute();
+    await store.remember('v1:raw:G:2', 10_000, 3_001);
+    await store.remember('v1:raw:G:3', 10_000, 3_002);
+    expect((await db.selectFrom('wallet_auth_replays').select('key').execute()).map((r) => r.key)).toEqual(['v1:raw:G:3']);
+    await db.destroy();
+  });
+
+  it('remember(): the in-memory set is bounded, and a forgotten key is simply written again', async () => {
+    const db = openDatabase(':memory:');
+    await migrateToLatest(db);
+    const store = new SqliteReplayStore(db);
+    for (let i = 0; i <= RECORDED_KEYS_CACHE_SIZE; i++) await store.remember(`v1:raw:G:${i}`, 10_000, 1_000);
+    expect((store as unknown as { recorded: Map<string, number> }).recorded.size).toBe(RECORDED_KEYS_CACHE_SIZE);
+    await db.deleteFrom('wallet_auth_replays').execute();
+    await store.remember('v1:raw:G:0', 10_000, 1_000); // evicted first: written again
+    await store.remember(`v1:raw:G:${RECORDED_KEYS_CACHE_SIZE}`, 10_000, 1_000); // still cached: not
+    expect((await db.selectFrom('wallet_auth_replays').select('key').execute()).map((r) => r.key)).toEqual(['v1:raw:G:0']);
+    expect(await store.claim('v1:raw:G:0', 10_000, 2_000)).toBe(false);
     await db.destroy();
   });
 
