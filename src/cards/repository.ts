@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { reusableQuery } from '../db/reusable-query.js';
 import type { CardLedgerEntryRow, CardLedgerKind, CardRow, CardStatus, Database, NewCardRow } from '../db/schema.js';
 
 /** Repositories take a db or a transaction first; the service decides where transactions begin. */
@@ -95,8 +96,8 @@ export interface CardListRow {
 }
 
 /** Cards where the wallet is the agent or the owner, newest first, with balances, in one query. */
-export async function listCardSummariesForWallet(db: Executor, wallet: string): Promise<CardListRow[]> {
-  const rows = await db
+const cardSummariesForWallet = reusableQuery(1, (db: Kysely<Database>, wallet: string) =>
+  db
     .selectFrom('cards')
     .select(['cards.id', 'cards.name_on_card', 'cards.last_four', 'cards.status', 'cards.created_at'])
     .select((eb) =>
@@ -109,8 +110,12 @@ export async function listCardSummariesForWallet(db: Executor, wallet: string): 
     )
     .where((eb) => eb.or([eb('agent_address', '=', wallet), eb('owner_address', '=', wallet)]))
     .orderBy('created_at', 'desc')
-    .orderBy('id')
-    .execute();
+    .orderBy('id'),
+);
+
+export async function listCardSummariesForWallet(db: Executor, wallet: string): Promise<CardListRow[]> {
+  // The hot signed read (GET /cards): compiled once, see reusableQuery.
+  const rows = await cardSummariesForWallet(db as Kysely<Database>, wallet);
   return rows.map((r) => ({ ...r, balance_cents: Number(r.balance_cents) }));
 }
 
