@@ -17,7 +17,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,6 +173,8 @@ async function startServer(verifier: VerifierName, dbFile: string, key: Buffer):
 
 interface WrkResult {
   rps: number;
+  /** Server CPU (user + system) per request over the run, from /proc: load-independent cost. */
+  cpuUsPerRequest: number;
   p50Ms: number;
   p99Ms: number;
   requests: number;
@@ -187,7 +189,25 @@ function toMs(value: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
 }
 
-function runWrk(port: number, conns: number, requestsFile: string): WrkResult {
+/** utime + stime of a process in microseconds (Linux /proc; NaN elsewhere). */
+function processCpuUs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function runWrk(port: number, conns: number, requestsFile: string, serverPid: number): WrkResult {
+  const cpuBefore = processCpuUs(serverPid);
   const wrkArgs = ['-t1', `-c${conns}`, `-d${DURATION_S}s`, '--latency', '-s', path.join(here, 'requests.lua'), `http://127.0.0.1:${port}`, '--', requestsFile, '1'];
   const out = HAS_TASKSET
     ? execFileSync('taskset', ['-c', '0', 'wrk', ...wrkArgs], { encoding: 'utf8' })
@@ -197,9 +217,11 @@ function runWrk(port: number, conns: number, requestsFile: string): WrkResult {
     if (!m) throw new Error(`unexpected wrk output:\n${out}`);
     return m[1]!;
   };
+  const cpuUs = processCpuUs(serverPid) - cpuBefore;
   const errorsLine = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
     rps: Number(grab(/Requests\/sec:\s+([\d.]+)/)),
+    cpuUsPerRequest: cpuUs / Number(grab(/(\d+) requests in/)),
     p50Ms: toMs(grab(/\s50%\s+(\S+)/)),
     p99Ms: toMs(grab(/\s99%\s+(\S+)/)),
     requests: Number(grab(/(\d+) requests in/)),
@@ -226,6 +248,7 @@ interface Row {
   verifier: VerifierName;
   conns: number;
   rps: number;
+  cpuUsPerRequest: number;
   p50Ms: number;
   p99Ms: number;
   requests: number;
@@ -289,7 +312,7 @@ async function main() {
                 ? detailsRequests(server.wallets, Math.ceil(MAX_RATE[server.verifier] * DURATION_S * 1.2))
                 : [requestLine('GET', '/pricing', {})];
           writeFileSync(file, lines.join('\n') + '\n');
-          results.get(server.verifier)!.push(runWrk(server.port, conns, file));
+          results.get(server.verifier)!.push(runWrk(server.port, conns, file, server.child.pid!));
         }
       }
       for (const verifier of verifiers) {
@@ -299,6 +322,7 @@ async function main() {
           verifier,
           conns,
           rps: median(rs.map((r) => r.rps)),
+          cpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)),
           p50Ms: median(rs.map((r) => r.p50Ms)),
           p99Ms: median(rs.map((r) => r.p99Ms)),
           requests: rs.reduce((a, r) => a + r.requests, 0),
@@ -322,12 +346,12 @@ async function main() {
     }
   }
 
-  process.stdout.write('\n| scenario | conns | node req/s | tweetnacl req/s | ratio | node p50 / p99 (ms) | tweetnacl p50 / p99 (ms) | non-2xx |\n');
-  process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
+  process.stdout.write('\n| scenario | conns | node req/s | tweetnacl req/s | ratio | node server CPU µs/req (→ req/s per core) | node p50 / p99 (ms) | tweetnacl p50 / p99 (ms) | non-2xx |\n');
+  process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
   for (const n of rows.filter((r) => r.verifier === 'node')) {
     const t = rows.find((r) => r.verifier === 'tweetnacl' && r.scenario === n.scenario && r.conns === n.conns)!;
     process.stdout.write(
-      `| ${n.scenario} | ${n.conns} | ${Math.round(n.rps)} | ${Math.round(t.rps)} | ${(n.rps / t.rps).toFixed(1)}x | ` +
+      `| ${n.scenario} | ${n.conns} | ${Math.round(n.rps)} | ${Math.round(t.rps)} | ${(n.rps / t.rps).toFixed(1)}x | ${Math.round(n.cpuUsPerRequest)} (${Math.round(1e6 / n.cpuUsPerRequest)}) | ` +
         `${n.p50Ms.toFixed(2)} / ${n.p99Ms.toFixed(2)} | ${t.p50Ms.toFixed(2)} / ${t.p99Ms.toFixed(2)} | ${n.bad + t.bad} |\n`,
     );
   }
