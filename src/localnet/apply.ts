@@ -2,7 +2,7 @@ import { Address, hash, xdr } from '@stellar/stellar-sdk';
 import { BASE_FEE_STROOPS, NATIVE_SAC_CONTRACT } from './constants.js';
 import { buildEntry, entryKeyString, i128, i64 } from './entries.js';
 import { opSource, type ParsedEnvelope } from './envelope.js';
-import { nonRefundableFee, refundableFee } from './fees.js';
+import { declaredNonRefundableFee, refundableFee } from './fees.js';
 import { invokeHostFunction, measure, type Invocation } from './host.js';
 import { HostError, type HostFailure } from './host-error.js';
 import { appliedResult, invokeResult } from './results.js';
@@ -52,16 +52,7 @@ export function applyTransaction(p: ParsedEnvelope, ctx: ApplyContext): TxRecord
     txChangesBefore,
   );
 
-  const res = data.resources();
-  const fp = res.footprint();
-  const declaredNonRefundable = nonRefundableFee({
-    instructions: res.instructions(),
-    diskReadBytes: res.diskReadBytes(),
-    writeBytes: res.writeBytes(),
-    readEntries: fp.readOnly().length + fp.readWrite().length,
-    writeEntries: fp.readWrite().length,
-    txSizeBytes: p.sizeBytes,
-  });
+  const declaredNonRefundable = declaredNonRefundableFee(data, p.sizeBytes);
 
   const invokeOp = op.body().invokeHostFunctionOp();
   const inv = invokeHostFunction(invokeOp.hostFunction(), {

@@ -1,6 +1,8 @@
 // Resource fee schedule. The shape follows the network's (instructions, entries, bytes, tx size, events, rent);
 // the rates are smaller than testnet's so a SAC transfer costs a few thousand stroops, well under the 50,000
 // stroop cap x402 facilitators put on a payment.
+import type { xdr } from '@stellar/stellar-sdk';
+
 export const FEE_PER_10K_INSTRUCTIONS = 25n;
 export const FEE_PER_LEDGER_ENTRY_READ = 100n;
 export const FEE_PER_LEDGER_ENTRY_WRITE = 200n;
@@ -47,4 +49,18 @@ export function refundableFee(u: RefundableUsage): bigint {
     BigInt(u.newTemporaryEntries) * RENT_FEE_PER_NEW_TEMPORARY_ENTRY +
     BigInt(u.newPersistentEntries) * RENT_FEE_PER_NEW_PERSISTENT_ENTRY
   );
+}
+
+/** The non-refundable fee of the resources a transaction declares in its SorobanTransactionData. */
+export function declaredNonRefundableFee(data: xdr.SorobanTransactionData, txSizeBytes: number): bigint {
+  const res = data.resources();
+  const fp = res.footprint();
+  return nonRefundableFee({
+    instructions: res.instructions(),
+    diskReadBytes: res.diskReadBytes(),
+    writeBytes: res.writeBytes(),
+    readEntries: fp.readOnly().length + fp.readWrite().length,
+    writeEntries: fp.readWrite().length,
+    txSizeBytes,
+  });
 }

@@ -2,7 +2,7 @@ import { StrKey, xdr } from '@stellar/stellar-sdk';
 import { BASE_FEE_STROOPS, BASE_RESERVE_STROOPS, MAX_SIGNATURES } from './constants.js';
 import { verifyEd25519 } from '../stellar/ed25519.js';
 import { isSorobanOp, opSource, type ParsedEnvelope } from './envelope.js';
-import { nonRefundableFee } from './fees.js';
+import { declaredNonRefundableFee } from './fees.js';
 import type { AccountState, LedgerState } from './state.js';
 
 /** Transaction-level result codes, named as in TransactionResultCode. */
@@ -88,16 +88,7 @@ export function validateEnvelope(p: ParsedEnvelope, ctx: ValidationContext): Val
   const data = p.sorobanData;
   if (data) {
     if (resourceFee < 0n) return fail('txSOROBAN_INVALID', 'negative resource fee');
-    const res = data.resources();
-    const fp = res.footprint();
-    const declared = nonRefundableFee({
-      instructions: res.instructions(),
-      diskReadBytes: res.diskReadBytes(),
-      writeBytes: res.writeBytes(),
-      readEntries: fp.readOnly().length + fp.readWrite().length,
-      writeEntries: fp.readWrite().length,
-      txSizeBytes: p.sizeBytes,
-    });
+    const declared = declaredNonRefundableFee(data, p.sizeBytes);
     if (resourceFee < declared) return fail('txSOROBAN_INVALID', `resource fee ${resourceFee} does not cover the declared resources (${declared})`);
   }
   if (!p.feeBump) {
