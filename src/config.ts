@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Networks } from '@stellar/stellar-sdk';
 import { z } from 'zod';
 import { localnetEnvSchema, type LocalnetEnv } from './localnet/config.js';
 
@@ -9,6 +10,12 @@ export class ConfigError extends Error {
 
 export const NETWORKS = ['stellar:testnet', 'stellar:pubnet'] as const;
 export type StellarNetwork = (typeof NETWORKS)[number];
+
+/** Network passphrases (what transaction and auth-entry signatures commit to). */
+export const NETWORK_PASSPHRASES: Record<StellarNetwork, string> = {
+  'stellar:testnet': Networks.TESTNET,
+  'stellar:pubnet': Networks.PUBLIC,
+};
 
 /** Circle's USDC Stellar Asset Contracts; the testnet one is also what the local ledger serves. */
 export const USDC_CONTRACTS: Record<StellarNetwork, string> = {

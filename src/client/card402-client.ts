@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Account, Keypair, Networks, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative } from '@stellar/stellar-sdk';
-import { USDC_CONTRACTS, type StellarNetwork } from '../config.js';
+import { Account, Keypair, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative } from '@stellar/stellar-sdk';
+import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../config.js';
 import { priceCardCreation, priceCardFunding, type PricingResult } from '../money/pricing.js';
 import { ATOMIC_PER_USDC } from '../money/units.js';
 import { SorobanRpc } from '../stellar/rpc.js';
@@ -17,11 +17,6 @@ import {
 import type * as Api from './types.js';
 import { walletAuthHeadersV2, type WalletSigner } from './wallet-auth.js';
 import { PLACEHOLDER_SOURCE, createExactPayment, encodePayment } from './x402-payer.js';
-
-export const NETWORK_PASSPHRASES: Record<StellarNetwork, string> = {
-  'stellar:testnet': Networks.TESTNET,
-  'stellar:pubnet': Networks.PUBLIC,
-};
 
 export interface SpendLimits {
   /** Largest single payment, in USDC atomic units. Default 5,200 USDC (the largest price there is). */
@@ -352,10 +347,9 @@ export class Card402Client {
   }
 }
 
+/** The path form of an amount; pricing (checked in `paid` before any request) decides whether it is valid. */
 function amountText(amount: string | number): string {
-  const text = typeof amount === 'number' ? String(amount) : amount.trim();
-  if (!/^\d{1,9}(\.\d{1,2})?$/.test(text)) throw new Card402Error(`amount must be dollars with at most two decimals, got ${JSON.stringify(amount)}`);
-  return text;
+  return typeof amount === 'number' ? String(amount) : amount.trim();
 }
 
 function retryAfterMs(headers: Headers | undefined): number | undefined {

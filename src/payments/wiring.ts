@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
+import { NETWORK_PASSPHRASES, type Config } from '../config.js';
 import { CardDataCipher, CARD_DATA_KEY_BYTES } from '../cards/card-data.js';
 import type { CardIssuer } from '../cards/issuer.js';
 import type { Db } from '../db/open.js';
@@ -14,11 +14,6 @@ import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
 import { Treasury } from '../stellar/treasury.js';
 import type { PaymentTerms } from '../x402/challenge.js';
 import { PaymentService } from './service.js';
-
-export const NETWORK_PASSPHRASES: Record<string, string> = {
-  'stellar:testnet': 'Test SDF Network ; September 2015',
-  'stellar:pubnet': 'Public Global Stellar Network ; September 2015',
-};
 
 /** CARD_DATA_KEY, or DATA_DIR/keys/card-data.key generated once (mode 0600). */
 export function loadCardDataCipher(config: Config, logger: Logger): CardDataCipher {
@@ -56,7 +51,6 @@ export function buildPaymentStack(args: {
 }): PaymentStack {
   const { config, keys } = args;
   const networkPassphrase = NETWORK_PASSPHRASES[config.stellar.network];
-  if (!networkPassphrase) throw new Error(`unknown network ${config.stellar.network}`);
   const rpc = new SorobanRpc(args.rpcUrl, args.rpcFetch ? { fetch: args.rpcFetch } : {});
   const terms: PaymentTerms = {
     network: config.stellar.network,
