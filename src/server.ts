@@ -30,13 +30,14 @@ async function startEmbeddedLocalnet(config: Config, logger: Logger) {
     statePath: config.localnet.statePath,
     log: (event, fields) => logger.debug(event, fields),
   });
-  ledger.start();
   const tls = config.localnet.tls;
   const server = await serveLocalnet(ledger, {
     port: config.localnet.port,
     host: config.localnet.host,
     ...(tls ? { tls: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), port: tls.port } } : {}),
   });
+  // The clock starts only once the ledger is served, so a start that fails to listen leaves no timer behind.
+  ledger.start();
   logger.info('embedded local Stellar ledger running', { rpcUrl: server.rpcUrl, httpsRpcUrl: server.httpsRpcUrl, friendbot: `${server.url}/friendbot` });
   return { ledger, server, friendbotUrl: `${server.url}/friendbot` };
 }
