@@ -5,6 +5,7 @@ import { Card402Client } from '../../src/client/card402-client.js';
 import { PaymentRefusedError, type PaymentRefusalReason } from '../../src/client/errors.js';
 import { forward, listenProxy, relay } from '../helpers/proxy.js';
 import { bootServer, type BootedServer } from '../helpers/server.js';
+import { countingKeypair } from '../helpers/signer.js';
 
 const USDC = 10_000_000n;
 type Requirement = { amount: string; payTo: string; asset: string; network: string };
@@ -24,18 +25,6 @@ async function tamperingProxy(target: string) {
     return relay(upstream, JSON.stringify(body), headers);
   });
   return { state, ...(await listenProxy(app)) };
-}
-
-/** Counts every signature the wallet makes: a refusal must make none. */
-function countingKeypair(): { keypair: Keypair; signatures: () => number } {
-  const keypair = Keypair.random();
-  let count = 0;
-  const sign = keypair.sign.bind(keypair);
-  keypair.sign = (data: Buffer) => {
-    count++;
-    return sign(data);
-  };
-  return { keypair, signatures: () => count };
 }
 
 describe('the SDK refuses a 402 that asks for the wrong thing, and signs nothing', () => {
