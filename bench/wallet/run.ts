@@ -38,13 +38,29 @@ function flag(name: string, fallback: number): number {
   return value;
 }
 
+/** A string option, e.g. `--only cards`; undefined when absent. */
+function textFlag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
 const DURATION_S = flag('duration', 5);
+/** Run one scenario only: `--only pricing`, `--only list` (GET /cards) or `--only details`. */
+const ONLY = textFlag('only');
+/** Run only this verifier (`--verifier node`); default: both, side by side. */
+const ONLY_VERIFIER = textFlag('verifier');
 const RUNS = flag('runs', 3);
 const CONNS = flag('conns', 16);
 const LATENCY_CONNS = flag('latency-conns', 1);
 const WALLETS = flag('wallets', 1000);
 /** Upper bound on req/s per verifier, to pre-sign enough single-use details requests. */
 const MAX_RATE: Record<VerifierName, number> = { node: 15_000, tweetnacl: 2_000 };
+/**
+ * CPUs the server may use (taskset list). Default "0,1": the whole 2-core machine, so Node's
+ * thread pool (where Ed25519 verifications run) can use the core the event loop is not on.
+ * `--server-cpus 1` confines the server to one core, as wrk is confined to cpu0.
+ */
+const SERVER_CPUS = textFlag('server-cpus') ?? '0,1';
 const HAS_TASKSET = (() => {
   try {
     execFileSync('taskset', ['-V'], { stdio: 'ignore' });
@@ -62,16 +78,23 @@ const median = (xs: number[]) => {
 
 // ---------------------------------------------------------------- verify microbenchmark
 
-function verifyRate(name: VerifierName): number {
+/** Verifications per second in this process, 8 in flight (Node's run on libuv's thread pool). */
+async function verifyRate(name: VerifierName): Promise<number> {
   const verifier = createVerifier(name);
   const kp = Keypair.random();
   const message = Buffer.from(`asgcard-auth:${Math.floor(Date.now() / 1000)}`);
   const signature = kp.sign(message);
   const pk = kp.rawPublicKey();
   const iterations = name === 'node' ? 20_000 : 1_000;
-  for (let i = 0; i < iterations / 10; i++) verifier.verify(pk, message, signature); // warm up
+  const run = async (count: number) => {
+    const lane = async () => {
+      for (let i = 0; i < count / 8; i++) if (!(await verifier.verify(pk, message, signature))) throw new Error('verify failed');
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+  };
+  await run(iterations / 10); // warm up
   const started = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) if (!verifier.verify(pk, message, signature)) throw new Error('verify failed');
+  await run(iterations);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return iterations / seconds;
 }
@@ -144,9 +167,10 @@ function detailsRequests(wallets: Wallet[], count: number): string[] {
 
 async function startServer(verifier: VerifierName, dbFile: string, key: Buffer): Promise<{ child: ChildProcess; port: number }> {
   const tsxLoader = path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs');
-  const args = ['--import', tsxLoader, path.join(here, 'server.ts'), verifier, dbFile];
+  const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
+  const args = [...profile, '--import', tsxLoader, path.join(here, 'server.ts'), verifier, dbFile];
   const cmd = HAS_TASKSET ? 'taskset' : process.execPath;
-  const cmdArgs = HAS_TASKSET ? ['-c', '1', process.execPath, ...args] : args;
+  const cmdArgs = HAS_TASKSET ? ['-c', SERVER_CPUS, process.execPath, ...args] : args;
   const child = spawn(cmd, cmdArgs, {
     cwd: repoRoot,
     env: {
@@ -175,6 +199,8 @@ interface WrkResult {
   rps: number;
   /** Server CPU (user + system) per request over the run, from /proc: load-independent cost. */
   cpuUsPerRequest: number;
+  /** The same for the server's event-loop thread alone: 10⁶ / this bounds req/s. */
+  loopCpuUsPerRequest: number;
   p50Ms: number;
   p99Ms: number;
   requests: number;
@@ -189,10 +215,13 @@ function toMs(value: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
 }
 
-/** utime + stime of a process in microseconds (Linux /proc; NaN elsewhere). */
-function processCpuUs(pid: number): number {
+/**
+ * utime + stime in microseconds (Linux /proc; NaN elsewhere): of the whole process, or with
+ * `mainThread` of its event-loop thread alone (whose tid is the pid), the one that cannot scale.
+ */
+function processCpuUs(pid: number, mainThread = false): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
   } catch {
     return NaN;
@@ -208,6 +237,7 @@ const CLOCK_TICKS = (() => {
 
 function runWrk(port: number, conns: number, requestsFile: string, serverPid: number): WrkResult {
   const cpuBefore = processCpuUs(serverPid);
+  const loopCpuBefore = processCpuUs(serverPid, true);
   const wrkArgs = ['-t1', `-c${conns}`, `-d${DURATION_S}s`, '--latency', '-s', path.join(here, 'requests.lua'), `http://127.0.0.1:${port}`, '--', requestsFile, '1'];
   const out = HAS_TASKSET
     ? execFileSync('taskset', ['-c', '0', 'wrk', ...wrkArgs], { encoding: 'utf8' })
@@ -218,10 +248,12 @@ function runWrk(port: number, conns: number, requestsFile: string, serverPid: nu
     return m[1]!;
   };
   const cpuUs = processCpuUs(serverPid) - cpuBefore;
+  const loopCpuUs = processCpuUs(serverPid, true) - loopCpuBefore;
   const errorsLine = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
     rps: Number(grab(/Requests\/sec:\s+([\d.]+)/)),
     cpuUsPerRequest: cpuUs / Number(grab(/(\d+) requests in/)),
+    loopCpuUsPerRequest: loopCpuUs / Number(grab(/(\d+) requests in/)),
     p50Ms: toMs(grab(/\s50%\s+(\S+)/)),
     p99Ms: toMs(grab(/\s99%\s+(\S+)/)),
     requests: Number(grab(/(\d+) requests in/)),
@@ -249,10 +281,24 @@ interface Row {
   conns: number;
   rps: number;
   cpuUsPerRequest: number;
+  loopCpuUsPerRequest: number;
   p50Ms: number;
   p99Ms: number;
   requests: number;
   bad: number;
+}
+
+/** The side-by-side table for BENCHMARKS.md (only when both verifiers ran). */
+function printComparison(rows: Row[]): void {
+  process.stdout.write('\n| scenario | conns | node req/s | tweetnacl req/s | ratio | node server CPU µs/req (→ req/s per core) | node p50 / p99 (ms) | tweetnacl p50 / p99 (ms) | non-2xx |\n');
+  process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
+  for (const n of rows.filter((r) => r.verifier === 'node')) {
+    const t = rows.find((r) => r.verifier === 'tweetnacl' && r.scenario === n.scenario && r.conns === n.conns)!;
+    process.stdout.write(
+      `| ${n.scenario} | ${n.conns} | ${Math.round(n.rps)} | ${Math.round(t.rps)} | ${(n.rps / t.rps).toFixed(1)}x | ${Math.round(n.cpuUsPerRequest)} (${Math.round(1e6 / n.cpuUsPerRequest)}) | ` +
+        `${n.p50Ms.toFixed(2)} / ${n.p99Ms.toFixed(2)} | ${t.p50Ms.toFixed(2)} / ${t.p99Ms.toFixed(2)} | ${n.bad + t.bad} |\n`,
+    );
+  }
 }
 
 async function main() {
@@ -261,16 +307,19 @@ async function main() {
   process.stdout.write(
     `# card402 wallet bench — ${new Date().toISOString()}\n` +
       `machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}\n` +
-      `node ${process.version}, ${wrkVersion}, pinned: ${HAS_TASKSET ? 'wrk on cpu0, server on cpu1' : 'no'}\n` +
+      `node ${process.version}, ${wrkVersion}, pinned: ${HAS_TASKSET ? `wrk on cpu0, server on cpu ${SERVER_CPUS}` : 'no'}\n` +
       `runs ${RUNS} x ${DURATION_S}s per scenario; ${WALLETS} wallets with one card each; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n\n`,
   );
 
-  const verifiers: VerifierName[] = ['node', 'tweetnacl'];
-  const verifyRates = Object.fromEntries(verifiers.map((v) => [v, median(Array.from({ length: RUNS }, () => verifyRate(v)))])) as Record<VerifierName, number>;
-  process.stdout.write(
-    `Ed25519 verify, in process (median of ${RUNS}): node ${Math.round(verifyRates.node)}/s, tweetnacl ${Math.round(verifyRates.tweetnacl)}/s, ` +
-      `ratio ${(verifyRates.node / verifyRates.tweetnacl).toFixed(1)}x\n\n`,
-  );
+  const verifiers = (['node', 'tweetnacl'] as const).filter((v) => !ONLY_VERIFIER || v === ONLY_VERIFIER);
+  if (verifiers.length === 0) throw new Error('--verifier must be node or tweetnacl');
+  const verifyRates: string[] = [];
+  for (const v of verifiers) {
+    const rates: number[] = [];
+    for (let run = 0; run < RUNS; run++) rates.push(await verifyRate(v));
+    verifyRates.push(`${v} ${Math.round(median(rates))}/s`);
+  }
+  process.stdout.write(`Ed25519 verify, in process (median of ${RUNS}): ${verifyRates.join(', ')}\n\n`);
 
   const walletSecrets = Array.from({ length: WALLETS }, () => ({ secret: Keypair.random().secret() }));
   // Both servers run side by side (each on the server core; only one is driven at a time), and
@@ -294,13 +343,13 @@ async function main() {
       servers.push({ verifier, dir, wallets, child, port });
     }
     const scenarios = [
-      ['GET /pricing (unsigned baseline)', CONNS],
-      ['GET /cards', CONNS],
-      ['GET /cards', LATENCY_CONNS],
-      ['GET /cards/:id/details', CONNS],
-      ['GET /cards/:id/details', LATENCY_CONNS],
+      ['GET /pricing (unsigned baseline)', CONNS, 'pricing'],
+      ['GET /cards', CONNS, 'list'],
+      ['GET /cards', LATENCY_CONNS, 'list'],
+      ['GET /cards/:id/details', CONNS, 'details'],
+      ['GET /cards/:id/details', LATENCY_CONNS, 'details'],
     ] as const;
-    for (const [scenario, conns] of scenarios) {
+    for (const [scenario, conns] of scenarios.filter(([, , key]) => !ONLY || key === ONLY)) {
       const results = new Map<VerifierName, WrkResult[]>(verifiers.map((v) => [v, []]));
       for (let run = 0; run < RUNS; run++) {
         for (const server of servers) {
@@ -323,6 +372,7 @@ async function main() {
           conns,
           rps: median(rs.map((r) => r.rps)),
           cpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)),
+          loopCpuUsPerRequest: median(rs.map((r) => r.loopCpuUsPerRequest)),
           p50Ms: median(rs.map((r) => r.p50Ms)),
           p99Ms: median(rs.map((r) => r.p99Ms)),
           requests: rs.reduce((a, r) => a + r.requests, 0),
@@ -330,7 +380,7 @@ async function main() {
         };
         rows.push(row);
         process.stdout.write(
-          `  ${verifier.padEnd(9)} ${scenario.padEnd(32)} c=${String(conns).padEnd(3)} ${Math.round(row.rps)} req/s  ` +
+          `  ${verifier.padEnd(9)} ${scenario.padEnd(32)} c=${String(conns).padEnd(3)} ${Math.round(row.rps)} req/s  CPU/req ${Math.round(row.cpuUsPerRequest)} µs (event loop ${Math.round(row.loopCpuUsPerRequest)})  ` +
             `p50 ${row.p50Ms.toFixed(2)} ms  p99 ${row.p99Ms.toFixed(2)} ms  (runs: ${rs.map((r) => Math.round(r.rps)).join(', ')} req/s)  non-2xx/errors ${row.bad}\n`,
         );
       }
@@ -346,15 +396,7 @@ async function main() {
     }
   }
 
-  process.stdout.write('\n| scenario | conns | node req/s | tweetnacl req/s | ratio | node server CPU µs/req (→ req/s per core) | node p50 / p99 (ms) | tweetnacl p50 / p99 (ms) | non-2xx |\n');
-  process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
-  for (const n of rows.filter((r) => r.verifier === 'node')) {
-    const t = rows.find((r) => r.verifier === 'tweetnacl' && r.scenario === n.scenario && r.conns === n.conns)!;
-    process.stdout.write(
-      `| ${n.scenario} | ${n.conns} | ${Math.round(n.rps)} | ${Math.round(t.rps)} | ${(n.rps / t.rps).toFixed(1)}x | ${Math.round(n.cpuUsPerRequest)} (${Math.round(1e6 / n.cpuUsPerRequest)}) | ` +
-        `${n.p50Ms.toFixed(2)} / ${n.p99Ms.toFixed(2)} | ${t.p50Ms.toFixed(2)} / ${t.p99Ms.toFixed(2)} | ${n.bad + t.bad} |\n`,
-    );
-  }
+  if (verifiers.length === 2) printComparison(rows);
   process.stdout.write(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   if (rows.some((r) => r.bad > 0)) {
     process.stdout.write('\nWARNING: some requests were not 2xx (see above); those runs are not valid measurements.\n');

@@ -90,7 +90,10 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<AppEnv> {
         nonce: auth.nonce!,
       });
     }
-    if (!verifier.verify(auth.publicKey, signingInput(message, auth.mode), auth.signature)) {
+    // Verification runs off the event loop, so requests from one IP that are already past the
+    // limit check when its limit is reached still finish: the overshoot is bounded by that IP's
+    // open connections, not by its request rate.
+    if (!(await verifier.verify(auth.publicKey, signingInput(message, auth.mode), auth.signature))) {
       throw fail(new AppError('AUTH_SIGNATURE_INVALID', 'wallet signature does not verify for this address and message'), auth.address);
     }
 

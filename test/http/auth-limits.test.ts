@@ -12,7 +12,7 @@ class CountingVerifier implements SignatureVerifier {
   readonly name = 'counting-node';
   calls = 0;
   private readonly inner = new NodeEd25519Verifier();
-  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
     this.calls += 1;
     return this.inner.verify(publicKey, message, signature);
   }
