@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
 import type { AppEnv } from './http/env.js';
+import { allowedMethodsOf, type AllowedMethods } from './http/allowed-methods.js';
 import { AppError, errorBody } from './http/errors.js';
 import { accessLog } from './http/middleware/access-log.js';
 import { bodyLimit } from './http/middleware/body-limit.js';
@@ -79,7 +80,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', cardRoutes({ cards, ...walletAuth }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
 
-  app.notFound((c) => respondWithError(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
+  let allowedMethods: AllowedMethods | undefined; // built on first use: every route is registered by then
+  app.notFound((c) => {
+    allowedMethods ??= allowedMethodsOf(app.routes);
+    const allow = allowedMethods(c.req.path);
+    if (allow.length > 0) {
+      const error = new AppError('METHOD_NOT_ALLOWED', `${c.req.path} is served with ${allow.join(', ')}, not ${c.req.method}`, { headers: { Allow: allow.join(', ') } });
+      return respondWithError(c, error);
+    }
+    return respondWithError(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`));
+  });
   app.onError((err, c) => respondWithError(c, toAppError(err, c, deps.logger)));
   return app;
 }

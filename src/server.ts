@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
 import { assertKeyOpensStoredCards } from './cards/card-data.js';
@@ -10,6 +11,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
+import { answerClientErrorsAsJson } from './http/client-errors.js';
 import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { Logger } from './logger.js';
 import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from './payments/wiring.js';
@@ -45,6 +47,7 @@ async function startEmbeddedLocalnet(config: Config, logger: Logger) {
 function listen(fetch: (req: Request) => Response | Promise<Response>, config: Config): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, port: config.port, hostname: config.host }, () => resolve(server));
+    answerClientErrorsAsJson(server as Server);
     server.once('error', reject);
   });
 }

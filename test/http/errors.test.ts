@@ -32,6 +32,29 @@ describe('error model', () => {
     expect(await res.json()).toEqual({ error: 'no route for GET /no/such/route', code: 'NOT_FOUND' });
   });
 
+  it.each([
+    ['POST', '/pricing', 'GET'],
+    ['DELETE', '/cards', 'GET'],
+    ['PUT', '/cards/6f1c5b2e-8a2b-4c1d-9e0f-123456789abc/freeze', 'POST'],
+    ['GET', '/cards/6f1c5b2e-8a2b-4c1d-9e0f-123456789abc/revoke-details', 'POST'],
+  ])('%s %s on a known path is 405 JSON with Allow: %s', async (method, path, allow) => {
+    const t = await makeTestApp();
+    const res = await t.app.request(path, { method });
+    const body = await bodyOf(res);
+    expect(res.status, JSON.stringify(body)).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    expect(body.code).toBe('METHOD_NOT_ALLOWED');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('paths that only look like routes stay 404', async () => {
+    const t = await makeTestApp();
+    for (const path of ['/pricing/', '/cards/a/b/c/d', '/cardsx']) {
+      const res = await t.app.request(path, { method: 'DELETE' });
+      expect(res.status, path).toBe(404);
+    }
+  });
+
   it('malformed JSON is 400 INVALID_JSON', async () => {
     const t = await appWithProbeRoutes();
     const res = await t.app.request('/probe/json', post('{"name": '));

@@ -1,0 +1,61 @@
+import net from 'node:net';
+import type { Server } from 'node:http';
+import { serve, type ServerType } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerClientErrorsAsJson } from '../../src/http/client-errors.js';
+import { makeTestApp } from '../helpers/app.js';
+
+/** Writes raw bytes and reads until the server closes: what Node's parser refuses never reaches hono. */
+function raw(port: number, data: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(data));
+    let out = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (out += d));
+    socket.on('end', () => resolve(out));
+    socket.on('error', reject);
+  });
+}
+
+function parse(response: string) {
+  const [head, body] = response.split('\r\n\r\n');
+  const [statusLine, ...lines] = head!.split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine!.split(' ')[1]), headers, body: JSON.parse(body!) as Record<string, unknown> };
+}
+
+describe('requests the HTTP parser refuses get JSON errors too', () => {
+  let server: ServerType;
+  let port: number;
+  beforeAll(async () => {
+    const t = await makeTestApp();
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+        port = info.port;
+        resolve();
+      });
+      answerClientErrorsAsJson(server as Server);
+    });
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('oversized headers: 431 HEADERS_TOO_LARGE', async () => {
+    const res = parse(await raw(port, `GET /pricing HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(res.status).toBe(431);
+    expect(res.body).toEqual({ error: 'request headers are too large', code: 'HEADERS_TOO_LARGE' });
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('a broken request line: 400 BAD_REQUEST', async () => {
+    const res = parse(await raw(port, 'GET /pri\u00e7ing HTTP/1.1\r\nHost: x\r\n\r\n'));
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'malformed HTTP request', code: 'BAD_REQUEST' });
+  });
+
+  it('a well-formed request on the same server is still served', async () => {
+    const res = await raw(port, 'GET /pricing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(res.startsWith('HTTP/1.1 200')).toBe(true);
+  });
+});
