@@ -268,7 +268,7 @@ export class Card402Client {
 
     await this.ensureFunds(signer.publicKey(), price.price.totalAtomic);
     this.opts.onProgress?.({ stage: 'signing' });
-    const payload = await createExactPayment({ ...challenge, accepts: [requirement] } as never, {
+    const payload = await createExactPayment({ ...challenge, accepts: [requirement] }, {
       keypair: signer,
       networkPassphrase: this.passphrase,
       rpc: this.rpc(),

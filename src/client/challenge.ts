@@ -1,22 +1,9 @@
+import type { OfferedPaymentRequired, OfferedRequirements } from '../x402/types.js';
 import { PaymentRefusedError, isRecord } from './errors.js';
 
-/** The x402 v2 shapes the client reads and writes (wire format: amounts are atomic-unit strings). */
-export interface PaymentRequirements {
-  scheme: string;
-  network: string;
-  asset: string;
-  amount: string;
-  payTo: string;
-  maxTimeoutSeconds: number;
-  extra: Record<string, unknown>;
-}
-
-export interface PaymentRequired {
-  x402Version: number;
-  error?: string;
-  resource: { url: string; description?: string; mimeType?: string };
-  accepts: PaymentRequirements[];
-}
+/** The x402 v2 shapes as the client reads them (wire format: amounts are atomic-unit strings). */
+export type PaymentRequirements = OfferedRequirements;
+export type PaymentRequired = OfferedPaymentRequired;
 
 /** What the caller expects to pay; anything else in a 402 is refused before signing. */
 export interface PaymentExpectation {

@@ -12,7 +12,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
 import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_SIGNATURE_HEADER, decodeJsonHeader, encodeJsonHeader } from '../x402/codec.js';
-import { X402_VERSION, type PaymentPayload, type PaymentRequired, type PaymentRequirements } from '../x402/types.js';
+import { X402_VERSION, type OfferedPaymentRequired, type PaymentPayload, type PaymentRequired } from '../x402/types.js';
 
 /**
  * The paying side of x402 `exact` on Stellar: builds `transfer(from, to, amount)` on the asset
@@ -76,7 +76,7 @@ export function unsignedAuthEntry(
 }
 
 export async function createExactPayment(
-  required: PaymentRequired,
+  required: OfferedPaymentRequired,
   opts: PayerOptions,
   overrides: PaymentOverrides = {},
 ): Promise<PaymentPayload> {
@@ -136,7 +136,7 @@ export async function createExactPayment(
   return {
     x402Version: X402_VERSION,
     resource: required.resource,
-    accepted: requirements as PaymentRequirements,
+    accepted: requirements,
     payload: { transaction: tx.toXDR() },
   };
 }

@@ -48,6 +48,20 @@ export const paymentPayloadSchema = z.object({
 });
 export type PaymentPayload = z.infer<typeof paymentPayloadSchema>;
 
+/**
+ * PaymentRequirements as a client reads them from a 402 it must not trust: the same fields,
+ * loosely typed (the client checks every value before it signs anything).
+ */
+export type OfferedRequirements = PaymentPayload['accepted'];
+
+/** A PaymentRequired as a client reads it: ours is one, and so is any other server's. */
+export interface OfferedPaymentRequired {
+  x402Version: number;
+  error?: string;
+  resource: { url: string; description?: string; mimeType?: string };
+  accepts: OfferedRequirements[];
+}
+
 /** Body of PAYMENT-RESPONSE. */
 export interface SettlementResponse {
   success: boolean;
