@@ -11,7 +11,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
-import { answerClientErrorsAsJson } from './http/client-errors.js';
+import { HTTP_SERVER_OPTIONS, answerClientErrorsAsJson } from './http/client-errors.js';
 import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { Logger } from './logger.js';
 import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from './payments/wiring.js';
@@ -46,7 +46,7 @@ async function startEmbeddedLocalnet(config: Config, logger: Logger) {
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, config: Config): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port: config.port, hostname: config.host }, () => resolve(server));
+    const server = serve({ fetch, port: config.port, hostname: config.host, serverOptions: HTTP_SERVER_OPTIONS }, () => resolve(server));
     answerClientErrorsAsJson(server as Server);
     server.once('error', reject);
   });

@@ -2,8 +2,9 @@ import net from 'node:net';
 import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerClientErrorsAsJson } from '../../src/http/client-errors.js';
+import { HTTP_SERVER_OPTIONS, answerClientErrorsAsJson } from '../../src/http/client-errors.js';
 import { makeTestApp } from '../helpers/app.js';
+import { bootServer } from '../helpers/server.js';
 
 /** Writes raw bytes and reads until the server closes: what Node's parser refuses never reaches hono. */
 function raw(port: number, data: string): Promise<string> {
@@ -30,7 +31,9 @@ describe('requests the HTTP parser refuses get JSON errors too', () => {
   beforeAll(async () => {
     const t = await makeTestApp();
     await new Promise<void>((resolve) => {
-      server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+      // Our options, with timeouts short enough for a test.
+      const serverOptions = { ...HTTP_SERVER_OPTIONS, headersTimeout: 500, requestTimeout: 800, connectionsCheckingInterval: 100 };
+      server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1', serverOptions }, (info) => {
         port = info.port;
         resolve();
       });
@@ -54,8 +57,28 @@ describe('requests the HTTP parser refuses get JSON errors too', () => {
     expect(res.body).toEqual({ error: 'malformed HTTP request', code: 'BAD_REQUEST' });
   });
 
+  it('a sender too slow to finish its headers: 408 REQUEST_TIMEOUT', async () => {
+    const res = parse(await raw(port, 'GET /pricing HTTP/1.1\r\nHost: x\r\n'));
+    expect(res.status).toBe(408);
+    expect(res.body).toEqual({ error: 'the request was not received in time', code: 'REQUEST_TIMEOUT' });
+  });
+
   it('a well-formed request on the same server is still served', async () => {
     const res = await raw(port, 'GET /pricing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(res.startsWith('HTTP/1.1 200')).toBe(true);
+  });
+});
+
+describe('card402 as npm start boots it', () => {
+  it('answers what the parser refuses as JSON', async () => {
+    const booted = await bootServer();
+    try {
+      const { port } = new URL(booted.apiUrl);
+      const res = parse(await raw(Number(port), `GET /pricing HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+      expect(res.status).toBe(431);
+      expect(res.body.code).toBe('HEADERS_TOO_LARGE');
+    } finally {
+      await booted.close();
+    }
   });
 });
