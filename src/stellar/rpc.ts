@@ -21,6 +21,7 @@ export class RpcError extends Error {
 }
 
 export type SendStatus = 'PENDING' | 'DUPLICATE' | 'TRY_AGAIN_LATER' | 'ERROR';
+const SEND_STATUSES: ReadonlySet<SendStatus> = new Set(['PENDING', 'DUPLICATE', 'TRY_AGAIN_LATER', 'ERROR']);
 export interface SendResult {
   status: SendStatus;
   hash: string;
@@ -34,6 +35,16 @@ export type TransactionLookup =
   | { status: 'SUCCESS'; ledger: number }
   | { status: 'FAILED'; ledger: number; resultCode?: string }
   | { status: 'NOT_FOUND'; latestLedger: number };
+
+/** The fields of a simulateTransaction result that verification reads (JSON as the RPC sends it). */
+interface RawSimulation {
+  latestLedger?: unknown;
+  error?: unknown;
+  transactionData?: unknown;
+  minResourceFee?: unknown;
+  events?: unknown;
+  restorePreamble?: { transactionData?: unknown } | null;
+}
 
 let nextRequestId = 1;
 
@@ -49,7 +60,7 @@ const keepAliveAgents = {
  * POST over node:http(s) with keep-alive: a fraction of the CPU of global fetch per call, which
  * matters because every settlement makes several RPC calls.
  */
-function nodePost(url: URL, body: string): Promise<{ status: number; text: string }> {
+function nodePost(url: URL, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
   const secure = url.protocol === 'https:';
   const agent = secure ? keepAliveAgents['https:'] : keepAliveAgents['http:'];
   return new Promise((resolve, reject) => {
@@ -64,7 +75,7 @@ function nodePost(url: URL, body: string): Promise<{ status: number; text: strin
       },
     );
     request.on('error', reject);
-    request.setTimeout(RPC_TIMEOUT_MS, () => request.destroy(new RpcError('RPC request timed out')));
+    request.setTimeout(timeoutMs, () => request.destroy(new RpcError('RPC request timed out')));
     request.end(body);
   });
 }
@@ -72,19 +83,24 @@ function nodePost(url: URL, body: string): Promise<{ status: number; text: strin
 export class SorobanRpc implements LedgerView {
   private readonly fetchFn: FetchLike | undefined;
   private readonly parsedUrl: URL;
+  private readonly timeoutMs: number;
 
-  /** `fetch` replaces the built-in node:http transport (tests inject faults or an in-process ledger). */
+  /**
+   * `fetch` replaces the built-in node:http transport (tests inject faults or an in-process ledger);
+   * `timeoutMs` bounds a node:http round trip with no progress (default RPC_TIMEOUT_MS).
+   */
   constructor(
     readonly url: string,
-    opts: { fetch?: FetchLike } = {},
+    opts: { fetch?: FetchLike; timeoutMs?: number } = {},
   ) {
     this.fetchFn = opts.fetch;
+    this.timeoutMs = opts.timeoutMs ?? RPC_TIMEOUT_MS;
     this.parsedUrl = new URL(url);
     if (this.parsedUrl.protocol !== 'http:' && this.parsedUrl.protocol !== 'https:') throw new RpcError(`unsupported RPC URL ${url}`);
   }
 
   private async post(body: string): Promise<{ status: number; text: string }> {
-    if (!this.fetchFn) return nodePost(this.parsedUrl, body);
+    if (!this.fetchFn) return nodePost(this.parsedUrl, body, this.timeoutMs);
     const response = await this.fetchFn(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     return { status: response.status, text: await response.text() };
   }
@@ -93,20 +109,26 @@ export class SorobanRpc implements LedgerView {
     const body = JSON.stringify({ jsonrpc: '2.0', id: nextRequestId++, method, ...(params === undefined ? {} : { params }) });
     const response = await this.post(body);
     if (response.status < 200 || response.status >= 300) throw new RpcError(`${method}: HTTP ${response.status}`);
-    let json: { result?: T; error?: { code?: number; message?: string } };
+    let json: unknown;
     try {
-      json = JSON.parse(response.text) as typeof json;
+      json = JSON.parse(response.text);
     } catch {
       throw new RpcError(`${method}: response is not JSON`);
     }
-    if (json.error) throw new RpcError(`${method}: ${json.error.message ?? 'error'}`, json.error.code);
-    if (json.result === undefined) throw new RpcError(`${method}: empty result`);
-    return json.result;
+    if (typeof json !== 'object' || json === null) throw new RpcError(`${method}: response is not a JSON-RPC object`);
+    const { result, error } = json as { result?: unknown; error?: unknown };
+    if (error !== undefined && error !== null) {
+      const { code, message } = (typeof error === 'object' ? error : {}) as { code?: unknown; message?: unknown };
+      throw new RpcError(`${method}: ${typeof message === 'string' ? message : 'error'}`, typeof code === 'number' ? code : undefined);
+    }
+    if (result === undefined || result === null) throw new RpcError(`${method}: empty result`);
+    return result as T;
   }
 
   async latestLedger(): Promise<number> {
-    const result = await this.call<{ sequence: number }>('getLatestLedger');
-    return result.sequence;
+    const result = await this.call<{ sequence?: unknown }>('getLatestLedger');
+    if (!Number.isSafeInteger(result.sequence)) throw new RpcError('getLatestLedger: malformed result');
+    return result.sequence as number;
   }
 
   /** The account's current sequence number, or undefined when the account does not exist. */
@@ -145,28 +167,49 @@ export class SorobanRpc implements LedgerView {
     return rpc.parseRawSimulation(raw);
   }
 
+  /**
+   * Simulation for verification, parsed straight from the JSON-RPC answer: only the fields checks and
+   * settlement use (events, fee, resources, ledger), each XDR decoded once. The sdk's parser also
+   * decodes the results and state changes, and its SorobanDataBuilder decodes the resources and then
+   * copies them by another encode/decode round trip: together ~4 % of the server's CPU per paid card.
+   * A malformed answer is an RpcError (the network's fault, never the payer's).
+   */
   async simulate(tx: Transaction | string): Promise<SimulationOutcome> {
-    const sim = await this.simulateRaw(tx);
-    if (!rpc.Api.isSimulationSuccess(sim) || rpc.Api.isSimulationRestore(sim)) {
-      return { ok: false, error: 'error' in sim && typeof sim.error === 'string' ? sim.error : 'simulation did not succeed' };
+    const transaction = typeof tx === 'string' ? tx : tx.toXDR();
+    const raw = await this.call<RawSimulation>('simulateTransaction', { transaction });
+    if (typeof raw.error === 'string') return { ok: false, error: raw.error };
+    // The sdk's rule: a preamble with resources means archived state must be restored first.
+    if (raw.restorePreamble && raw.restorePreamble.transactionData !== '') return { ok: false, error: 'simulation needs a state restore' };
+    if (typeof raw.latestLedger !== 'number' || typeof raw.transactionData !== 'string' || typeof raw.minResourceFee !== 'string' || !/^\d{1,19}$/.test(raw.minResourceFee)) {
+      throw new RpcError('simulateTransaction: malformed result');
     }
-    return {
-      ok: true,
-      events: sim.events,
-      minResourceFee: BigInt(sim.minResourceFee),
-      transactionData: sim.transactionData.build(),
-      latestLedger: sim.latestLedger,
-    };
+    if (raw.events !== undefined && raw.events !== null && !(Array.isArray(raw.events) && raw.events.every((e) => typeof e === 'string'))) {
+      throw new RpcError('simulateTransaction: malformed events');
+    }
+    try {
+      return {
+        ok: true,
+        events: (raw.events ?? []).map((event) => xdr.DiagnosticEvent.fromXDR(event, 'base64')),
+        minResourceFee: BigInt(raw.minResourceFee),
+        transactionData: xdr.SorobanTransactionData.fromXDR(raw.transactionData, 'base64'),
+        latestLedger: raw.latestLedger,
+      };
+    } catch {
+      throw new RpcError('simulateTransaction: result XDR does not decode');
+    }
   }
 
   /** Sends a transaction (or its base64 envelope). */
   async send(tx: Transaction | FeeBumpTransaction | string): Promise<SendResult> {
-    const raw = await this.call<{ status: SendStatus; hash: string; errorResultXdr?: string; latestLedger?: number }>('sendTransaction', {
+    const raw = await this.call<{ status?: unknown; hash?: unknown; errorResultXdr?: unknown; latestLedger?: unknown }>('sendTransaction', {
       transaction: typeof tx === 'string' ? tx : tx.toXDR(),
     });
-    const out: SendResult = { status: raw.status, hash: raw.hash };
+    // An answer we cannot read says nothing about whether the transaction was taken: an error, so
+    // the caller resends the identical envelope (DUPLICATE if it was) instead of assuming either way.
+    if (!SEND_STATUSES.has(raw.status as SendStatus) || typeof raw.hash !== 'string') throw new RpcError('sendTransaction: malformed result');
+    const out: SendResult = { status: raw.status as SendStatus, hash: raw.hash };
     if (typeof raw.latestLedger === 'number') out.latestLedger = raw.latestLedger;
-    if (raw.errorResultXdr) {
+    if (typeof raw.errorResultXdr === 'string' && raw.errorResultXdr !== '') {
       try {
         out.errorResultCode = xdr.TransactionResult.fromXDR(raw.errorResultXdr, 'base64').result().switch().name;
       } catch {
@@ -177,7 +220,7 @@ export class SorobanRpc implements LedgerView {
   }
 
   async transaction(hash: string): Promise<TransactionLookup> {
-    const raw = await this.call<{ status: string; ledger?: number; latestLedger: number; resultXdr?: string }>('getTransaction', { hash });
+    const raw = await this.call<{ status?: unknown; ledger?: number; latestLedger?: unknown; resultXdr?: string }>('getTransaction', { hash });
     if (raw.status === 'SUCCESS') return { status: 'SUCCESS', ledger: raw.ledger ?? 0 };
     if (raw.status === 'FAILED') {
       let resultCode: string | undefined;
@@ -188,6 +231,7 @@ export class SorobanRpc implements LedgerView {
       }
       return resultCode === undefined ? { status: 'FAILED', ledger: raw.ledger ?? 0 } : { status: 'FAILED', ledger: raw.ledger ?? 0, resultCode };
     }
-    return { status: 'NOT_FOUND', latestLedger: raw.latestLedger };
+    if (raw.status !== 'NOT_FOUND' || !Number.isSafeInteger(raw.latestLedger)) throw new RpcError('getTransaction: malformed result');
+    return { status: 'NOT_FOUND', latestLedger: raw.latestLedger as number };
   }
 }
