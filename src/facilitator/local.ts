@@ -56,7 +56,9 @@ export class LocalFacilitator implements Facilitator {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly tokens = new WeakSet<object>();
   private readonly watcher: LedgerWatcher;
-  private readonly signers = new Map<string, NativeSigner>();
+  /** Native signers by key pair (the pool's channel key pairs are long-lived objects). */
+  private readonly signers = new WeakMap<Keypair, NativeSigner>();
+  private readonly feePayer: NativeSigner | undefined;
 
   constructor(private readonly opts: LocalFacilitatorOptions) {
     this.ownAddresses = new Set([
@@ -65,6 +67,7 @@ export class LocalFacilitator implements Facilitator {
       ...(opts.protectedAddresses ?? []),
     ]);
     this.sleep = opts.sleep ?? defaultSleep;
+    this.feePayer = opts.feePayer ? new NativeSigner(opts.feePayer) : undefined;
     this.watcher = new LedgerWatcher({
       latestLedger: () => opts.rpc.latestLedger(),
       intervalMs: opts.pollIntervalMs,
@@ -119,15 +122,15 @@ export class LocalFacilitator implements Facilitator {
       auth: inspected.auth,
       sorobanData: ledger.transactionData,
       networkPassphrase: this.opts.networkPassphrase,
-      feePayer: this.opts.feePayer ? this.signerFor(this.opts.feePayer) : undefined,
+      feePayer: this.feePayer,
     });
   }
 
   private signerFor(keypair: Keypair): NativeSigner {
-    let signer = this.signers.get(keypair.publicKey());
+    let signer = this.signers.get(keypair);
     if (!signer) {
       signer = new NativeSigner(keypair);
-      this.signers.set(keypair.publicKey(), signer);
+      this.signers.set(keypair, signer);
     }
     return signer;
   }

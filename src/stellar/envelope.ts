@@ -23,17 +23,39 @@ function muxed(signer: NativeSigner): xdr.MuxedAccount {
   return xdr.MuxedAccount.keyTypeEd25519(signer.rawPublicKey);
 }
 
+const networkIds = new Map<string, Buffer>();
 function networkId(passphrase: string): Buffer {
-  return createHash('sha256').update(passphrase, 'utf8').digest();
+  let id = networkIds.get(passphrase);
+  if (!id) {
+    id = createHash('sha256').update(passphrase, 'utf8').digest();
+    networkIds.set(passphrase, id);
+  }
+  return id;
 }
 
-function payloadHash(passphrase: string, tagged: xdr.TransactionSignaturePayloadTaggedTransaction): Buffer {
-  const payload = new xdr.TransactionSignaturePayload({ networkId: networkId(passphrase), taggedTransaction: tagged });
-  return createHash('sha256').update(payload.toXDR()).digest();
+// The transaction is encoded once; the signature payloads and envelopes around it are framed by
+// hand from the XDR definitions (Stellar-transaction.x), not re-encoded through js-xdr objects,
+// which encoded the whole invocation again for the hash and again for the envelope. The unit test
+// pins the bytes to TransactionBuilder + Transaction.sign, plain and fee-bumped.
+const ENVELOPE_TYPE_TX = 2;
+const ENVELOPE_TYPE_TX_FEE_BUMP = 5;
+const KEY_TYPE_ED25519 = 0;
+
+function int32(value: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeInt32BE(value);
+  return out;
 }
 
-function decorated(signer: NativeSigner, hash: Buffer): xdr.DecoratedSignature {
-  return new xdr.DecoratedSignature({ hint: signer.hint, signature: signer.sign(hash) });
+/** sha256 of TransactionSignaturePayload {networkId, taggedTransaction: <type, body>}. */
+function payloadHash(passphrase: string, envelopeType: number, body: Buffer): Buffer {
+  return createHash('sha256').update(networkId(passphrase)).update(int32(envelopeType)).update(body).digest();
+}
+
+/** `DecoratedSignature<20>` with one signature: count, hint (opaque[4]), signature (opaque<64>). */
+function oneSignature(signer: NativeSigner, hash: Buffer): Buffer {
+  const signature = signer.sign(hash);
+  return Buffer.concat([int32(1), signer.hint, int32(signature.length), signature]);
 }
 
 export function buildInvokeEnvelope(args: {
@@ -64,24 +86,21 @@ export function buildInvokeEnvelope(args: {
       }),
     ],
     ext: new xdr.TransactionExt(1, args.sorobanData),
-  });
-  const innerHash = payloadHash(args.networkPassphrase, xdr.TransactionSignaturePayloadTaggedTransaction.envelopeTypeTx(tx));
-  const inner = new xdr.TransactionV1Envelope({ tx, signatures: [decorated(args.source, innerHash)] });
+  }).toXDR();
+  const innerHash = payloadHash(args.networkPassphrase, ENVELOPE_TYPE_TX, tx);
+  // TransactionV1Envelope {tx, signatures}
+  const inner = Buffer.concat([tx, oneSignature(args.source, innerHash)]);
   if (!args.feePayer) {
-    return { xdr: xdr.TransactionEnvelope.envelopeTypeTx(inner).toXDR('base64'), hash: innerHash.toString('hex') };
+    return { xdr: Buffer.concat([int32(ENVELOPE_TYPE_TX), inner]).toString('base64'), hash: innerHash.toString('hex') };
   }
   // Fee bump: the outer fee covers one more inclusion fee than the inner, plus the resource fee.
   const resourceFee = BigInt(args.sorobanData.resourceFee().toString());
   const inclusion = args.feeStroops - resourceFee;
-  const bump = new xdr.FeeBumpTransaction({
-    feeSource: muxed(args.feePayer),
-    fee: xdr.Int64.fromString((inclusion * 2n + resourceFee).toString()),
-    innerTx: xdr.FeeBumpTransactionInnerTx.envelopeTypeTx(inner),
-    ext: new xdr.FeeBumpTransactionExt(0),
-  });
-  const outerHash = payloadHash(args.networkPassphrase, xdr.TransactionSignaturePayloadTaggedTransaction.envelopeTypeTxFeeBump(bump));
-  const envelope = xdr.TransactionEnvelope.envelopeTypeTxFeeBump(
-    new xdr.FeeBumpTransactionEnvelope({ tx: bump, signatures: [decorated(args.feePayer, outerHash)] }),
-  );
-  return { xdr: envelope.toXDR('base64'), hash: outerHash.toString('hex') };
+  const outerFee = Buffer.alloc(8);
+  outerFee.writeBigInt64BE(inclusion * 2n + resourceFee);
+  // FeeBumpTransaction {feeSource: MuxedAccount (ed25519), fee, innerTx: <ENVELOPE_TYPE_TX, inner>, ext: v0}
+  const bump = Buffer.concat([int32(KEY_TYPE_ED25519), args.feePayer.rawPublicKey, outerFee, int32(ENVELOPE_TYPE_TX), inner, int32(0)]);
+  const outerHash = payloadHash(args.networkPassphrase, ENVELOPE_TYPE_TX_FEE_BUMP, bump);
+  const envelope = Buffer.concat([int32(ENVELOPE_TYPE_TX_FEE_BUMP), bump, oneSignature(args.feePayer, outerHash)]);
+  return { xdr: envelope.toString('base64'), hash: outerHash.toString('hex') };
 }
