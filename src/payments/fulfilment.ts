@@ -4,7 +4,7 @@ import type { CardDataCipher, CardDetails } from '../cards/card-data.js';
 import type { CardIssuer } from '../cards/issuer.js';
 import { addLedgerEntry, cardBalanceCents, findCard, insertCard } from '../cards/repository.js';
 import type { Db } from '../db/open.js';
-import type { CardRow, PaymentRow } from '../db/schema.js';
+import type { CardRow, PaymentRow, PaymentStatus } from '../db/schema.js';
 import { centsToDollarNumber } from '../money/units.js';
 import { transitionPayment } from './repository.js';
 import type { CreateCardBody, FundCardBody } from './types.js';
@@ -21,6 +21,27 @@ export interface FulfilmentDeps {
   clock: Clock;
   issuer: CardIssuer;
   cipher: CardDataCipher;
+}
+
+/**
+ * A settlement this process saw succeed moments ago and has not written down: the payment is still
+ * `settling` in the database (its transaction hash recorded before sending), and fulfilment records
+ * the settlement in the same db transaction that links the card. A crash before that commit leaves
+ * `settling`, which recovery resolves by asking the ledger, exactly as after a crash mid-settlement.
+ */
+export interface UnrecordedSettlement {
+  txHash: string;
+  ledger: number | null;
+}
+
+/** From where a payment may be fulfilled: settled (recorded), or settling with a settlement in hand. */
+export function fulfilFromStates(settlement: UnrecordedSettlement | undefined): readonly PaymentStatus[] {
+  return settlement ? ['verified', 'settling'] : ['settled', 'paid_unfulfilled'];
+}
+
+/** The columns that record an unrecorded settlement, to set with the payment's next transition. */
+export function settlementColumns(settlement: UnrecordedSettlement | undefined): { settle_tx_hash?: string; settled_ledger?: number | null } {
+  return settlement ? { settle_tx_hash: settlement.txHash, settled_ledger: settlement.ledger } : {};
 }
 
 export interface FulfilledPayment {
@@ -66,10 +87,13 @@ function cardView(card: CardRow, balanceCents: number): Record<string, unknown> 
  * transaction (card row, ledger entry, payment → fulfilled). The provider call comes first and is
  * idempotent on the payment id, so retrying after any failure can never create two cards or load
  * twice; the compare-and-set on the payment status means only one fulfilment ever commits.
+ * `settlement` is given only by the request that just settled the payment (see UnrecordedSettlement);
+ * `payment` must then carry its hash and ledger already.
  */
-export async function fulfilPayment(deps: FulfilmentDeps, payment: PaymentRow): Promise<FulfilledPayment> {
+export async function fulfilPayment(deps: FulfilmentDeps, payment: PaymentRow, settlement?: UnrecordedSettlement): Promise<FulfilledPayment> {
   const nowMs = deps.clock.nowMs();
-  const fromStates = ['settled', 'paid_unfulfilled'] as const;
+  const fromStates = fulfilFromStates(settlement);
+  const recorded = settlementColumns(settlement);
   if (payment.kind === 'create') {
     const body = JSON.parse(payment.request_json) as CreateCardBody;
     const issued = await deps.issuer.issueCard({
@@ -108,6 +132,7 @@ export async function fulfilPayment(deps: FulfilmentDeps, payment: PaymentRow): 
       }
       const linked = await transitionPayment(trx, payment.id, fromStates, {
         status: 'fulfilled',
+        ...recorded,
         card_id: cardId,
         response_json: JSON.stringify(storedBody),
         last_error: null,
@@ -135,6 +160,7 @@ export async function fulfilPayment(deps: FulfilmentDeps, payment: PaymentRow): 
     };
     const linked = await transitionPayment(trx, payment.id, fromStates, {
       status: 'fulfilled',
+      ...recorded,
       card_id: card.id,
       response_json: JSON.stringify(storedBody),
       last_error: null,

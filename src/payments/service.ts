@@ -13,7 +13,15 @@ import { buildPaymentRequired, buildRequirements, type PaymentTerms } from '../x
 import { decodePaymentHeader } from '../x402/codec.js';
 import { X402_VERSION, type PaymentPayload, type PaymentRequirements, type SettlementResponse } from '../x402/types.js';
 import { inspectPayment } from '../x402/verify.js';
-import { detailsEnvelope, fulfilPayment, replayBody, type FulfilmentDeps } from './fulfilment.js';
+import {
+  detailsEnvelope,
+  fulfilFromStates,
+  fulfilPayment,
+  replayBody,
+  settlementColumns,
+  type FulfilmentDeps,
+  type UnrecordedSettlement,
+} from './fulfilment.js';
 import {
   DuplicatePaymentError,
   findPayment,
@@ -165,35 +173,38 @@ export class PaymentService {
 
     const nowMs = this.deps.clock.nowMs();
     const paymentId = randomUUID();
+    // The row as recorded; the request keeps it to fulfil without reading it back.
+    const recorded: PaymentRow = {
+      id: paymentId,
+      kind: request.kind,
+      payer,
+      auth_nonce: nonce.toString(),
+      auth_expiration_ledger: expirationLedger,
+      idempotency_key: call.idempotencyKey ?? null,
+      request_fingerprint: requestFingerprint,
+      request_json: JSON.stringify(request.body),
+      network: requirements.network,
+      asset: requirements.asset,
+      pay_to: requirements.payTo,
+      amount_atomic: requirements.amount,
+      load_cents: request.price.loadCents,
+      total_cents: request.price.totalCents,
+      payment_xdr: payload.payload.transaction,
+      status: 'verified',
+      settle_tx_hash: null,
+      settle_envelope_xdr: null,
+      settled_ledger: null,
+      card_id: null,
+      response_json: null,
+      last_error: null,
+      refund_tx_hash: null,
+      refund_envelope_xdr: null,
+      fulfil_attempts: 0,
+      created_at: nowMs,
+      updated_at: nowMs,
+    };
     try {
-      await insertPayment(this.deps.db, {
-        id: paymentId,
-        kind: request.kind,
-        payer,
-        auth_nonce: nonce.toString(),
-        auth_expiration_ledger: expirationLedger,
-        idempotency_key: call.idempotencyKey ?? null,
-        request_fingerprint: requestFingerprint,
-        request_json: JSON.stringify(request.body),
-        network: requirements.network,
-        asset: requirements.asset,
-        pay_to: requirements.payTo,
-        amount_atomic: requirements.amount,
-        load_cents: request.price.loadCents,
-        total_cents: request.price.totalCents,
-        payment_xdr: payload.payload.transaction,
-        status: 'verified',
-        settle_tx_hash: null,
-        settle_envelope_xdr: null,
-        settled_ledger: null,
-        card_id: null,
-        response_json: null,
-        last_error: null,
-        refund_tx_hash: null,
-        refund_envelope_xdr: null,
-        created_at: nowMs,
-        updated_at: nowMs,
-      });
+      await insertPayment(this.deps.db, recorded);
     } catch (err) {
       if (!(err instanceof DuplicatePaymentError)) throw err;
       const twin =
@@ -205,7 +216,7 @@ export class PaymentService {
 
     this.claimed.add(paymentId);
     try {
-      return await this.settleAndFulfil(call, paymentId, payload, requirements, verified.token);
+      return await this.settleAndFulfil(call, recorded, payload, requirements, verified.token);
     } finally {
       this.claimed.delete(paymentId);
     }
@@ -240,19 +251,25 @@ export class PaymentService {
 
   private async settleAndFulfil(
     call: PaidCall,
-    paymentId: string,
+    recorded: PaymentRow,
     payload: PaymentPayload,
     requirements: PaymentRequirements,
     token: unknown,
   ): Promise<PaidOutcome> {
-    const outcome = await this.settle(paymentId, payload, requirements, token);
+    const outcome = await this.settle(recorded.id, payload, requirements, token);
     // No money moved: a fresh challenge, so the payer can sign a new payment.
     if (outcome.status === 'failed') return this.challenge(call, requirements, 'settlement_failed');
-    if (outcome.status === 'pending') return { type: 'in_progress', paymentId, retryAfterSeconds: this.retryAfterSeconds() };
-    return this.fulfil(paymentId);
+    if (outcome.status === 'pending') return { type: 'in_progress', paymentId: recorded.id, retryAfterSeconds: this.retryAfterSeconds() };
+    // Settled: the payment stays `settling` in the database until fulfilment records the settlement
+    // and the card in one db transaction (one write instead of two; see UnrecordedSettlement).
+    const settlement: UnrecordedSettlement = { txHash: outcome.txHash, ledger: outcome.ledger ?? null };
+    return this.fulfil({ ...recorded, status: 'settling', settle_tx_hash: settlement.txHash, settled_ledger: settlement.ledger }, settlement);
   }
 
-  /** verified|settling → settling (hash recorded before each send) → settled | failed | still settling. */
+  /**
+   * verified|settling → settling (hash recorded before each send) → failed | still settling. A
+   * success is returned, not written: the caller records it (with the card, or as `settled`).
+   */
   private async settle(paymentId: string, payload: PaymentPayload, requirements: PaymentRequirements, token?: unknown): Promise<SettleOutcome> {
     // A facilitator that reports each envelope before sending moves the payment to `settling` in the
     // same write that records the envelope; any other is marked `settling` before it is called.
@@ -281,12 +298,6 @@ export class PaymentService {
     }
     const nowMs = this.deps.clock.nowMs();
     if (outcome.status === 'success') {
-      await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], {
-        status: 'settled',
-        settle_tx_hash: outcome.txHash,
-        settled_ledger: outcome.ledger ?? null,
-        updated_at: nowMs,
-      });
       this.deps.logger.info('payment settled', { paymentId, txHash: outcome.txHash });
     } else if (outcome.status === 'failed') {
       await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'failed', last_error: outcome.reason, updated_at: nowMs });
@@ -300,19 +311,22 @@ export class PaymentService {
     return outcome;
   }
 
-  /** settled|paid_unfulfilled → fulfilled, or → paid_unfulfilled (retried later, refunded at the end). */
-  private async fulfil(paymentId: string): Promise<PaidOutcome> {
-    const payment = await findPayment(this.deps.db, paymentId);
-    if (!payment) throw new Error(`payment ${paymentId} vanished`);
+  /**
+   * settled|paid_unfulfilled → fulfilled, or → paid_unfulfilled (retried later, refunded at the end).
+   * With `settlement` (just settled by this request, see UnrecordedSettlement): settling → the same.
+   */
+  private async fulfil(payment: PaymentRow, settlement?: UnrecordedSettlement): Promise<PaidOutcome> {
+    const paymentId = payment.id;
     try {
-      const done = await fulfilPayment(this.fulfilment, payment);
+      const done = await fulfilPayment(this.fulfilment, payment, settlement);
       const body = done.details ? { ...done.storedBody, detailsEnvelope: detailsEnvelope(done.details) } : done.storedBody;
       this.deps.logger.info('payment fulfilled', { paymentId, kind: payment.kind });
       return { type: 'fulfilled', httpStatus: done.httpStatus, body, settlement: this.settlementOf(payment) };
     } catch (err) {
       const attempts = payment.fulfil_attempts + 1;
-      await transitionPayment(this.deps.db, paymentId, ['settled', 'paid_unfulfilled'], {
+      await transitionPayment(this.deps.db, paymentId, fulfilFromStates(settlement), {
         status: 'paid_unfulfilled',
+        ...settlementColumns(settlement),
         fulfil_attempts: attempts,
         last_error: err instanceof Error ? err.message.slice(0, 200) : 'fulfilment failed',
         updated_at: this.deps.clock.nowMs(),
@@ -357,7 +371,7 @@ export class PaymentService {
         if (payment.status === 'paid_unfulfilled' && payment.fulfil_attempts >= this.deps.fulfilMaxAttempts) {
           await this.refund(payment);
         } else {
-          await this.fulfil(paymentId);
+          await this.fulfil(payment);
         }
         payment = (await findPayment(this.deps.db, paymentId))!;
       }
@@ -416,7 +430,15 @@ export class PaymentService {
       return;
     }
     const { payload, requirements } = this.payloadOf(payment);
-    await this.settle(payment.id, payload, requirements);
+    const outcome = await this.settle(payment.id, payload, requirements);
+    if (outcome.status === 'success') {
+      await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], {
+        status: 'settled',
+        settle_tx_hash: outcome.txHash,
+        settled_ledger: outcome.ledger ?? null,
+        updated_at: this.deps.clock.nowMs(),
+      });
+    }
   }
 
   private async refund(payment: PaymentRow): Promise<void> {

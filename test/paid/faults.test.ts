@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Operation, TransactionBuilder, rpc as sdkRpc } from '@stellar/stellar-sdk';
 import type { CardIssuer } from '../../src/cards/issuer.js';
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
+import { decodeJsonHeader } from '../../src/x402/codec.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { startPaymentRuntime } from '../../src/payments/wiring.js';
@@ -199,6 +200,11 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     expect(response.status, JSON.stringify(body)).toBe(502);
     expect(body).toMatchObject({ code: 'FULFILMENT_FAILED', status: 'paid_unfulfilled', paymentId: expect.any(String) });
     expect(response.headers.get('PAYMENT-RESPONSE')).toBeTruthy();
+    // The settlement is recorded with the failure: the transaction that landed, and its ledger.
+    const settled = decodeJsonHeader<{ transaction: string }>(response.headers.get('PAYMENT-RESPONSE')!);
+    const row = await h.db.selectFrom('payments').select(['status', 'settle_tx_hash', 'settled_ledger', 'fulfil_attempts']).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'paid_unfulfilled', settle_tx_hash: settled.transaction, settled_ledger: expect.any(Number), fulfil_attempts: 1 });
+    expect((await h.stack.rpc.transaction(settled.transaction)).status).toBe('SUCCESS');
     await h.stack.service.reconcile();
     expect((await bodyOf(await fetchPayment(h, agent, body.paymentId))).status).toBe('fulfilled');
     await expectNothingLost(h, treasury);
@@ -242,11 +248,19 @@ async function rebuildPayload(harness: PaidHarness, paymentId: string) {
 const hang = () => new Promise<never>(() => {});
 
 describe('crash recovery: whatever a crash leaves behind is finished at the next start', () => {
-  it('a crash between settlement and issuing: the next start issues the card, once', async () => {
+  it.each([
+    ['before the provider is asked for the card', false],
+    ['after the provider issued the card, before it was recorded', true],
+  ])('a crash between settlement and issuing (%s): the next start issues the card, once', async (_label, issuedFirst) => {
+    let issuing = false;
     h = await makePaidHarness({
       issuer: (sandbox): CardIssuer => ({
         checkCapacity: (r) => sandbox.checkCapacity(r),
-        issueCard: hang, // the process dies here
+        issueCard: async (r) => {
+          issuing = true;
+          if (issuedFirst) await sandbox.issueCard(r);
+          return hang(); // the process dies here
+        },
         fundCard: (r) => sandbox.fundCard(r),
       }),
     });
@@ -254,14 +268,23 @@ describe('crash recovery: whatever a crash leaves behind is finished at the next
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
     void send(h, await signed(h, agent)).catch(() => undefined);
-    await until(async () => (await harness.db.selectFrom('payments').select('status').executeTakeFirst())?.status === 'settled', 'settlement');
-    expect(h.issuer.calls.issue).toBe(0);
+    await until(async () => issuing, 'settlement, then issuing');
+    // Settled on the ledger; the database holds the payment as `settling` with the hash of the
+    // transaction that landed (recorded before it was sent), nothing about a card yet.
+    const crashed = await harness.db.selectFrom('payments').select(['status', 'settle_tx_hash', 'card_id']).executeTakeFirstOrThrow();
+    expect(crashed).toMatchObject({ status: 'settling', card_id: null });
+    expect((await h.stack.rpc.transaction(crashed.settle_tx_hash!)).status).toBe('SUCCESS');
+    expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - PRICE);
+    expect(h.issuer.calls.issue).toBe(issuedFirst ? 1 : 0);
 
     const restarted = h.restart();
     const runtime = await startPaymentRuntime(restarted.service, h.config, createMemoryLogger());
     await runtime.stop();
     expect(runtime.recovered).toEqual({ fulfilled: 1 });
     expect(h.issuer.calls.issue).toBe(1);
+    expect(await h.db.selectFrom('cards').select('id').execute()).toHaveLength(1);
+    const recovered = await harness.db.selectFrom('payments').select(['status', 'settle_tx_hash', 'settled_ledger']).executeTakeFirstOrThrow();
+    expect(recovered).toMatchObject({ status: 'fulfilled', settle_tx_hash: crashed.settle_tx_hash, settled_ledger: expect.any(Number) });
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - PRICE);
     await expectNothingLost(h, treasury);
   });
