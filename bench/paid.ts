@@ -1,6 +1,7 @@
 // bench/paid: N concurrent agents buying cards from card402 against the local ledger, each in its own
 // process: the ledger (npm run localnet), card402 (bench/paid-server.ts) and the agents (this file).
-//   npx tsx bench/paid.ts            (env: AGENTS, CARDS, LEDGER_MS, SCALE_LEDGER_MS, SCALE_SECONDS)
+//   npx tsx bench/paid.ts            (env: AGENTS, CARDS, LEDGER_MS, REPEAT, SCALE_LEDGER_MS, SCALE_SECONDS,
+//                                     BENCH_PORT: first local ledger port, so two benches can run side by side)
 // Prints medians and ratios; results go to BENCHMARKS.md by hand. No assertions: timings are not tests.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -149,11 +150,12 @@ const agents = num('AGENTS', 32);
 const ledgerMs = num('LEDGER_MS', 250);
 const cards = num('CARDS', 300);
 const repeat = num('REPEAT', 3);
+const portBase = num('BENCH_PORT', 18_400);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`bench/paid — ${new Date().toISOString()} — node ${process.version} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
 console.log(`\n1) ${agents} concurrent agents, 16 channels, ledger every ${ledgerMs} ms, ${cards} cards (card only, $10); median of ${repeat} runs`);
 const runs: RunResult[] = [];
-for (let i = 0; i < repeat; i++) runs.push(await run({ agents, channels: 16, ledgerMs, cards, port: 18_400 + i }));
+for (let i = 0; i < repeat; i++) runs.push(await run({ agents, channels: 16, ledgerMs, cards, port: portBase + i }));
 const m = (pick: (r: RunResult) => number) => median(runs.map(pick));
 console.log(`   issued ${runs.map((r) => r.cards).join('/')} cards, ${runs.reduce((n, r) => n + r.failures, 0)} failures in all runs`);
 console.log(`   ${fmt(m((r) => r.cardsPerSecond))} cards/s | latency (402 + pay + 201) p50 ${fmt(m((r) => r.p50Ms), 0)} ms, p99 ${fmt(m((r) => r.p99Ms), 0)} ms`);
@@ -165,7 +167,7 @@ const scaleSeconds = num('SCALE_SECONDS', 15);
 console.log(`\n2) settlement throughput vs channels, ledger every ${scaleLedgerMs} ms, ${scaleSeconds} s each, 3 agents per channel`);
 const rows: Array<[number, RunResult]> = [];
 for (const channels of [1, 16]) {
-  rows.push([channels, await run({ agents: 3 * channels, channels, ledgerMs: scaleLedgerMs, seconds: scaleSeconds, port: 18_500 + channels })]);
+  rows.push([channels, await run({ agents: 3 * channels, channels, ledgerMs: scaleLedgerMs, seconds: scaleSeconds, port: portBase + 100 + channels })]);
 }
 console.log('   channels | cards/s | ideal (channels ÷ ledger s) | ratio to ideal | p50 ms | failures | CPU ms/card');
 for (const [channels, r] of rows) {
