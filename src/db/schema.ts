@@ -84,9 +84,10 @@ export type CardDetailsAccessRow = Selectable<CardDetailsAccessTable>;
 export type PaymentKind = 'create' | 'fund';
 
 /**
- * verified → settling → settled → fulfilled, with the failure paths
- * settled → paid_unfulfilled → (settled … fulfilled) | refunding → refunded, and
- * verified | settling → failed (no money moved).
+ * verified → settling → fulfilled when the request that settled it fulfils it (settlement and card
+ * in one db transaction); verified | settling → settled → fulfilled when recovery or the reconciler
+ * confirms the settlement first. Failure paths: settling | settled → paid_unfulfilled →
+ * (fulfilled | refunding → refunded), and verified | settling → failed (no money moved).
  */
 export type PaymentStatus =
   | 'verified'
