@@ -238,7 +238,7 @@ const CLOCK_TICKS = (() => {
 function runWrk(port: number, conns: number, requestsFile: string, serverPid: number): WrkResult {
   const cpuBefore = processCpuUs(serverPid);
   const loopCpuBefore = processCpuUs(serverPid, true);
-  const wrkArgs = ['-t1', `-c${conns}`, `-d${DURATION_S}s`, '--latency', '-s', path.join(here, 'requests.lua'), `http://127.0.0.1:${port}`, '--', requestsFile, '1'];
+  const wrkArgs = ['-t1', `-c${conns}`, `-d${DURATION_S}s`, '--timeout', '10s', '--latency', '-s', path.join(here, 'requests.lua'), `http://127.0.0.1:${port}`, '--', requestsFile, '1'];
   const out = HAS_TASKSET
     ? execFileSync('taskset', ['-c', '0', 'wrk', ...wrkArgs], { encoding: 'utf8' })
     : execFileSync('wrk', wrkArgs, { encoding: 'utf8' });

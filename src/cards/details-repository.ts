@@ -1,28 +1,39 @@
 import { randomUUID } from 'node:crypto';
-import type { CardDetailsAccessRow, DetailsAccessOutcome } from '../db/schema.js';
+import type { Kysely } from 'kysely';
+import { reusableQuery, reusableStatement } from '../db/reusable-query.js';
+import type { CardDetailsAccessRow, Database, DetailsAccessOutcome } from '../db/schema.js';
 import type { Executor } from './repository.js';
 
 /** Spent X-AGENT-NONCE values and the details access audit. Plain functions over a db or transaction. */
 
-export async function isDetailsNonceSpent(db: Executor, cardId: string, nonceHash: string): Promise<boolean> {
-  const row = await db
+// The statements of every details read are compiled once (see reusableQuery), not rebuilt by kysely.
+const spentNonce = reusableQuery(2, (db: Kysely<Database>, cardId: string, nonceHash: string) =>
+  db.selectFrom('card_details_nonces').select('created_at').where('card_id', '=', cardId).where('nonce_hash', '=', nonceHash),
+);
+const noncesSince = reusableQuery(2, (db: Kysely<Database>, cardId: string, sinceMs: number) =>
+  db
     .selectFrom('card_details_nonces')
-    .select('created_at')
+    .select((eb) => eb.fn.countAll<number>().as('spent'))
     .where('card_id', '=', cardId)
-    .where('nonce_hash', '=', nonceHash)
-    .executeTakeFirst();
-  return row !== undefined;
+    .where('created_at', '>', sinceMs),
+);
+const insertNonce = reusableStatement(4, (db: Kysely<Database>, cardId: string, nonceHash: string, wallet: string, nowMs: number) =>
+  db.insertInto('card_details_nonces').values({ card_id: cardId, nonce_hash: nonceHash, wallet_address: wallet, created_at: nowMs }),
+);
+const insertAccess = reusableStatement(
+  7,
+  (db: Kysely<Database>, id: string, cardId: string, wallet: string, ip: string, userAgent: string, outcome: DetailsAccessOutcome, nowMs: number) =>
+    db.insertInto('card_details_access').values({ id, card_id: cardId, wallet_address: wallet, ip, user_agent: userAgent, outcome, created_at: nowMs }),
+);
+
+export async function isDetailsNonceSpent(db: Executor, cardId: string, nonceHash: string): Promise<boolean> {
+  return (await spentNonce(db as Kysely<Database>, cardId, nonceHash)).length > 0;
 }
 
 /** How many nonces the card spent after `sinceMs` (an index range count). */
 export async function countDetailsNoncesSince(db: Executor, cardId: string, sinceMs: number): Promise<number> {
-  const row = await db
-    .selectFrom('card_details_nonces')
-    .select((eb) => eb.fn.countAll<number>().as('spent'))
-    .where('card_id', '=', cardId)
-    .where('created_at', '>', sinceMs)
-    .executeTakeFirstOrThrow();
-  return Number(row.spent);
+  const [row] = await noncesSince(db as Kysely<Database>, cardId, sinceMs);
+  return Number(row!.spent);
 }
 
 /** Spend time (ms) of the card's `index`-th (0 = oldest) nonce after `sinceMs`. */
@@ -40,10 +51,7 @@ export async function detailsNonceTimeAt(db: Executor, cardId: string, sinceMs: 
 }
 
 export async function spendDetailsNonce(db: Executor, row: { cardId: string; nonceHash: string; wallet: string; nowMs: number }): Promise<void> {
-  await db
-    .insertInto('card_details_nonces')
-    .values({ card_id: row.cardId, nonce_hash: row.nonceHash, wallet_address: row.wallet, created_at: row.nowMs })
-    .execute();
+  await insertNonce(db as Kysely<Database>, row.cardId, row.nonceHash, row.wallet, row.nowMs);
 }
 
 export async function purgeDetailsNoncesBefore(db: Executor, beforeMs: number): Promise<void> {
@@ -56,18 +64,8 @@ export async function recordDetailsAccess(
   db: Executor,
   entry: { cardId: string; wallet: string; ip: string; userAgent: string; outcome: DetailsAccessOutcome; nowMs: number },
 ): Promise<void> {
-  await db
-    .insertInto('card_details_access')
-    .values({
-      id: randomUUID(),
-      card_id: entry.cardId,
-      wallet_address: entry.wallet,
-      ip: entry.ip.slice(0, 64),
-      user_agent: entry.userAgent.slice(0, MAX_USER_AGENT_CHARS),
-      outcome: entry.outcome,
-      created_at: entry.nowMs,
-    })
-    .execute();
+  const userAgent = entry.userAgent.slice(0, MAX_USER_AGENT_CHARS);
+  await insertAccess(db as Kysely<Database>, randomUUID(), entry.cardId, entry.wallet, entry.ip.slice(0, 64), userAgent, entry.outcome, entry.nowMs);
 }
 
 /** Audit rows newest first, paged by seq. */

@@ -1,4 +1,7 @@
+import type { Kysely } from 'kysely';
 import type { Db } from '../db/open.js';
+import { reusableStatement } from '../db/reusable-query.js';
+import type { Database } from '../db/schema.js';
 
 /**
  * Remembers which signatures (v1) and request nonces (v2) have been used, until they could no
@@ -24,6 +27,15 @@ export const REPLAY_PURGE_INTERVAL_MS = 60_000;
  */
 export const RECORDED_KEYS_CACHE_SIZE = 20_000;
 
+// A row that has expired but not been purged yet may be reclaimed; a live one may not. Compiled
+// once (see reusableQuery): this runs on every single-use signed request.
+const claimStatement = reusableStatement(3, (db: Kysely<Database>, key: string, expiresAtMs: number, nowMs: number) =>
+  db
+    .insertInto('wallet_auth_replays')
+    .values({ key, expires_at: expiresAtMs, created_at: nowMs })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ expires_at: expiresAtMs, created_at: nowMs }).where('wallet_auth_replays.expires_at', '<', nowMs)),
+);
+
 export class SqliteReplayStore implements ReplayStore {
   private lastPurgeMs = 0;
   /** Keys known to be live in wallet_auth_replays (written or claimed by this process) → expiry. */
@@ -37,20 +49,10 @@ export class SqliteReplayStore implements ReplayStore {
       await this.db.deleteFrom('wallet_auth_replays').where('expires_at', '<', nowMs).execute();
       for (const [k, expiry] of this.recorded) if (expiry < nowMs) this.recorded.delete(k);
     }
-    // A row that has expired but not been purged yet may be reclaimed; a live one may not.
-    const result = await this.db
-      .insertInto('wallet_auth_replays')
-      .values({ key, expires_at: expiresAtMs, created_at: nowMs })
-      .onConflict((oc) =>
-        oc
-          .column('key')
-          .doUpdateSet({ expires_at: expiresAtMs, created_at: nowMs })
-          .where('wallet_auth_replays.expires_at', '<', nowMs),
-      )
-      .executeTakeFirst();
+    const result = await claimStatement(this.db, key, expiresAtMs, nowMs);
     // Claimed or not, a live row for the key now exists.
     this.markRecorded(key, expiresAtMs);
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    return Number(result.numAffectedRows ?? 0n) === 1;
   }
 
   async remember(key: string, expiresAtMs: number, nowMs: number): Promise<void> {
