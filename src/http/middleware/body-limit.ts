@@ -4,6 +4,7 @@ import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors.js';
 
 type NodeIncoming = IncomingMessage & { rawBody?: Buffer };
+const utf8 = new TextDecoder(); // as fetch's Body.text(): UTF-8, BOM dropped
 
 /** Reads a node request body, stopping (and answering 'too_large') as soon as it passes `maxBytes`. */
 function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Buffer | 'too_large'> {
@@ -64,7 +65,7 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler {
     incoming.rawBody = body;
     const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
     cache['arrayBuffer'] = Promise.resolve(body.buffer.slice(body.byteOffset, body.byteOffset + body.length));
-    cache['text'] = Promise.resolve(new TextDecoder().decode(body)); // as fetch's Body.text(): UTF-8, BOM dropped
+    cache['text'] = Promise.resolve(utf8.decode(body));
     return next();
   };
 }

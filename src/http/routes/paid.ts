@@ -33,8 +33,10 @@ const fundBody = z.object({
 
 /** The one function that builds a 402: the same PaymentRequired as JSON body and base64 header. */
 export function paymentRequiredResponse(c: Context<AppEnv>, paymentRequired: PaymentRequired): Response {
-  c.header(PAYMENT_REQUIRED_HEADER, encodeJsonHeader(paymentRequired));
-  return c.json(paymentRequired, 402);
+  // Serialised once for both: every card starts with this answer.
+  const json = JSON.stringify(paymentRequired);
+  c.header(PAYMENT_REQUIRED_HEADER, Buffer.from(json, 'utf8').toString('base64'));
+  return c.body(json, 402, { 'Content-Type': 'application/json' });
 }
 
 function priced(result: PricingResult) {
