@@ -88,16 +88,23 @@ async function run(opts: { agents: number; channels: number; ledgerMs: number; w
       await fetch(`${ledger.url}/friendbot?addr=${a.publicKey()}`);
       await fetch(`${ledger.url}/friendbot?addr=${a.publicKey()}&asset=USDC&amount=1000000`);
     }
+    /** One card bought; a transport error or a non-201 is a failure, reported, never a crash. */
     const buy = async (agent: Keypair) => {
       const started = performance.now();
-      const { response } = await payAndFetch(
-        (url, init) => fetch(url, init),
-        `${server.url}/cards/create/tier/0`,
-        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nameOnCard: 'Bench Agent', email: 'bench@example.com' }) },
-        { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc },
-      );
-      await response.arrayBuffer();
-      return { ok: response.status === 201, ms: performance.now() - started };
+      try {
+        const { response } = await payAndFetch(
+          (url, init) => fetch(url, init),
+          `${server.url}/cards/create/tier/0`,
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nameOnCard: 'Bench Agent', email: 'bench@example.com' }) },
+          { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc },
+        );
+        const body = await response.text();
+        if (response.status !== 201) process.stderr.write(`   failure: HTTP ${response.status} ${body.slice(0, 200)}\n`);
+        return { ok: response.status === 201, ms: performance.now() - started };
+      } catch (err) {
+        process.stderr.write(`   failure: ${err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err)}\n`);
+        return { ok: false, ms: performance.now() - started };
+      }
     };
     const latencies: number[] = [];
     let failures = 0;
@@ -110,11 +117,11 @@ async function run(opts: { agents: number; channels: number; ledgerMs: number; w
           while (launched < count && performance.now() < deadline) {
             launched += 1;
             const r = await buy(agent);
-            if (!record) continue;
-            if (r.ok) {
+            if (!r.ok) failures += 1; // warm-up failures count too
+            else if (record) {
               issued += 1;
               latencies.push(r.ms);
-            } else failures += 1;
+            }
           }
         }),
       );

@@ -62,7 +62,7 @@ const keepAliveAgents = {
  * matters because every settlement makes several RPC calls. `target` is the URL already turned into
  * request options: handing node a URL object converts it again on every call (~30 % of a call's CPU).
  */
-function nodePost(target: http.RequestOptions, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+function nodePost(target: http.RequestOptions, body: string, timeoutMs: number, mayRetryStale = true): Promise<{ status: number; text: string }> {
   const secure = target.protocol === 'https:';
   return new Promise((resolve, reject) => {
     const request = (secure ? https : http).request(
@@ -74,7 +74,14 @@ function nodePost(target: http.RequestOptions, body: string, timeoutMs: number):
         response.on('error', reject);
       },
     );
-    request.on('error', reject);
+    request.on('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed while it sat idle fails as soon as it is reused
+      // (the server's idle timeout races our reuse). Once, on a fresh connection: every call we
+      // make is safe to repeat (reads, and sendTransaction of the same envelope is DUPLICATE).
+      if (mayRetryStale && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+        nodePost({ ...target, agent: false }, body, timeoutMs, false).then(resolve, reject);
+      } else reject(err);
+    });
     request.setTimeout(timeoutMs, () => request.destroy(new RpcError('RPC request timed out')));
     request.end(body);
   });

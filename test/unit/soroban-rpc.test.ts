@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { xdr } from '@stellar/stellar-sdk';
@@ -149,5 +150,34 @@ describe('SorobanRpc.simulate: parses the fields verification uses', () => {
     const error = await rpc().simulate('AAAA').catch((err: unknown) => err);
     expect(error).toBeInstanceOf(RpcError);
     expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe('SorobanRpc over kept-alive connections', () => {
+  it('a connection the server dropped while idle is retried once on a fresh one, not reported as a failure', async () => {
+    // A raw server: its first connection answers one request, then resets when it is reused (as a
+    // server whose idle timeout fired just as the client reused the socket); later connections answer.
+    let connections = 0;
+    const answerBody = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { id: 'x', protocolVersion: 23, sequence: 42 } });
+    const raw = net.createServer((socket) => {
+      const n = ++connections;
+      let served = 0;
+      socket.on('data', (chunk: Buffer) => {
+        if (!chunk.toString('latin1').includes('\r\n\r\n')) return;
+        if (n === 1 && served === 1) return void socket.resetAndDestroy();
+        served += 1;
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nContent-Length: ${Buffer.byteLength(answerBody)}\r\n\r\n${answerBody}`);
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const rpc = new SorobanRpc(`http://127.0.0.1:${(raw.address() as AddressInfo).port}/soroban/rpc`);
+      expect(await rpc.latestLedger()).toBe(42);
+      expect(await rpc.latestLedger()).toBe(42);
+      expect(connections).toBe(2);
+    } finally {
+      await new Promise((resolve) => raw.close(resolve));
+    }
   });
 });
