@@ -10,7 +10,12 @@ export const MAX_PAYMENT_HEADER_BYTES = 96 * 1024;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
 export function encodeJsonHeader(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
+  return encodeJsonTextHeader(JSON.stringify(value));
+}
+
+/** encodeJsonHeader for JSON already serialised (when the same text is also the body). */
+export function encodeJsonTextHeader(json: string): string {
+  return Buffer.from(json, 'utf8').toString('base64');
 }
 
 export type DecodedPayment = { ok: true; payload: PaymentPayload } | { ok: false; reason: 'invalid_payment_header' };

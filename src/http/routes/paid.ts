@@ -6,7 +6,7 @@ import { priceCardCreation, priceCardFunding, type PricingResult } from '../../m
 import { centsToDollarNumber, formatAtomic } from '../../money/units.js';
 import type { PaymentService } from '../../payments/service.js';
 import type { PaidOutcome, PaidRequest } from '../../payments/types.js';
-import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader } from '../../x402/codec.js';
+import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader, encodeJsonTextHeader } from '../../x402/codec.js';
 import type { PaymentRequired } from '../../x402/types.js';
 import type { AppEnv } from '../env.js';
 import { AppError } from '../errors.js';
@@ -35,7 +35,7 @@ const fundBody = z.object({
 export function paymentRequiredResponse(c: Context<AppEnv>, paymentRequired: PaymentRequired): Response {
   // Serialised once for both: every card starts with this answer.
   const json = JSON.stringify(paymentRequired);
-  c.header(PAYMENT_REQUIRED_HEADER, Buffer.from(json, 'utf8').toString('base64'));
+  c.header(PAYMENT_REQUIRED_HEADER, encodeJsonTextHeader(json));
   return c.body(json, 402, { 'Content-Type': 'application/json' });
 }
 
