@@ -12,8 +12,10 @@
  *     a few thousand requests would need a few thousand cards: everything else (auth, single-use
  *     signature store, nonce check-and-spend transaction, decrypt, audit row) runs as in production.
  * A third scenario, GET /pricing (static JSON: no signature, no database), is the ceiling that
- * HTTP + hono alone allow on the machine. Each scenario runs `runs` times; the table shows medians. wrk and the server are pinned to
- * different cores when taskset exists. Requires wrk (apt-get install wrk).
+ * HTTP + hono alone allow on the machine. Each scenario runs `runs` times; the table shows medians.
+ * When taskset exists, wrk runs on cpu0 and the server on --server-cpus (default both cores).
+ * Options: --only list|details|pricing, --verifier node|tweetnacl, --server-cpus, and the numbers
+ * above; BENCH_CPU_PROF=dir writes the servers' CPU profiles. Requires wrk (apt-get install wrk).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
