@@ -27,3 +27,8 @@ export const MAX_ENTRY_TTL_LEDGERS = 3_110_400;
 export const MIN_PERSISTENT_TTL_LEDGERS = 2_073_600;
 export const DEFAULT_LEDGER_MS = 5000;
 export const GENESIS_LEDGER = 2;
+
+/** How long transactions stay answerable by getTransaction: soroban-rpc's default window, 7 days. */
+export const HISTORY_RETENTION_SECONDS = 7 * 24 * 3600;
+/** The same window in ledgers, as getHealth reports it (7 days of 5 s ledgers). */
+export const HISTORY_RETENTION_LEDGERS = 120_960;

@@ -10,6 +10,7 @@ export interface LocalnetOptions {
   statePath?: string; // persist state here (optional)
   startedAtMs?: () => number; // injectable clock, milliseconds (optional)
   log?: (event: string, fields?: Record<string, unknown>) => void; // optional structured log sink
+  historySeconds?: number; // how long getTransaction remembers a transaction (default 7 days)
 }
 
 export interface Localnet {
@@ -29,7 +30,12 @@ export interface Localnet {
 
 export function createLocalnet(opts: LocalnetOptions = {}): Localnet {
   const log = opts.log ?? (() => {});
-  const ledger = new Ledger({ now: opts.startedAtMs ?? Date.now, log, ...(opts.statePath ? { statePath: opts.statePath } : {}) });
+  const ledger = new Ledger({
+    now: opts.startedAtMs ?? Date.now,
+    log,
+    ...(opts.statePath ? { statePath: opts.statePath } : {}),
+    ...(opts.historySeconds !== undefined ? { historySeconds: opts.historySeconds } : {}),
+  });
   const app = createLocalnetApp(ledger, log);
   const ledgerMs = opts.ledgerMs ?? DEFAULT_LEDGER_MS;
   if (ledgerMs !== 'manual' && (!Number.isInteger(ledgerMs) || ledgerMs <= 0)) throw new RangeError(`ledgerMs must be a positive integer or 'manual', got ${ledgerMs}`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StrKey } from '@stellar/stellar-sdk';
 import { applyTransaction } from './apply.js';
-import { FRIENDBOT_STROOPS, GENESIS_LEDGER, INT64_MAX } from './constants.js';
+import { FRIENDBOT_STROOPS, GENESIS_LEDGER, HISTORY_RETENTION_SECONDS, INT64_MAX } from './constants.js';
 import { parseEnvelope, type ParsedEnvelope } from './envelope.js';
 import { rejectionResult } from './results.js';
 import { simulateTransaction, type SimulateAuthMode, type SimulateResponse } from './simulate.js';
@@ -19,6 +19,8 @@ export interface SendResult {
 
 export interface LedgerOptions {
   statePath?: string;
+  /** Transactions older than this (by ledger close time) are forgotten; default 7 days. */
+  historySeconds?: number;
   now: () => number; // ms
   log: (event: string, fields?: Record<string, unknown>) => void;
 }
@@ -135,8 +137,28 @@ export class Ledger {
       if (expiration < sequence) this.state.nonces.delete(key);
     }
     this.state.latest = { sequence, closeTime, hash: ledgerHash(this.latest.hash, sequence, appliedHashes) };
+    this.forgetOldTransactions();
     this.persist();
     return { sequence, applied: appliedHashes.length };
+  }
+
+  /**
+   * Drops transactions that closed more than the history window ago, as soroban-rpc does (they
+   * answer NOT_FOUND, with an oldestLedger past them). Without it the state file, rewritten at every
+   * close, would grow with every transaction ever made. `oldest` becomes the oldest ledger whose
+   * transactions are kept (per-ledger hashes are not kept, so its hash is left empty).
+   */
+  private forgetOldTransactions(): void {
+    const cutoff = this.latest.closeTime - (this.opts.historySeconds ?? HISTORY_RETENTION_SECONDS);
+    let forgot = false;
+    for (const [hash, tx] of this.state.txs) {
+      if (tx.createdAt >= cutoff) break; // kept in the order they were applied, so oldest first
+      this.state.txs.delete(hash);
+      forgot = true;
+    }
+    if (!forgot) return;
+    const oldestKept = this.state.txs.values().next().value;
+    this.state.oldest = oldestKept ? { sequence: oldestKept.ledger, closeTime: oldestKept.createdAt, hash: '' } : { ...this.latest };
   }
 
   /** Creates the account with `stroops`, or adds them to an existing one. */

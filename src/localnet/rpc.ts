@@ -1,6 +1,6 @@
 import { xdr } from '@stellar/stellar-sdk';
 import { z } from 'zod';
-import { LOCALNET_PASSPHRASE, PROTOCOL_VERSION } from './constants.js';
+import { HISTORY_RETENTION_LEDGERS, LOCALNET_PASSPHRASE, PROTOCOL_VERSION } from './constants.js';
 import { buildEntry, refFromLedgerKey } from './entries.js';
 import { EnvelopeError } from './envelope.js';
 import type { Ledger } from './ledger.js';
@@ -31,7 +31,6 @@ class RpcError extends Error {
 }
 
 const MAX_LEDGER_ENTRY_KEYS = 200;
-const RETENTION_WINDOW_LEDGERS = 120_960; // seven days of 5 s ledgers, soroban-rpc's default
 
 const noParams = z.union([z.null(), z.undefined(), z.object({}).strict(), z.array(z.never())]);
 const base64 = z.string().min(1).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
@@ -111,7 +110,7 @@ function dispatch(method: Method, params: unknown, ctx: RpcContext): unknown {
   const oldest = ledger.state.oldest;
   switch (method) {
     case 'getHealth':
-      return { status: 'healthy', latestLedger: latest.sequence, oldestLedger: oldest.sequence, ledgerRetentionWindow: RETENTION_WINDOW_LEDGERS };
+      return { status: 'healthy', latestLedger: latest.sequence, oldestLedger: oldest.sequence, ledgerRetentionWindow: HISTORY_RETENTION_LEDGERS };
     case 'getNetwork':
       return { friendbotUrl: ctx.friendbotUrl, passphrase: LOCALNET_PASSPHRASE, protocolVersion: PROTOCOL_VERSION };
     case 'getLatestLedger':

@@ -48,6 +48,44 @@ describe('localnet state file', () => {
     }
   });
 
+  it('forgets transactions older than the history window, in memory and in the state file, as soroban-rpc does', async () => {
+    let nowMs = Date.now();
+    const opts = { statePath, historySeconds: 60, startedAtMs: () => nowMs };
+    const first = await startLocalnet(opts);
+    const payer = fundedAccount(first.localnet, 10n * USDC);
+    const payee = fundedAccount(first.localnet);
+    const channel = fundedAccount(first.localnet);
+    const entry = await signedPayerAuth(first, payer, payee.publicKey(), 1n * USDC, { channel: channel.publicKey(), expiration: first.localnet.latestLedger() + 100 });
+    const sent = await first.rpc.sendTransaction(await prepareAndSign(first, channel, transferOp(payer.publicKey(), payee.publicKey(), 1n * USDC, [entry])));
+    await first.localnet.closeLedger();
+    const landed = await first.rpc.getTransaction(sent.hash);
+    expect(landed.status).toBe(rpc.Api.GetTransactionStatus.SUCCESS);
+    const landedLedger = (landed as rpc.Api.GetSuccessfulTransactionResponse).ledger;
+
+    nowMs += 59_000; // still inside the window
+    await first.localnet.closeLedger();
+    expect((await first.rpc.getTransaction(sent.hash)).status).toBe(rpc.Api.GetTransactionStatus.SUCCESS);
+
+    nowMs += 2_000; // now past it
+    await first.localnet.closeLedger();
+    const gone = await first.rpc.getTransaction(sent.hash);
+    expect(gone.status).toBe(rpc.Api.GetTransactionStatus.NOT_FOUND);
+    expect(gone.oldestLedger).toBeGreaterThan(landedLedger);
+    expect(readFileSync(statePath, 'utf8')).not.toContain(sent.hash);
+    // The money it moved stays moved.
+    expect(first.localnet.usdcBalance(payee.publicKey())).toBe(1n * USDC);
+    await first.close();
+
+    const second = await startLocalnet(opts);
+    try {
+      const afterRestart = await second.rpc.getTransaction(sent.hash);
+      expect(afterRestart.status).toBe(rpc.Api.GetTransactionStatus.NOT_FOUND);
+      expect(afterRestart.oldestLedger).toBe(gone.oldestLedger);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('refuses to start from a corrupt state file instead of silently starting empty', () => {
     writeFileSync(statePath.replace('nested/', ''), '{"version": 1, "accounts": ');
     expect(() => createLocalnet({ ledgerMs: 'manual', statePath: statePath.replace('nested/', '') })).toThrow();
