@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { xdr } from '@stellar/stellar-sdk';
 import type { NativeSigner } from './ed25519.js';
+import { networkId } from './network-id.js';
 
 /**
  * Builds and signs a one-operation Soroban transaction envelope directly in XDR: what
@@ -21,16 +22,6 @@ export const BASE_INCLUSION_FEE_STROOPS = 100n;
 // stack capture) every time: the hot path uses the signers' raw keys instead.
 function muxed(signer: NativeSigner): xdr.MuxedAccount {
   return xdr.MuxedAccount.keyTypeEd25519(signer.rawPublicKey);
-}
-
-const networkIds = new Map<string, Buffer>();
-function networkId(passphrase: string): Buffer {
-  let id = networkIds.get(passphrase);
-  if (!id) {
-    id = createHash('sha256').update(passphrase, 'utf8').digest();
-    networkIds.set(passphrase, id);
-  }
-  return id;
 }
 
 // The transaction is encoded once; the signature payloads and envelopes around it are framed by

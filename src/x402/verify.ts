@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StrKey, scValToNative, xdr } from '@stellar/stellar-sdk';
 import { verifyEd25519 } from '../stellar/ed25519.js';
+import { networkId } from '../stellar/network-id.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
 
 /**
@@ -138,21 +139,11 @@ function checkProtocol(payload: PaymentPayload, expected: PaymentRequirements): 
 }
 
 /** The sha256 an address credential signs: HashIdPreimage envelopeTypeSorobanAuthorization. */
-const networkIds = new Map<string, Buffer>();
-function networkIdOf(passphrase: string): Buffer {
-  let id = networkIds.get(passphrase);
-  if (!id) {
-    id = createHash('sha256').update(passphrase, 'utf8').digest();
-    networkIds.set(passphrase, id);
-  }
-  return id;
-}
-
 export function authEntrySignaturePayload(entry: xdr.SorobanAuthorizationEntry, networkPassphrase: string): Buffer {
   const credentials = entry.credentials().address();
   const preimage = xdr.HashIdPreimage.envelopeTypeSorobanAuthorization(
     new xdr.HashIdPreimageSorobanAuthorization({
-      networkId: networkIdOf(networkPassphrase),
+      networkId: networkId(networkPassphrase),
       nonce: credentials.nonce(),
       signatureExpirationLedger: credentials.signatureExpirationLedger(),
       invocation: entry.rootInvocation(),
