@@ -1,14 +1,13 @@
 // card402 as its own process for bench/paid.ts: same createApp and payment stack as production,
 // SQLite file in a temp DATA_DIR, keys generated and funded through the ledger's friendbot over HTTP.
 // Reports its own CPU usage over IPC so the bench can attribute server CPU per paid card.
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import { createApp } from '../src/app.js';
 import { SandboxIssuer } from '../src/cards/sandbox-issuer.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDatabase } from '../src/db/open.js';
+import { serveHttp } from '../src/http/serve.js';
 import { createLogger } from '../src/logger.js';
 import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from '../src/payments/wiring.js';
 import { loadStellarKeys } from '../src/stellar/keys.js';
@@ -38,9 +37,8 @@ const stack = buildPaymentStack({
 // As production runs: start-up recovery, then the reconciler in the background.
 const runtime = await startPaymentRuntime(stack.service, config, logger);
 const app = createApp({ config, db, clock: systemClock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
-const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => {
-  process.send!({ ready: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
-});
+const { server, port } = await serveHttp(app.fetch, { port: 0, hostname: '127.0.0.1' });
+process.send!({ ready: `http://127.0.0.1:${port}` });
 process.on('message', (message) => {
   if (message === 'cpu') process.send!({ cpu: process.cpuUsage() });
   if (message === 'stop') server.close(() => void runtime.stop().then(() => db.destroy()).then(() => process.exit(0)));

@@ -1,8 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
 import { assertKeyOpensStoredCards } from './cards/card-data.js';
 import { newestCardCiphertext } from './cards/repository.js';
@@ -11,7 +9,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
-import { HTTP_SERVER_OPTIONS, answerClientErrorsAsJson } from './http/client-errors.js';
+import { serveHttp } from './http/serve.js';
 import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { Logger } from './logger.js';
 import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from './payments/wiring.js';
@@ -42,14 +40,6 @@ async function startEmbeddedLocalnet(config: Config, logger: Logger) {
   ledger.start();
   logger.info('embedded local Stellar ledger running', { rpcUrl: server.rpcUrl, httpsRpcUrl: server.httpsRpcUrl, friendbot: `${server.url}/friendbot` });
   return { ledger, server, friendbotUrl: `${server.url}/friendbot` };
-}
-
-function listen(fetch: (req: Request) => Response | Promise<Response>, config: Config): Promise<ServerType> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port: config.port, hostname: config.host, serverOptions: HTTP_SERVER_OPTIONS }, () => resolve(server));
-    answerClientErrorsAsJson(server as Server);
-    server.once('error', reject);
-  });
 }
 
 function closeServer(server: ServerType): Promise<void> {
@@ -104,10 +94,9 @@ export async function startCard402(config: Config, logger: Logger, clock: Clock 
     teardown.add(() => reconciler.stop());
 
     const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
-    const server = await listen(app.fetch, config);
+    const { server, port } = await serveHttp(app.fetch, { port: config.port, hostname: config.host });
     // In-flight requests finish before anything under them is stopped.
     teardown.add(() => closeServer(server));
-    const port = (server.address() as AddressInfo).port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     return {
       url: `http://${host}:${port}`,

@@ -5,14 +5,13 @@
  *   tsx bench/wallet/server.ts <node|tweetnacl> <sqlite file>
  * Env: CARD_DATA_KEY (hex) and the usual card402 variables (limits, LOG_LEVEL).
  */
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { createApp } from '../../src/app.js';
 import { CardDataCipher } from '../../src/cards/card-data.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { serveHttp } from '../../src/http/serve.js';
 import { createLogger } from '../../src/logger.js';
 import { createVerifier, type VerifierName } from '../../src/wallet-auth/verifier.js';
 
@@ -34,7 +33,6 @@ const app = createApp({
   cardCipher: new CardDataCipher(config.cardDataKey),
   signatureVerifier: createVerifier(verifierName as VerifierName),
 });
-const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => {
-  process.stdout.write(`ready ${(server.address() as AddressInfo).port}\n`);
-});
+const { server, port } = await serveHttp(app.fetch, { port: 0, hostname: '127.0.0.1' });
+process.stdout.write(`ready ${port}\n`);
 process.on('SIGTERM', () => server.close(() => db.destroy().then(() => process.exit(0))));

@@ -16,13 +16,6 @@ function appErrorFor(code: string | undefined): AppError {
 }
 
 /**
- * Node's HTTP server options for card402: a client gets 15 s to send its headers and 30 s for
- * the whole request (bodies are small), checked every second, instead of Node's 60 s / 5 min
- * checked every 30 s; a slow sender is answered 408 and dropped rather than holding a socket.
- */
-export const HTTP_SERVER_OPTIONS = { headersTimeout: 15_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 } as const;
-
-/**
  * Requests Node's HTTP parser rejects (oversized headers, a broken request line, a slow sender)
  * never reach hono; Node answers them with an empty text response. This answers them like every
  * other error: `{error, code}` JSON with the security headers, then closes the connection.

@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
+import { serveHttp } from '../../src/http/serve.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp } from '../helpers/app.js';
 
@@ -33,12 +34,7 @@ describe('body limit over real HTTP', () => {
   let port: number;
   beforeAll(async () => {
     const t = await makeTestApp();
-    await new Promise<void>((resolve) => {
-      server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
-        port = info.port;
-        resolve();
-      });
-    });
+    ({ server, port } = await serveHttp(t.app.fetch, { port: 0, hostname: '127.0.0.1' }));
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 

@@ -1,8 +1,7 @@
 import net from 'node:net';
-import type { Server } from 'node:http';
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HTTP_SERVER_OPTIONS, answerClientErrorsAsJson } from '../../src/http/client-errors.js';
+import { serveHttp } from '../../src/http/serve.js';
 import { makeTestApp } from '../helpers/app.js';
 import { bootServer } from '../helpers/server.js';
 
@@ -30,15 +29,8 @@ describe('requests the HTTP parser refuses get JSON errors too', () => {
   let port: number;
   beforeAll(async () => {
     const t = await makeTestApp();
-    await new Promise<void>((resolve) => {
-      // Our options, with timeouts short enough for a test.
-      const serverOptions = { ...HTTP_SERVER_OPTIONS, headersTimeout: 500, requestTimeout: 800, connectionsCheckingInterval: 100 };
-      server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1', serverOptions }, (info) => {
-        port = info.port;
-        resolve();
-      });
-      answerClientErrorsAsJson(server as Server);
-    });
+    // card402's server, with timeouts short enough for a test.
+    ({ server, port } = await serveHttp(t.app.fetch, { port: 0, hostname: '127.0.0.1', serverOptions: { headersTimeout: 500, requestTimeout: 800, connectionsCheckingInterval: 100 } }));
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 

@@ -1,4 +1,5 @@
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
+import { serveHttp } from '../../src/http/serve.js';
 import { bodyOf } from '../helpers/http.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
@@ -69,12 +70,9 @@ describe('over real HTTP', () => {
   let base: string;
   beforeAll(async () => {
     const t = await makeTestApp();
-    await new Promise<void>((resolve) => {
-      server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
-        base = `http://127.0.0.1:${info.port}`;
-        resolve();
-      });
-    });
+    let port: number;
+    ({ server, port } = await serveHttp(t.app.fetch, { port: 0, hostname: '127.0.0.1' }));
+    base = `http://127.0.0.1:${port}`;
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
