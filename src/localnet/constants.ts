@@ -30,5 +30,5 @@ export const GENESIS_LEDGER = 2;
 
 /** How long transactions stay answerable by getTransaction: soroban-rpc's default window, 7 days. */
 export const HISTORY_RETENTION_SECONDS = 7 * 24 * 3600;
-/** The same window in ledgers, as getHealth reports it (7 days of 5 s ledgers). */
-export const HISTORY_RETENTION_LEDGERS = 120_960;
+/** The same window in ledgers of the default length, as getHealth reports it (120,960). */
+export const HISTORY_RETENTION_LEDGERS = (HISTORY_RETENTION_SECONDS * 1000) / DEFAULT_LEDGER_MS;
