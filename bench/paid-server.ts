@@ -1,6 +1,8 @@
 // card402 as its own process for bench/paid.ts: same createApp and payment stack as production,
 // SQLite file in a temp DATA_DIR, keys generated and funded through the ledger's friendbot over HTTP.
 // Reports its own CPU usage over IPC so the bench can attribute server CPU per paid card.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { createApp } from '../src/app.js';
 import { SandboxIssuer } from '../src/cards/sandbox-issuer.js';
@@ -39,7 +41,27 @@ const runtime = await startPaymentRuntime(stack.service, config, logger);
 const app = createApp({ config, db, clock: systemClock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
 const { server, port } = await serveHttp(app.fetch, { port: 0, hostname: '127.0.0.1' });
 process.send!({ ready: `http://127.0.0.1:${port}` });
+// BENCH_CPU_PROF=dir: a CPU profile of the measured cards only (from the first CPU reading, after the
+// warm-up, to the second), so V8's warm-up compiling does not blur where steady-state time goes.
+const profileDir = process.env['BENCH_CPU_PROF'];
+const profiler = profileDir ? new Session() : undefined;
+let cpuReadings = 0;
+async function toggleProfile(): Promise<void> {
+  if (!profiler) return;
+  if (cpuReadings === 1) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  } else if (cpuReadings === 2) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(path.join(profileDir!, `paid-server-${process.pid}.cpuprofile`), JSON.stringify(profile));
+  }
+}
 process.on('message', (message) => {
-  if (message === 'cpu') process.send!({ cpu: process.cpuUsage() });
+  if (message === 'cpu') {
+    cpuReadings += 1;
+    const cpu = process.cpuUsage();
+    void toggleProfile().then(() => process.send!({ cpu }));
+  }
   if (message === 'stop') server.close(() => void runtime.stop().then(() => db.destroy()).then(() => process.exit(0)));
 });

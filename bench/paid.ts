@@ -1,7 +1,8 @@
 // bench/paid: N concurrent agents buying cards from card402 against the local ledger, each in its own
 // process: the ledger (npm run localnet), card402 (bench/paid-server.ts) and the agents (this file).
 //   npx tsx bench/paid.ts            (env: AGENTS, CARDS, WARMUP_CARDS, LEDGER_MS, REPEAT, SCALE_LEDGER_MS, SCALE_SECONDS,
-//                                     BENCH_PORT: first local ledger port, so two benches can run side by side)
+//                                     BENCH_PORT: first local ledger port, so two benches can run side by side,
+//                                     BENCH_CPU_PROF: a directory for a CPU profile of the server over the measured cards)
 // Prints medians and ratios; results go to BENCHMARKS.md by hand. No assertions: timings are not tests.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,7 +35,7 @@ async function startLedger(ledgerMs: number, port: number): Promise<{ child: Chi
 async function startServer(ledgerUrl: string, channels: number, dataDir: string): Promise<{ child: ChildProcess; url: string; cpu(): Promise<NodeJS.CpuUsage> }> {
   const child = fork(path.join(root, 'bench/paid-server.ts'), [], {
     cwd: root,
-    execArgv: ['--import', 'tsx', ...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [])],
+    execArgv: ['--import', 'tsx'],
     env: {
       ...process.env,
       DATA_DIR: dataDir,
