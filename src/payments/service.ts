@@ -77,7 +77,7 @@ function fingerprint(request: PaidRequest): string {
 /**
  * Orchestrates a paid request in the order that never gives anything away:
  * validate (route) → capacity → inspect payment → dedupe (payer, nonce) / idempotency key →
- * verify on the ledger → record → settle → fulfil in one db transaction; failures after settlement
+ * verify on the ledger → record with the first envelope → send → fulfil in one db transaction; failures after settlement
  * are retried and finally refunded on-chain. Also the reconciler for everything left unfinished.
  */
 export class PaymentService {
@@ -173,7 +173,9 @@ export class PaymentService {
 
     const nowMs = this.deps.clock.nowMs();
     const paymentId = randomUUID();
-    // The row as recorded; the request keeps it to fulfil without reading it back.
+    // The row as it will be recorded. It is written when settlement starts, in the same write as the
+    // first envelope (see settle()): nothing can be sent before it is on disk, and a paid card costs
+    // one commit fewer. The (payer, nonce) and idempotency-key claims are made by that write.
     const recorded: PaymentRow = {
       id: paymentId,
       kind: request.kind,
@@ -190,7 +192,7 @@ export class PaymentService {
       load_cents: request.price.loadCents,
       total_cents: request.price.totalCents,
       payment_xdr: payload.payload.transaction,
-      status: 'verified',
+      status: 'settling',
       settle_tx_hash: null,
       settle_envelope_xdr: null,
       settled_ledger: null,
@@ -203,20 +205,17 @@ export class PaymentService {
       created_at: nowMs,
       updated_at: nowMs,
     };
+    this.claimed.add(paymentId);
     try {
-      await insertPayment(this.deps.db, recorded);
+      return await this.settleAndFulfil(call, recorded, payload, requirements, verified.token);
     } catch (err) {
       if (!(err instanceof DuplicatePaymentError)) throw err;
+      // A copy of this payment (or of this idempotency key) was recorded first: answer as its replay.
       const twin =
         (await findPaymentByNonce(this.deps.db, payer, nonce.toString())) ??
         (call.idempotencyKey ? await findPaymentByIdempotencyKey(this.deps.db, payer, request.kind, call.idempotencyKey) : undefined);
       if (!twin) throw err;
       return this.replay(twin, requestFingerprint, call, requirements);
-    }
-
-    this.claimed.add(paymentId);
-    try {
-      return await this.settleAndFulfil(call, recorded, payload, requirements, verified.token);
     } finally {
       this.claimed.delete(paymentId);
     }
@@ -256,7 +255,7 @@ export class PaymentService {
     requirements: PaymentRequirements,
     token: unknown,
   ): Promise<PaidOutcome> {
-    const outcome = await this.settle(recorded.id, payload, requirements, token);
+    const outcome = await this.settle(recorded.id, payload, requirements, token, recorded);
     // No money moved: a fresh challenge, so the payer can sign a new payment.
     if (outcome.status === 'failed') return this.challenge(call, requirements, 'settlement_failed');
     if (outcome.status === 'pending') return { type: 'in_progress', paymentId: recorded.id, retryAfterSeconds: this.retryAfterSeconds() };
@@ -267,40 +266,59 @@ export class PaymentService {
   }
 
   /**
-   * verified|settling → settling (hash recorded before each send) → failed | still settling. A
-   * success is returned, not written: the caller records it (with the card, or as `settled`).
+   * (new) | verified | settling → settling (hash recorded before each send) → failed | still settling.
+   * A success is returned, not written: the caller records it (with the card, or as `settled`).
+   * `unrecorded` is a new payment not written yet: the first write below inserts it, and throws
+   * DuplicatePaymentError (before anything is sent) when a copy of it was recorded first.
    */
-  private async settle(paymentId: string, payload: PaymentPayload, requirements: PaymentRequirements, token?: unknown): Promise<SettleOutcome> {
-    // A facilitator that reports each envelope before sending moves the payment to `settling` in the
-    // same write that records the envelope; any other is marked `settling` before it is called.
-    if (this.deps.facilitator.kind !== 'local') {
-      const started = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'settling', updated_at: this.deps.clock.nowMs() });
-      if (!started) throw new Error(`payment ${paymentId} is not settleable`);
-    }
+  private async settle(
+    paymentId: string,
+    payload: PaymentPayload,
+    requirements: PaymentRequirements,
+    token?: unknown,
+    unrecorded?: PaymentRow,
+  ): Promise<SettleOutcome> {
+    let toInsert = unrecorded;
+    const record = async (columns: { status: PaymentStatus; settle_tx_hash?: string; settle_envelope_xdr?: string; last_error?: string }) => {
+      const nowMs = this.deps.clock.nowMs();
+      if (toInsert) {
+        await insertPayment(this.deps.db, { ...toInsert, ...columns, updated_at: nowMs });
+        toInsert = undefined;
+        return;
+      }
+      const moved = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { ...columns, updated_at: nowMs });
+      if (!moved && columns.status === 'settling') throw new Error(`payment ${paymentId} is not settleable`);
+    };
+    // A facilitator that reports each envelope before sending records it in the same write that
+    // marks the payment `settling`; any other is recorded as `settling` before it is called.
+    if (this.deps.facilitator.kind !== 'local') await record({ status: 'settling' });
     let outcome: SettleOutcome;
     try {
       outcome = await this.deps.facilitator.settle(payload, requirements, {
         verified: token,
-        onSubmitting: async (txHash, envelopeXdr) => {
-          const recorded = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], {
-            status: 'settling',
-            settle_tx_hash: txHash,
-            settle_envelope_xdr: envelopeXdr,
-            updated_at: this.deps.clock.nowMs(),
-          });
-          if (!recorded) throw new Error(`payment ${paymentId} is not settleable`);
-        },
+        onSubmitting: (txHash, envelopeXdr) => record({ status: 'settling', settle_tx_hash: txHash, settle_envelope_xdr: envelopeXdr }),
       });
     } catch (err) {
-      // We cannot tell whether anything was sent: stay `settling`, the reconciler resolves it.
-      this.deps.logger.error('settlement interrupted', { paymentId, err });
-      return { status: 'pending', reason: 'settle_error' };
+      if (err instanceof DuplicatePaymentError) throw err;
+      if (!toInsert) {
+        // We cannot tell whether anything was sent: stay `settling`, the reconciler resolves it.
+        this.deps.logger.error('settlement interrupted', { paymentId, err });
+        return { status: 'pending', reason: 'settle_error' };
+      }
+      // Nothing was recorded, so nothing was sent (every envelope is recorded before its send).
+      this.deps.logger.error('settlement failed before anything was sent', { paymentId, err });
+      outcome = { status: 'failed', reason: 'settle_error' };
+    }
+    if (toInsert && outcome.status !== 'failed') {
+      // Not reachable with our facilitators (each send is recorded first); never lose a settlement.
+      await record({ status: 'settling', ...(outcome.txHash ? { settle_tx_hash: outcome.txHash } : {}) });
     }
     const nowMs = this.deps.clock.nowMs();
     if (outcome.status === 'success') {
       this.deps.logger.info('payment settled', { paymentId, txHash: outcome.txHash });
     } else if (outcome.status === 'failed') {
-      await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { status: 'failed', last_error: outcome.reason, updated_at: nowMs });
+      // Recorded even when nothing was sent: the failed-payment sweep watches the payer's nonce.
+      await record({ status: 'failed', last_error: outcome.reason });
       this.deps.logger.warn('payment settlement failed; no money moved', { paymentId, reason: outcome.reason });
     } else {
       if (outcome.txHash && this.deps.facilitator.kind !== 'local') {

@@ -135,6 +135,35 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     await expectNothingLost(h, treasury);
   });
 
+  it('a settlement that breaks before anything is sent (the channel cannot be read) fails cleanly: recorded failed, nothing sent, no money moved', async () => {
+    const sent: string[] = [];
+    h = await makePaidHarness({
+      rpcFetch: (inner: FetchLike) => async (url, init) => {
+        const method = rpcMethod(init);
+        if (method === 'sendTransaction') sent.push(method);
+        if (method === 'getLedgerEntries') return new Response('upstream down', { status: 502 });
+        return inner(url, init);
+      },
+    });
+    const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
+    const agent = h.agent(100n * USDC);
+    const header = await signed(h, agent);
+    const failed = await send(h, header);
+    const body = await bodyOf(failed);
+    expect(failed.status, JSON.stringify(body)).toBe(402);
+    expect(body.error).toBe('settlement_failed');
+    expect(sent).toEqual([]);
+    // Recorded all the same (the failed-payment sweep watches its nonce), without any envelope.
+    const row = await h.db.selectFrom('payments').select(['status', 'settle_tx_hash', 'settle_envelope_xdr', 'last_error']).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'failed', settle_tx_hash: null, settle_envelope_xdr: null, last_error: 'settle_error' });
+    const again = await send(h, header);
+    expect(again.status).toBe(402);
+    expect((await bodyOf(again)).error).toBe('payment_failed');
+    await h.localnet.closeLedger();
+    expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC);
+    await expectNothingLost(h, treasury);
+  });
+
   it('a payment answered "failed" that someone else lands later (its nonce turns up spent) is refunded, not kept', async () => {
     h = await makePaidHarness();
     const harness = h;

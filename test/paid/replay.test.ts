@@ -85,6 +85,35 @@ describe('replays never charge twice or issue twice', () => {
     expect(await h.db.selectFrom('payments').select('id').where('payer', '=', agent.publicKey()).execute()).toHaveLength(1);
   });
 
+  it('the copies that lose the race to record a payment send nothing: exactly one sendTransaction', async () => {
+    let sends = 0;
+    const counted = await makePaidHarness({
+      env: { CHANNEL_COUNT: '4' },
+      rpcFetch: (inner) => async (url, init) => {
+        if ((JSON.parse(String(init.body)) as { method?: string }).method === 'sendTransaction') sends += 1;
+        return inner(url, init);
+      },
+    });
+    try {
+      const agent = counted.agent(1_000n * USDC);
+      const challenge = await fetch(counted.baseUrl + '/cards/create/tier/25', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BODY) });
+      const header = encodePayment(
+        await createExactPayment(await readPaymentRequired(challenge), { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: counted.ledgerServer.rpcUrl, ledgerSeconds: counted.config.x402.ledgerSeconds }),
+      );
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          fetch(counted.baseUrl + '/cards/create/tier/25', { method: 'POST', headers: { 'content-type': 'application/json', 'PAYMENT-SIGNATURE': header }, body: JSON.stringify(BODY) }),
+        ),
+      );
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.every((s) => s === 201 || s === 409), JSON.stringify(statuses)).toBe(true);
+      expect(sends).toBe(1);
+      expect(await counted.db.selectFrom('payments').select('id').execute()).toHaveLength(1);
+    } finally {
+      await counted.close();
+    }
+  });
+
   it('a payment replayed against a different route or amount is refused, not re-used', async () => {
     const agent = h.agent(1_000n * USDC);
     const header = encodePayment(await signedPayment(agent, '/cards/create/tier/25', BODY));
