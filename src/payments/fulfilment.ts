@@ -4,6 +4,7 @@ import type { CardDataCipher, CardDetails } from '../cards/card-data.js';
 import type { CardIssuer } from '../cards/issuer.js';
 import { addLedgerEntry, cardBalanceCents, findCard, insertCard } from '../cards/repository.js';
 import type { Db } from '../db/open.js';
+import type { WriteBatcher } from '../db/write-batch.js';
 import type { CardRow, PaymentRow, PaymentStatus } from '../db/schema.js';
 import { centsToDollarNumber } from '../money/units.js';
 import { transitionPayment } from './repository.js';
@@ -18,6 +19,8 @@ export class FulfilmentRaceError extends Error {
 
 export interface FulfilmentDeps {
   db: Db;
+  /** Runs the fulfilment's db transaction (group-committed with other writes of the same moment). */
+  writer: WriteBatcher;
   clock: Clock;
   issuer: CardIssuer;
   cipher: CardDataCipher;
@@ -118,7 +121,7 @@ export async function fulfilPayment(deps: FulfilmentDeps, payment: PaymentRow, s
       updated_at: nowMs,
     };
     const storedBody = { success: true, card: cardView(card, payment.load_cents), payment: paymentView(payment) };
-    await deps.db.transaction().execute(async (trx) => {
+    await deps.writer.run(async (trx) => {
       await insertCard(trx, card);
       if (payment.load_cents > 0) {
         await addLedgerEntry(trx, {
@@ -148,7 +151,7 @@ export async function fulfilPayment(deps: FulfilmentDeps, payment: PaymentRow, s
   if (!card) throw new Error(`card ${body.cardId} for payment ${payment.id} is missing`);
   await deps.issuer.fundCard({ requestKey: payment.id, providerRef: card.provider_ref, amountCents: payment.load_cents });
   let storedBody: Record<string, unknown> = {};
-  await deps.db.transaction().execute(async (trx) => {
+  await deps.writer.run(async (trx) => {
     await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up', nowMs });
     const newBalance = await cardBalanceCents(trx, card.id);
     storedBody = {

@@ -4,6 +4,7 @@ import type { CardDataCipher } from '../cards/card-data.js';
 import type { CardIssuer } from '../cards/issuer.js';
 import { findCard } from '../cards/repository.js';
 import type { Db } from '../db/open.js';
+import { WriteBatcher } from '../db/write-batch.js';
 import type { PaymentRow, PaymentStatus } from '../db/schema.js';
 import type { Facilitator, SettleOutcome } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
@@ -84,10 +85,13 @@ export class PaymentService {
   /** Payments this process is working on right now; the reconciler leaves them alone. */
   private readonly claimed = new Set<string>();
   private readonly fulfilment: FulfilmentDeps;
+  /** The writes of a paid request's critical path, group-committed (see WriteBatcher). */
+  private readonly writer: WriteBatcher;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly deps: PaymentServiceDeps) {
-    this.fulfilment = { db: deps.db, clock: deps.clock, issuer: deps.issuer, cipher: deps.cipher };
+    this.writer = new WriteBatcher(deps.db);
+    this.fulfilment = { db: deps.db, writer: this.writer, clock: deps.clock, issuer: deps.issuer, cipher: deps.cipher };
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -282,11 +286,12 @@ export class PaymentService {
     const record = async (columns: { status: PaymentStatus; settle_tx_hash?: string; settle_envelope_xdr?: string; last_error?: string }) => {
       const nowMs = this.deps.clock.nowMs();
       if (toInsert) {
-        await insertPayment(this.deps.db, { ...toInsert, ...columns, updated_at: nowMs });
+        const row: PaymentRow = { ...toInsert, ...columns, updated_at: nowMs };
+        await this.writer.run((trx) => insertPayment(trx, row));
         toInsert = undefined;
         return;
       }
-      const moved = await transitionPayment(this.deps.db, paymentId, ['verified', 'settling'], { ...columns, updated_at: nowMs });
+      const moved = await this.writer.run((trx) => transitionPayment(trx, paymentId, ['verified', 'settling'], { ...columns, updated_at: nowMs }));
       if (!moved && columns.status === 'settling') throw new Error(`payment ${paymentId} is not settleable`);
     };
     // A facilitator that reports each envelope before sending records it in the same write that
