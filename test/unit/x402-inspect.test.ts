@@ -1,4 +1,4 @@
-import { Keypair } from '@stellar/stellar-sdk';
+import { Keypair, xdr } from '@stellar/stellar-sdk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createExactPayment } from '../../src/client/x402-payer.js';
@@ -26,6 +26,35 @@ describe('inspectPayment (local checks, no ledger)', () => {
   it('binds the signature to the network: a payment signed for another passphrase is invalid', async () => {
     const payment = await createExactPayment(required, { ...offline, networkPassphrase: 'Public Global Stellar Network ; September 2015' }, { skipSimulation: true, expirationLedger: 77 });
     expect(inspectPayment(payment, requirements, ctx)).toMatchObject({ ok: false, reason: 'invalid_signature' });
+  });
+
+  it('reads the account signature only as Vec[Map{public_key: Bytes, signature: Bytes(64)}] (symbol keys) of the payer', async () => {
+    const valid = await createExactPayment(required, offline, { skipSimulation: true, expirationLedger: 77 });
+    /** The payment with its auth entry's signature ScVal rewritten from the original's fields. */
+    const withSignature = (rewrite: (fields: { publicKey: Buffer; signature: Buffer }) => xdr.ScVal) => {
+      const envelope = xdr.TransactionEnvelope.fromXDR(valid.payload.transaction, 'base64');
+      const credentials = envelope.v1().tx().operations()[0]!.body().invokeHostFunctionOp().auth()[0]!.credentials().address();
+      const entries = credentials.signature().vec()![0]!.map()!;
+      const field = (name: string) => entries.find((e) => e.key().sym().toString() === name)!.val().bytes();
+      credentials.signature(rewrite({ publicKey: field('public_key'), signature: field('signature') }));
+      return { ...valid, payload: { transaction: envelope.toXDR('base64') } };
+    };
+    const entry = (key: xdr.ScVal, bytes: Buffer) => new xdr.ScMapEntry({ key, val: xdr.ScVal.scvBytes(bytes) });
+    const sym = (name: string) => xdr.ScVal.scvSymbol(name);
+    const map = (publicKey: Buffer, signature: Buffer, keyOf = sym) => xdr.ScVal.scvMap([entry(keyOf('public_key'), publicKey), entry(keyOf('signature'), signature)]);
+
+    const same = withSignature(({ publicKey, signature }) => xdr.ScVal.scvVec([map(publicKey, signature)]));
+    expect(inspectPayment(same, requirements, ctx).ok).toBe(true);
+    const invalid = [
+      withSignature(({ publicKey, signature }) => map(publicKey, signature)), // not in a Vec
+      withSignature(({ publicKey, signature }) => xdr.ScVal.scvVec([map(publicKey, signature), map(publicKey, signature)])),
+      withSignature(({ publicKey, signature }) => xdr.ScVal.scvVec([map(publicKey, signature, (name) => xdr.ScVal.scvString(name))])),
+      withSignature(({ publicKey, signature }) => xdr.ScVal.scvVec([map(publicKey, signature.subarray(0, 63))])),
+      withSignature(({ signature }) => xdr.ScVal.scvVec([map(Keypair.random().rawPublicKey(), signature)])),
+      withSignature(({ publicKey }) => xdr.ScVal.scvVec([xdr.ScVal.scvMap([entry(sym('public_key'), publicKey)])])),
+      withSignature(({ publicKey, signature }) => xdr.ScVal.scvVec([map(publicKey, Buffer.from(signature.map((byte, i) => (i === 0 ? byte ^ 1 : byte))))])),
+    ];
+    for (const payment of invalid) expect(inspectPayment(payment, requirements, ctx)).toMatchObject({ ok: false, reason: 'invalid_signature' });
   });
 
   it('never throws and always answers a known reason, whatever the transaction bytes', async () => {
