@@ -18,24 +18,46 @@ export interface SignedEnvelope {
 /** Inclusion fee bid per operation, as TransactionBuilder's BASE_FEE. */
 export const BASE_INCLUSION_FEE_STROOPS = 100n;
 
-// StrKey decoding goes through base32.js, whose Buffer() calls trip Node's deprecation check (a
-// stack capture) every time: the hot path uses the signers' raw keys instead.
-function muxed(signer: NativeSigner): xdr.MuxedAccount {
-  return xdr.MuxedAccount.keyTypeEd25519(signer.rawPublicKey);
+/** SorobanTransactionData as the RPC's simulation returned it (decoded once there, to check it). */
+export interface EncodedSorobanData {
+  xdr: Buffer;
+  resourceFee: bigint;
 }
 
-// The transaction is encoded once; the signature payloads and envelopes around it are framed by
-// hand from the XDR definitions (Stellar-transaction.x), not re-encoded through js-xdr objects,
-// which encoded the whole invocation again for the hash and again for the envelope. The unit test
-// pins the bytes to TransactionBuilder + Transaction.sign, plain and fee-bumped.
+// The transaction is framed by hand from the XDR definitions (Stellar-transaction.x): only the
+// payer's invocation goes through js-xdr, and the simulation's resources go in as the bytes the RPC
+// sent; the signature payloads and envelopes around it are framed the same way. js-xdr encoding
+// was the largest part of building a settlement. The unit test pins the bytes to
+// TransactionBuilder + Transaction.sign, plain and fee-bumped.
 const ENVELOPE_TYPE_TX = 2;
 const ENVELOPE_TYPE_TX_FEE_BUMP = 5;
 const KEY_TYPE_ED25519 = 0;
+const PRECOND_TIME = 1;
+const MEMO_NONE = 0;
+const INVOKE_HOST_FUNCTION = 24;
+const TRANSACTION_EXT_SOROBAN = 1;
 
 function int32(value: number): Buffer {
   const out = Buffer.alloc(4);
   out.writeInt32BE(value);
   return out;
+}
+
+/** Transaction {source, fee, seqNum, cond: time bounds [0, maxTime], memo: none, [op], ext: v1 sorobanData}. */
+function transactionBytes(args: { source: NativeSigner; feeStroops: bigint; sequence: bigint; maxTimeUnixSeconds: number; invocation: Buffer; sorobanData: Buffer }): Buffer {
+  const head = Buffer.alloc(4 + 32 + 4 + 8 + 4 + 16 + 4 + 4 + 4 + 4);
+  let at = head.writeInt32BE(KEY_TYPE_ED25519, 0);
+  at += args.source.rawPublicKey.copy(head, at);
+  at = head.writeUInt32BE(Number(args.feeStroops), at);
+  at = head.writeBigInt64BE(args.sequence, at);
+  at = head.writeInt32BE(PRECOND_TIME, at);
+  at = head.writeBigUInt64BE(0n, at);
+  at = head.writeBigUInt64BE(BigInt(args.maxTimeUnixSeconds), at);
+  at = head.writeInt32BE(MEMO_NONE, at);
+  at = head.writeInt32BE(1, at); // one operation,
+  at = head.writeInt32BE(0, at); // without a source account of its own,
+  head.writeInt32BE(INVOKE_HOST_FUNCTION, at);
+  return Buffer.concat([head, args.invocation, int32(TRANSACTION_EXT_SOROBAN), args.sorobanData]);
 }
 
 /** sha256 of TransactionSignaturePayload {networkId, taggedTransaction: <type, body>}. */
@@ -57,27 +79,19 @@ export function buildInvokeEnvelope(args: {
   maxTimeUnixSeconds: number;
   hostFunction: xdr.HostFunction;
   auth: xdr.SorobanAuthorizationEntry[];
-  sorobanData: xdr.SorobanTransactionData;
+  sorobanData: EncodedSorobanData;
   networkPassphrase: string;
   /** When set, the signed transaction is wrapped in a fee bump this account pays for. */
   feePayer?: NativeSigner | undefined;
 }): SignedEnvelope {
-  const tx = new xdr.Transaction({
-    sourceAccount: muxed(args.source),
-    fee: Number(args.feeStroops),
-    seqNum: xdr.Int64.fromString(args.sequence.toString()),
-    cond: xdr.Preconditions.precondTime(
-      new xdr.TimeBounds({ minTime: xdr.Uint64.fromString('0'), maxTime: xdr.Uint64.fromString(String(args.maxTimeUnixSeconds)) }),
-    ),
-    memo: xdr.Memo.memoNone(),
-    operations: [
-      new xdr.Operation({
-        sourceAccount: null,
-        body: xdr.OperationBody.invokeHostFunction(new xdr.InvokeHostFunctionOp({ hostFunction: args.hostFunction, auth: args.auth })),
-      }),
-    ],
-    ext: new xdr.TransactionExt(1, args.sorobanData),
-  }).toXDR();
+  const tx = transactionBytes({
+    source: args.source,
+    feeStroops: args.feeStroops,
+    sequence: args.sequence,
+    maxTimeUnixSeconds: args.maxTimeUnixSeconds,
+    invocation: new xdr.InvokeHostFunctionOp({ hostFunction: args.hostFunction, auth: args.auth }).toXDR(),
+    sorobanData: args.sorobanData.xdr,
+  });
   const innerHash = payloadHash(args.networkPassphrase, ENVELOPE_TYPE_TX, tx);
   // TransactionV1Envelope {tx, signatures}
   const inner = Buffer.concat([tx, oneSignature(args.source, innerHash)]);
@@ -85,7 +99,7 @@ export function buildInvokeEnvelope(args: {
     return { xdr: Buffer.concat([int32(ENVELOPE_TYPE_TX), inner]).toString('base64'), hash: innerHash.toString('hex') };
   }
   // Fee bump: the outer fee covers one more inclusion fee than the inner, plus the resource fee.
-  const resourceFee = BigInt(args.sorobanData.resourceFee().toString());
+  const resourceFee = args.sorobanData.resourceFee;
   const inclusion = args.feeStroops - resourceFee;
   const outerFee = Buffer.alloc(8);
   outerFee.writeBigInt64BE(inclusion * 2n + resourceFee);

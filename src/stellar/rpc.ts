@@ -3,6 +3,7 @@ import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { StrKey, xdr, rpc, type FeeBumpTransaction, type Transaction } from '@stellar/stellar-sdk';
 import type { LedgerView, SimulationOutcome } from '../x402/verify.js';
+import type { EncodedSorobanData } from './envelope.js';
 
 /**
  * A small Soroban JSON-RPC client. It speaks plain JSON-RPC over an injectable fetch, so the same
@@ -85,6 +86,13 @@ function nodePost(target: http.RequestOptions, body: string, timeoutMs: number, 
     request.setTimeout(timeoutMs, () => request.destroy(new RpcError('RPC request timed out')));
     request.end(body);
   });
+}
+
+/** Decoded once, to refuse bytes that are not SorobanTransactionData and to read the fee; kept as sent. */
+function encodedSorobanData(base64: string): EncodedSorobanData {
+  const bytes = Buffer.from(base64, 'base64');
+  const decoded = xdr.SorobanTransactionData.fromXDR(bytes);
+  return { xdr: bytes, resourceFee: decoded.resourceFee().toBigInt() };
 }
 
 export class SorobanRpc implements LedgerView {
@@ -199,7 +207,7 @@ export class SorobanRpc implements LedgerView {
         ok: true,
         events: (raw.events ?? []).map((event) => xdr.DiagnosticEvent.fromXDR(event, 'base64')),
         minResourceFee: BigInt(raw.minResourceFee),
-        transactionData: xdr.SorobanTransactionData.fromXDR(raw.transactionData, 'base64'),
+        transactionData: encodedSorobanData(raw.transactionData),
         latestLedger: raw.latestLedger,
       };
     } catch {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StrKey, xdr } from '@stellar/stellar-sdk';
 import { verifyEd25519 } from '../stellar/ed25519.js';
+import type { EncodedSorobanData } from '../stellar/envelope.js';
 import { networkId } from '../stellar/network-id.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
 
@@ -303,7 +304,7 @@ export interface LedgerView {
 }
 
 export type SimulationOutcome =
-  | { ok: true; events: xdr.DiagnosticEvent[]; minResourceFee: bigint; transactionData: xdr.SorobanTransactionData; latestLedger: number }
+  | { ok: true; events: xdr.DiagnosticEvent[]; minResourceFee: bigint; transactionData: EncodedSorobanData; latestLedger: number }
   | { ok: false; error: string };
 
 export interface LedgerContext {
@@ -315,7 +316,7 @@ export interface LedgerContext {
 export interface LedgerChecked {
   latestLedger: number;
   /** Resources from OUR simulation, used to rebuild the tx (never the client's sorobanData). */
-  transactionData: xdr.SorobanTransactionData;
+  transactionData: EncodedSorobanData;
   /** What settling will cost: simulated resource fee plus the inclusion fee. */
   feeStroops: bigint;
 }

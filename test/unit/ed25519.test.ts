@@ -54,19 +54,42 @@ describe('raw settlement envelopes match TransactionBuilder + Transaction.sign',
       args: [nativeToScVal(Keypair.random().publicKey(), { type: 'address' }), nativeToScVal(Keypair.random().publicKey(), { type: 'address' }), nativeToScVal(5n, { type: 'i128' })],
     });
     const func = xdr.HostFunction.hostFunctionTypeInvokeContract(invoke);
+    const contractKey = xdr.LedgerKey.contractData(
+      new xdr.LedgerKeyContractData({
+        contract: Address.fromString('CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA').toScAddress(),
+        key: xdr.ScVal.scvLedgerKeyContractInstance(),
+        durability: xdr.ContractDataDurability.persistent(),
+      }),
+    );
+    const accountKey = xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: Keypair.random().xdrPublicKey() }));
     const sorobanData = new xdr.SorobanTransactionData({
       ext: new xdr.SorobanTransactionDataExt(0),
-      resources: new xdr.SorobanResources({ footprint: new xdr.LedgerFootprint({ readOnly: [], readWrite: [] }), instructions: 1, diskReadBytes: 2, writeBytes: 3 }),
+      resources: new xdr.SorobanResources({ footprint: new xdr.LedgerFootprint({ readOnly: [contractKey], readWrite: [accountKey] }), instructions: 1, diskReadBytes: 2, writeBytes: 3 }),
       resourceFee: xdr.Int64.fromString('5000'),
     });
+    const encodedSorobanData = { xdr: sorobanData.toXDR(), resourceFee: 5000n };
+    // A signed address-credential auth entry, as payments carry.
+    const auth = [
+      new xdr.SorobanAuthorizationEntry({
+        credentials: xdr.SorobanCredentials.sorobanCredentialsAddress(
+          new xdr.SorobanAddressCredentials({
+            address: Address.fromString(Keypair.random().publicKey()).toScAddress(),
+            nonce: xdr.Int64.fromString('-77'),
+            signatureExpirationLedger: 1234,
+            signature: xdr.ScVal.scvVec([xdr.ScVal.scvMap([new xdr.ScMapEntry({ key: xdr.ScVal.scvSymbol('public_key'), val: xdr.ScVal.scvBytes(randomBytes(32)) })])]),
+          }),
+        ),
+        rootInvocation: new xdr.SorobanAuthorizedInvocation({ function: xdr.SorobanAuthorizedFunction.sorobanAuthorizedFunctionTypeContractFn(invoke), subInvocations: [] }),
+      }),
+    ];
     const reference = new TB(new Account(channel.publicKey(), '41'), { fee: '100', networkPassphrase: Networks.TESTNET, sorobanData })
-      .addOperation(Operation.invokeHostFunction({ func, auth: [] }))
+      .addOperation(Operation.invokeHostFunction({ func, auth }))
       .setTimebounds(0, 1_900_000_000)
       .build();
     reference.sign(channel);
     const built = buildInvokeEnvelope({
       source: new NativeSigner(channel), sequence: 42n, feeStroops: 5100n, maxTimeUnixSeconds: 1_900_000_000,
-      hostFunction: func, auth: [], sorobanData, networkPassphrase: Networks.TESTNET,
+      hostFunction: func, auth, sorobanData: encodedSorobanData, networkPassphrase: Networks.TESTNET,
     });
     expect(built.xdr).toBe(reference.toXDR());
     expect(built.hash).toBe(reference.hash().toString('hex'));
@@ -75,7 +98,7 @@ describe('raw settlement envelopes match TransactionBuilder + Transaction.sign',
     bump.sign(feePayer);
     const bumped = buildInvokeEnvelope({
       source: new NativeSigner(channel), sequence: 42n, feeStroops: 5100n, maxTimeUnixSeconds: 1_900_000_000,
-      hostFunction: func, auth: [], sorobanData, networkPassphrase: Networks.TESTNET, feePayer: new NativeSigner(feePayer),
+      hostFunction: func, auth, sorobanData: encodedSorobanData, networkPassphrase: Networks.TESTNET, feePayer: new NativeSigner(feePayer),
     });
     expect(bump).toBeInstanceOf(FeeBumpTransaction);
     expect(bumped.xdr).toBe(bump.toXDR());

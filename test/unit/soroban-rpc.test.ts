@@ -118,7 +118,8 @@ describe('SorobanRpc.simulate: parses the fields verification uses', () => {
     if (!outcome.ok) return;
     expect(outcome.latestLedger).toBe(77);
     expect(outcome.minResourceFee).toBe(4321n);
-    expect(outcome.transactionData.toXDR('base64')).toBe(SOROBAN_DATA.toXDR('base64'));
+    expect(outcome.transactionData.xdr.toString('base64')).toBe(SOROBAN_DATA.toXDR('base64'));
+    expect(outcome.transactionData.resourceFee).toBe(BigInt(SOROBAN_DATA.resourceFee().toString()));
     expect(outcome.events.map((e) => e.toXDR('base64'))).toEqual([EVENT.toXDR('base64')]);
   });
 
