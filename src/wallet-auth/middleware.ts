@@ -7,6 +7,7 @@ import { parseWalletHeaders } from './headers.js';
 import { pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message, type AuthVersion, type SigningMode } from './messages.js';
 import type { ReplayStore } from './replay-store.js';
 import type { SignatureVerifier } from './verifier.js';
+import { requestHeader } from '../http/request-header.js';
 
 /** What a handler learns about the caller: published as `c.get('wallet')`. */
 export interface WalletIdentity {
@@ -61,7 +62,7 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<AppEnv> {
       return error;
     };
 
-    const parsed = parseWalletHeaders((name) => c.req.header(name));
+    const parsed = parseWalletHeaders((name) => requestHeader(c, name));
     if (!parsed.ok) {
       const code = parsed.reason === 'missing' ? 'UNAUTHORIZED' : 'AUTH_MALFORMED';
       throw fail(new AppError(code, parsed.message), parsed.address);

@@ -1,6 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.js';
+import { requestHeader } from '../request-header.js';
 
 export const UNKNOWN_IP = 'unknown';
 
@@ -14,7 +15,7 @@ export function clientIp(opts: { trustedProxyHops: number }): MiddlewareHandler<
   return async function clientIpMiddleware(c, next) {
     let ip = socketAddress(c);
     if (opts.trustedProxyHops > 0) {
-      const hops = (c.req.header('X-Forwarded-For') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const hops = (requestHeader(c, 'X-Forwarded-For') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
       const forwarded = hops[hops.length - opts.trustedProxyHops];
       if (forwarded) ip = forwarded.slice(0, 64);
     }

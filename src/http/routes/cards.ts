@@ -5,6 +5,7 @@ import { centsToDollarNumber } from '../../money/units.js';
 import type { WalletIdentity } from '../../wallet-auth/middleware.js';
 import type { AppEnv } from '../env.js';
 import { AppError } from '../errors.js';
+import { requestHeader } from '../request-header.js';
 
 export const DETAILS_NONCE_HEADER = 'X-AGENT-NONCE';
 export const DEFAULT_PAGE_SIZE = 20;
@@ -114,9 +115,9 @@ export function cardRoutes(deps: CardRoutesDeps) {
     const details = await cards.readDetails({
       wallet: walletOf(c).address,
       cardId: c.req.param('cardId'),
-      nonce: c.req.header(DETAILS_NONCE_HEADER)?.trim(),
+      nonce: requestHeader(c, DETAILS_NONCE_HEADER)?.trim(),
       ip: c.get('clientIp'),
-      userAgent: c.req.header('User-Agent') ?? '',
+      userAgent: requestHeader(c, 'User-Agent') ?? '',
     });
     return c.json({ details });
   });

@@ -11,6 +11,7 @@ import type { PaymentRequired } from '../../x402/types.js';
 import type { AppEnv } from '../env.js';
 import { AppError } from '../errors.js';
 import { readJsonBody } from '../json-body.js';
+import { requestHeader } from '../request-header.js';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -45,7 +46,7 @@ function priced(result: PricingResult) {
 }
 
 function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
-  const key = c.req.header(IDEMPOTENCY_KEY_HEADER);
+  const key = requestHeader(c, IDEMPOTENCY_KEY_HEADER);
   if (key === undefined) return undefined;
   if (!IDEMPOTENCY_KEY.test(key)) throw new AppError('BAD_REQUEST', 'Idempotency-Key must be 1-255 visible ASCII characters');
   return key;
@@ -98,7 +99,7 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
     const outcome = await deps.payments.handle({
       request,
       resourceUrl: deps.config.publicBaseUrl + c.req.path,
-      paymentHeader: c.req.header(PAYMENT_SIGNATURE_HEADER) ?? c.req.header(LEGACY_PAYMENT_HEADER),
+      paymentHeader: requestHeader(c, PAYMENT_SIGNATURE_HEADER) ?? requestHeader(c, LEGACY_PAYMENT_HEADER),
       idempotencyKey: idempotencyKeyOf(c),
     });
     return respond(c, outcome);
