@@ -4,7 +4,7 @@
 //                                     BENCH_PORT: first local ledger port, so two benches can run side by side,
 //                                     BENCH_CPU_PROF: a directory for a CPU profile of the server over the measured cards)
 // Prints medians and ratios; results go to BENCHMARKS.md by hand. No assertions: timings are not tests.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,25 +12,10 @@ import { Keypair } from '@stellar/stellar-sdk';
 import { payAndFetch } from '../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../src/localnet/index.js';
 import { SorobanRpc } from '../src/stellar/rpc.js';
+import { startLedger } from './ledger-process.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-
-async function startLedger(ledgerMs: number, port: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/localnet/main.ts'], {
-    cwd: root,
-    env: { ...process.env, LOCALNET_PORT: String(port), LOCALNET_LEDGER_MS: String(ledgerMs) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('friendbot')) resolve();
-    });
-    child.once('exit', () => reject(new Error('localnet exited')));
-  });
-  child.stdout!.resume();
-  return { child, url: `http://127.0.0.1:${port}` };
-}
 
 async function startServer(ledgerUrl: string, channels: number, dataDir: string): Promise<{ child: ChildProcess; url: string; cpu(): Promise<NodeJS.CpuUsage> }> {
   const child = fork(path.join(root, 'bench/paid-server.ts'), [], {

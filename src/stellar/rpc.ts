@@ -1,9 +1,9 @@
-import http from 'node:http';
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { StrKey, xdr, rpc, type FeeBumpTransaction, type Transaction } from '@stellar/stellar-sdk';
 import type { LedgerView, SimulationOutcome } from '../x402/verify.js';
 import type { EncodedSorobanData } from './envelope.js';
+import { Http1Client, Http1Error, type Http1Endpoint } from './http1-transport.js';
 
 /**
  * A small Soroban JSON-RPC client. It speaks plain JSON-RPC over an injectable fetch, so the same
@@ -53,20 +53,18 @@ let nextRequestId = 1;
 /** Upper bound for one JSON-RPC round trip. */
 export const RPC_TIMEOUT_MS = 30_000;
 
-const keepAliveAgents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
-};
+/** http: RPC URLs (the local ledger, an RPC next to us): half the CPU per call of node:http. */
+const http1Client = new Http1Client();
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
 
 /**
- * POST over node:http(s) with keep-alive: a fraction of the CPU of global fetch per call, which
+ * POST over node:https with keep-alive: a fraction of the CPU of global fetch per call, which
  * matters because every settlement makes several RPC calls. `target` is the URL already turned into
  * request options: handing node a URL object converts it again on every call (~30 % of a call's CPU).
  */
-function nodePost(target: http.RequestOptions, body: string, timeoutMs: number, mayRetryStale = true): Promise<{ status: number; text: string }> {
-  const secure = target.protocol === 'https:';
+function httpsPost(target: https.RequestOptions, body: string, timeoutMs: number, mayRetryStale = true): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const request = (secure ? https : http).request(
+    const request = https.request(
       { ...target, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
       (response) => {
         const chunks: Buffer[] = [];
@@ -80,7 +78,7 @@ function nodePost(target: http.RequestOptions, body: string, timeoutMs: number, 
       // (the server's idle timeout races our reuse). Once, on a fresh connection: every call we
       // make is safe to repeat (reads, and sendTransaction of the same envelope is DUPLICATE).
       if (mayRetryStale && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-        nodePost({ ...target, agent: false }, body, timeoutMs, false).then(resolve, reject);
+        httpsPost({ ...target, agent: false }, body, timeoutMs, false).then(resolve, reject);
       } else reject(err);
     });
     request.setTimeout(timeoutMs, () => request.destroy(new RpcError('RPC request timed out')));
@@ -96,13 +94,15 @@ function encodedSorobanData(base64: string): EncodedSorobanData {
 }
 
 export class SorobanRpc implements LedgerView {
+  /** Exactly one transport: the injected fetch, or the built-in one for the URL's scheme. */
   private readonly fetchFn: FetchLike | undefined;
-  private readonly target: http.RequestOptions;
+  private readonly http1: Http1Endpoint | undefined;
+  private readonly httpsTarget: https.RequestOptions | undefined;
   private readonly timeoutMs: number;
 
   /**
-   * `fetch` replaces the built-in node:http transport (tests inject faults or an in-process ledger);
-   * `timeoutMs` bounds a node:http round trip with no progress (default RPC_TIMEOUT_MS).
+   * `fetch` replaces the built-in transports (tests inject faults or an in-process ledger);
+   * `timeoutMs` bounds a built-in round trip with no progress (default RPC_TIMEOUT_MS).
    */
   constructor(
     readonly url: string,
@@ -112,13 +112,23 @@ export class SorobanRpc implements LedgerView {
     this.timeoutMs = opts.timeoutMs ?? RPC_TIMEOUT_MS;
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new RpcError(`unsupported RPC URL ${url}`);
-    this.target = { ...urlToHttpOptions(parsed), agent: keepAliveAgents[parsed.protocol] };
+    if (this.fetchFn) return;
+    if (parsed.protocol === 'http:') this.http1 = http1Client.endpoint(parsed);
+    else this.httpsTarget = { ...urlToHttpOptions(parsed), agent: httpsAgent };
   }
 
   private async post(body: string): Promise<{ status: number; text: string }> {
-    if (!this.fetchFn) return nodePost(this.target, body, this.timeoutMs);
-    const response = await this.fetchFn(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    return { status: response.status, text: await response.text() };
+    if (this.fetchFn) {
+      const response = await this.fetchFn(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: response.status, text: await response.text() };
+    }
+    if (this.http1) {
+      // A response the transport refuses, or a stall, is the RPC's fault: an RpcError like the rest.
+      return this.http1.post(body, this.timeoutMs).catch((err: unknown) => {
+        throw err instanceof Http1Error ? new RpcError(`RPC ${err.message}`) : err;
+      });
+    }
+    return httpsPost(this.httpsTarget!, body, this.timeoutMs);
   }
 
   async call<T>(method: string, params?: unknown): Promise<T> {

@@ -159,9 +159,11 @@ describe('SorobanRpc over kept-alive connections', () => {
     // A raw server: its first connection answers one request, then resets when it is reused (as a
     // server whose idle timeout fired just as the client reused the socket); later connections answer.
     let connections = 0;
+    const sockets = new Set<net.Socket>();
     const answerBody = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { id: 'x', protocolVersion: 23, sequence: 42 } });
     const raw = net.createServer((socket) => {
       const n = ++connections;
+      sockets.add(socket);
       let served = 0;
       socket.on('data', (chunk: Buffer) => {
         if (!chunk.toString('latin1').includes('\r\n\r\n')) return;
@@ -177,6 +179,23 @@ describe('SorobanRpc over kept-alive connections', () => {
       expect(await rpc.latestLedger()).toBe(42);
       expect(await rpc.latestLedger()).toBe(42);
       expect(connections).toBe(2);
+    } finally {
+      for (const socket of sockets) socket.destroy(); // the client keeps its socket pooled
+      await new Promise((resolve) => raw.close(resolve));
+    }
+  });
+
+  it('a response the transport cannot frame is an RpcError', async () => {
+    const raw = net.createServer((socket) => {
+      socket.on('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}'));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const rpc = new SorobanRpc(`http://127.0.0.1:${(raw.address() as AddressInfo).port}/soroban/rpc`);
+      const error = await rpc.latestLedger().catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(RpcError);
+      expect((error as Error).message).toBe('RPC response has conflicting Content-Length values');
     } finally {
       await new Promise((resolve) => raw.close(resolve));
     }
