@@ -50,6 +50,15 @@ interface RawSimulation {
 
 let nextRequestId = 1;
 
+/** Most getTransaction requests in one JSON-RPC batch; bigger sets are split into several. */
+export const MAX_BATCH_SIZE = 100;
+/**
+ * How long single calls replace batches after a server refused one. Not for ever: the URL may lead
+ * to a provider or load balancer whose nodes change (an upgrade, another backend), and one refused
+ * batch every few minutes costs nothing next to a call per transaction for the life of the process.
+ */
+export const BATCH_REPROBE_MS = 5 * 60_000;
+
 /** Upper bound for one JSON-RPC round trip. */
 export const RPC_TIMEOUT_MS = 30_000;
 
@@ -99,6 +108,8 @@ export class SorobanRpc implements LedgerView {
   private readonly http1: Http1Endpoint | undefined;
   private readonly httpsTarget: https.RequestOptions | undefined;
   private readonly timeoutMs: number;
+  /** Until when (epoch ms) transactions() uses single calls because the server refused a batch. */
+  private batchesRefusedUntil = 0;
 
   /**
    * `fetch` replaces the built-in transports (tests inject faults or an in-process ledger);
@@ -132,8 +143,7 @@ export class SorobanRpc implements LedgerView {
   }
 
   async call<T>(method: string, params?: unknown): Promise<T> {
-    const body = JSON.stringify({ jsonrpc: '2.0', id: nextRequestId++, method, ...(params === undefined ? {} : { params }) });
-    const response = await this.post(body);
+    const response = await this.post(JSON.stringify(request(nextRequestId++, method, params)));
     if (response.status < 200 || response.status >= 300) throw new RpcError(`${method}: HTTP ${response.status}`);
     let json: unknown;
     try {
@@ -141,14 +151,7 @@ export class SorobanRpc implements LedgerView {
     } catch {
       throw new RpcError(`${method}: response is not JSON`);
     }
-    if (typeof json !== 'object' || json === null) throw new RpcError(`${method}: response is not a JSON-RPC object`);
-    const { result, error } = json as { result?: unknown; error?: unknown };
-    if (error !== undefined && error !== null) {
-      const { code, message } = (typeof error === 'object' ? error : {}) as { code?: unknown; message?: unknown };
-      throw new RpcError(`${method}: ${typeof message === 'string' ? message : 'error'}`, typeof code === 'number' ? code : undefined);
-    }
-    if (result === undefined || result === null) throw new RpcError(`${method}: empty result`);
-    return result as T;
+    return resultOf<T>(method, json);
   }
 
   async latestLedger(): Promise<number> {
@@ -246,18 +249,131 @@ export class SorobanRpc implements LedgerView {
   }
 
   async transaction(hash: string): Promise<TransactionLookup> {
-    const raw = await this.call<{ status?: unknown; ledger?: number; latestLedger?: unknown; resultXdr?: string }>('getTransaction', { hash });
-    if (raw.status === 'SUCCESS') return { status: 'SUCCESS', ledger: raw.ledger ?? 0 };
-    if (raw.status === 'FAILED') {
-      let resultCode: string | undefined;
-      try {
-        if (raw.resultXdr) resultCode = xdr.TransactionResult.fromXDR(raw.resultXdr, 'base64').result().switch().name;
-      } catch {
-        resultCode = undefined;
-      }
-      return resultCode === undefined ? { status: 'FAILED', ledger: raw.ledger ?? 0 } : { status: 'FAILED', ledger: raw.ledger ?? 0, resultCode };
-    }
-    if (raw.status !== 'NOT_FOUND' || !Number.isSafeInteger(raw.latestLedger)) throw new RpcError('getTransaction: malformed result');
-    return { status: 'NOT_FOUND', latestLedger: raw.latestLedger as number };
+    return transactionOf(hash, await this.call<RawTransaction>('getTransaction', { hash }));
   }
+
+  /**
+   * Looks up many transactions with one JSON-RPC batch of getTransaction requests (split above
+   * MAX_BATCH_SIZE): one round trip instead of one per transaction. Every hash gets its lookup or
+   * the error that lookup met (a missing or malformed answer, an item's JSON-RPC error, an
+   * unreachable RPC), so one bad answer fails only its own hash. Never rejects.
+   *
+   * A server that refuses batches (an HTTP error status, or a JSON answer that is not an array, such
+   * as one Invalid Request error) is asked with single calls instead, for BATCH_REPROBE_MS.
+   */
+  async transactions(hashes: readonly string[]): Promise<Map<string, TransactionLookup | Error>> {
+    const unique = [...new Set(hashes)];
+    const out = new Map<string, TransactionLookup | Error>();
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += MAX_BATCH_SIZE) chunks.push(unique.slice(i, i + MAX_BATCH_SIZE));
+    await Promise.all(chunks.map((chunk) => this.transactionBatch(chunk, out)));
+    return out;
+  }
+
+  private async transactionBatch(hashes: string[], out: Map<string, TransactionLookup | Error>): Promise<void> {
+    // A batch of one saves nothing, and a server known to refuse batches would only refuse again.
+    if (hashes.length === 1 || Date.now() < this.batchesRefusedUntil) return this.singleTransactions(hashes, out);
+    const hashById = new Map<number, string>();
+    const body = hashes.map((hash) => {
+      const id = nextRequestId++;
+      hashById.set(id, hash);
+      return request(id, 'getTransaction', { hash });
+    });
+    let response: { status: number; text: string };
+    try {
+      response = await this.post(JSON.stringify(body));
+    } catch (err) {
+      // Unreachable: nothing learned about any of them; each caller retries as after a failed single call.
+      const failure = asError(err);
+      for (const hash of hashes) out.set(hash, failure);
+      return;
+    }
+    let answers: unknown;
+    if (response.status >= 200 && response.status < 300) {
+      try {
+        answers = JSON.parse(response.text);
+      } catch {
+        // Garbage, not a refusal (a server without batches answers a JSON-RPC error): retried later.
+        const failure = new RpcError('getTransaction batch: response is not JSON');
+        for (const hash of hashes) out.set(hash, failure);
+        return;
+      }
+    }
+    if (!Array.isArray(answers)) {
+      this.batchesRefusedUntil = Date.now() + BATCH_REPROBE_MS;
+      return this.singleTransactions(hashes, out);
+    }
+    const answered = new Set<string>();
+    for (const answer of answers) {
+      const id = typeof answer === 'object' && answer !== null ? (answer as { id?: unknown }).id : undefined;
+      const hash = typeof id === 'number' ? hashById.get(id) : undefined;
+      if (hash === undefined) continue; // an id we did not send: it answers nothing we asked
+      if (answered.has(hash)) {
+        // Two answers to one request: believe neither.
+        out.set(hash, new RpcError('getTransaction: answered twice in a batch'));
+        continue;
+      }
+      answered.add(hash);
+      try {
+        out.set(hash, transactionOf(hash, resultOf<RawTransaction>('getTransaction', answer)));
+      } catch (err) {
+        out.set(hash, asError(err));
+      }
+    }
+    for (const hash of hashes) if (!answered.has(hash)) out.set(hash, new RpcError('getTransaction: no answer in the batch'));
+  }
+
+  private async singleTransactions(hashes: string[], out: Map<string, TransactionLookup | Error>): Promise<void> {
+    await Promise.all(
+      hashes.map(async (hash) => {
+        out.set(hash, await this.transaction(hash).catch(asError));
+      }),
+    );
+  }
+}
+
+/** The fields of a getTransaction result that settlement reads (JSON as the RPC sends it). */
+interface RawTransaction {
+  status?: unknown;
+  txHash?: unknown;
+  ledger?: number;
+  latestLedger?: unknown;
+  resultXdr?: string;
+}
+
+function request(id: number, method: string, params: unknown): object {
+  return { jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) };
+}
+
+/** The result of one JSON-RPC response object, or the RpcError it carries instead. */
+function resultOf<T>(method: string, json: unknown): T {
+  if (typeof json !== 'object' || json === null) throw new RpcError(`${method}: response is not a JSON-RPC object`);
+  const { result, error } = json as { result?: unknown; error?: unknown };
+  if (error !== undefined && error !== null) {
+    const { code, message } = (typeof error === 'object' ? error : {}) as { code?: unknown; message?: unknown };
+    throw new RpcError(`${method}: ${typeof message === 'string' ? message : 'error'}`, typeof code === 'number' ? code : undefined);
+  }
+  if (result === undefined || result === null) throw new RpcError(`${method}: empty result`);
+  return result as T;
+}
+
+/** Reads a getTransaction result for `hash`; an answer about another transaction is an error, never its outcome. */
+function transactionOf(hash: string, raw: RawTransaction): TransactionLookup {
+  if (typeof raw.txHash === 'string' && raw.txHash.toLowerCase() !== hash.toLowerCase()) throw new RpcError('getTransaction: answer is about another transaction');
+  if (raw.status === 'SUCCESS') return { status: 'SUCCESS', ledger: raw.ledger ?? 0 };
+  if (raw.status === 'FAILED') {
+    let resultCode: string | undefined;
+    try {
+      if (raw.resultXdr) resultCode = xdr.TransactionResult.fromXDR(raw.resultXdr, 'base64').result().switch().name;
+    } catch {
+      resultCode = undefined;
+    }
+    return resultCode === undefined ? { status: 'FAILED', ledger: raw.ledger ?? 0 } : { status: 'FAILED', ledger: raw.ledger ?? 0, resultCode };
+  }
+  if (raw.status !== 'NOT_FOUND' || !Number.isSafeInteger(raw.latestLedger)) throw new RpcError('getTransaction: malformed result');
+  return { status: 'NOT_FOUND', latestLedger: raw.latestLedger as number };
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new RpcError(String(err));
 }
