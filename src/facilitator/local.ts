@@ -6,6 +6,7 @@ import { NativeSigner } from '../stellar/ed25519.js';
 import { buildInvokeEnvelope, type SignedEnvelope } from '../stellar/envelope.js';
 import { LedgerWatcher } from '../stellar/ledger-watcher.js';
 import type { SendResult, SorobanRpc, TransactionLookup } from '../stellar/rpc.js';
+import { TransactionWatcher } from '../stellar/transaction-watcher.js';
 import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
 import { checkPaymentOnLedger, inspectPayment, type InspectedPayment, type LedgerChecked } from '../x402/verify.js';
 import type { Facilitator, SettleHooks, SettleOutcome, VerifyOutcome } from './types.js';
@@ -56,6 +57,7 @@ export class LocalFacilitator implements Facilitator {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly tokens = new WeakSet<object>();
   private readonly watcher: LedgerWatcher;
+  private readonly transactions: TransactionWatcher;
   /** Native signers by key pair (the pool's channel key pairs are long-lived objects). */
   private readonly signers = new WeakMap<Keypair, NativeSigner>();
   private readonly feePayer: NativeSigner | undefined;
@@ -75,6 +77,7 @@ export class LocalFacilitator implements Facilitator {
       sleep: this.sleep,
       onError: (err) => opts.logger.warn('getLatestLedger failed; polling on', { err }),
     });
+    this.transactions = new TransactionWatcher({ ledgers: this.watcher, lookup: (hashes) => opts.rpc.transactions(hashes), clock: opts.clock });
   }
 
   async addresses(): Promise<ReadonlySet<string>> {
@@ -148,29 +151,30 @@ export class LocalFacilitator implements Facilitator {
     return 'unknown';
   }
 
-  /** Asks about the transaction once per closed ledger until it is found or the deadline passes. */
+  /**
+   * Asks about the transaction once per closed ledger until it is found or the deadline passes; the
+   * TransactionWatcher asks about every settlement waiting on a ledger in one batch.
+   */
   private async poll(txHash: string, deadlineMs: number, sentAtLedger?: number): Promise<TransactionLookup | 'timeout'> {
-    // Nothing can change before the next ledger closes: wait for it before the first look.
-    if (sentAtLedger !== undefined) await this.watcher.waitBeyond(sentAtLedger, deadlineMs);
+    // Nothing can change before the next ledger closes: the first look waits for a ledger beyond the
+    // one the send saw. Without it (the send's answer was lost) the first look is at the next poll.
+    let after = sentAtLedger;
     for (;;) {
-      let seen: number | undefined;
-      try {
-        const found = await this.opts.rpc.transaction(txHash);
-        if (found.status !== 'NOT_FOUND') return found;
-        seen = found.latestLedger;
-      } catch (err) {
-        this.opts.logger.warn('getTransaction failed; polling on', { txHash, err });
-      }
-      if (this.opts.clock.nowMs() >= deadlineMs) return 'timeout';
-      if (seen === undefined) {
-        await this.sleep(this.opts.pollIntervalMs);
-        continue;
-      }
-      if ((await this.watcher.waitBeyond(seen, deadlineMs)) === 'timeout') {
+      const found = await this.transactions.lookupBeyond(txHash, after, deadlineMs);
+      if (found === 'timeout') {
         // One last look: it may have landed in the ledger that closed at the deadline.
         const last = await this.opts.rpc.transaction(txHash).catch(() => undefined);
         return last && last.status !== 'NOT_FOUND' ? last : 'timeout';
       }
+      if (found instanceof Error) {
+        // Same `after`: asked again at the next poll, about one poll interval from now.
+        this.opts.logger.warn('getTransaction failed; polling on', { txHash, err: found });
+      } else if (found.status !== 'NOT_FOUND') {
+        return found;
+      } else {
+        after = found.latestLedger;
+      }
+      if (this.opts.clock.nowMs() >= deadlineMs) return 'timeout';
     }
   }
 

@@ -1,13 +1,14 @@
 import type { Clock } from '../clock.js';
 
 /**
- * One shared poll of getLatestLedger for everyone waiting on a ledger to close. Settlements wait
- * here instead of each hammering getTransaction: a transaction can only change state when a ledger
- * closes, so each waiter asks about its transaction once per new ledger. The loop runs only while
- * someone waits.
+ * One shared poll of getLatestLedger for everyone waiting on a ledger to close: a transaction can
+ * only change state when a ledger closes, so waiters wait here instead of each asking the RPC. The
+ * loop runs only while someone waits.
  */
 export class LedgerWatcher {
   private readonly waiters = new Set<{ after: number; deadlineMs: number; resolve: (latest: number | 'timeout') => void }>();
+  /** Callers of nextPoll(), told the outcome of the next poll whatever it is. */
+  private pollWaiters: Array<(latest: number | undefined) => void> = [];
   private running = false;
 
   constructor(
@@ -28,10 +29,21 @@ export class LedgerWatcher {
     });
   }
 
+  /**
+   * Resolves with the latest ledger of the next poll, or undefined when that poll failed: for a
+   * caller that sorts its own waiters by ledger (the TransactionWatcher) on every poll.
+   */
+  nextPoll(): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      this.pollWaiters.push(resolve);
+      if (!this.running) void this.loop();
+    });
+  }
+
   private async loop(): Promise<void> {
     this.running = true;
     try {
-      while (this.waiters.size > 0) {
+      while (this.waiters.size > 0 || this.pollWaiters.length > 0) {
         await this.opts.sleep(this.opts.intervalMs);
         let latest: number | undefined;
         try {
@@ -49,6 +61,9 @@ export class LedgerWatcher {
             waiter.resolve('timeout');
           }
         }
+        const pollWaiters = this.pollWaiters;
+        this.pollWaiters = [];
+        for (const resolve of pollWaiters) resolve(latest);
       }
     } finally {
       this.running = false;
