@@ -1,6 +1,7 @@
 import { Keypair, rpc, xdr } from '@stellar/stellar-sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
+import { SorobanRpc } from '../../src/stellar/rpc.js';
 import { USDC, buildTx, fundedAccount, prepareAndSign, signedPayerAuth, startLocalnet, transferOp, type Harness } from './helpers.js';
 
 describe('stellar-sdk rpc.Server against the localnet over HTTP', () => {
@@ -91,6 +92,37 @@ describe('stellar-sdk rpc.Server against the localnet over HTTP', () => {
     expect(h.localnet.usdcBalance(payee.publicKey())).toBe(3n * USDC);
     expect(h.localnet.xlmBalance(payer.publicKey())).toBe(payerXlm);
     expect(h.localnet.xlmBalance(channel.publicKey())).toBe(channelXlm - BigInt(got.resultXdr.feeCharged().toString()));
+  });
+
+  it('answers a batch of getTransaction requests by id: our client looks up landed and unknown transactions in one HTTP request', async () => {
+    const payers = [fundedAccount(h.localnet, 10n * USDC), fundedAccount(h.localnet, 10n * USDC)];
+    const payee = fundedAccount(h.localnet);
+    const landed: string[] = [];
+    for (const payer of payers) {
+      const tx = await buildTx(h, payer.publicKey(), transferOp(payer.publicKey(), payee.publicKey(), USDC));
+      const prepared = await h.rpc.prepareTransaction(tx);
+      prepared.sign(payer);
+      landed.push((await h.rpc.sendTransaction(prepared)).hash);
+    }
+    const closed = await h.localnet.closeLedger();
+    const unknown = 'ab'.repeat(32);
+    const bodies: unknown[] = [];
+    const client = new SorobanRpc(h.server.rpcUrl, {
+      fetch: (input, init) => {
+        bodies.push(JSON.parse(String(init.body)));
+        return fetch(input, init);
+      },
+    });
+    const found = await client.transactions([...landed, unknown]);
+    expect(bodies).toHaveLength(1);
+    expect(Array.isArray(bodies[0])).toBe(true);
+    expect(found).toEqual(
+      new Map<string, unknown>([
+        [landed[0]!, { status: 'SUCCESS', ledger: closed.sequence }],
+        [landed[1]!, { status: 'SUCCESS', ledger: closed.sequence }],
+        [unknown, { status: 'NOT_FOUND', latestLedger: closed.sequence }],
+      ]),
+    );
   });
 
   it('serves account entries through getLedgerEntries as LedgerEntryData XDR', async () => {

@@ -1,15 +1,16 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { xdr } from '@stellar/stellar-sdk';
-import { RpcError, SorobanRpc } from '../../src/stellar/rpc.js';
+import { BATCH_REPROBE_MS, MAX_BATCH_SIZE, RpcError, SorobanRpc } from '../../src/stellar/rpc.js';
 
 // A real HTTP server whose next answer each test chooses: the client's node:http transport and its
-// parsing are exercised exactly as against a Soroban RPC.
-type Answer = { status?: number; body: string } | 'hang';
+// parsing are exercised exactly as against a Soroban RPC. An answer may be computed from the request.
+type Reply = { status?: number; body: string };
+type Answer = Reply | 'hang' | ((request: unknown) => Reply);
 let answer: Answer = { body: '{}' };
-const requests: Array<{ method: string }> = [];
+const requests: unknown[] = [];
 let server: http.Server;
 let url: string;
 
@@ -18,9 +19,11 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { method: string });
+      const request: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      requests.push(request);
       if (answer === 'hang') return; // never answers
-      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' }).end(answer.body);
+      const reply = typeof answer === 'function' ? answer(request) : answer;
+      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json' }).end(reply.body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -199,5 +202,138 @@ describe('SorobanRpc over kept-alive connections', () => {
     } finally {
       await new Promise((resolve) => raw.close(resolve));
     }
+  });
+});
+
+describe('SorobanRpc.transactions: many getTransaction lookups in one JSON-RPC batch', () => {
+  type Request = { id: number; method: string; params: { hash: string } };
+  const rpc = () => new SorobanRpc(url);
+  const hashes = (n: number, from = 0) => Array.from({ length: n }, (_, i) => (from + i).toString(16).padStart(64, '0'));
+  const FAILED_RESULT = new xdr.TransactionResult({
+    feeCharged: xdr.Int64.fromString('100'),
+    result: xdr.TransactionResultResult.txBadSeq(),
+    ext: new xdr.TransactionResultExt(0),
+  }).toXDR('base64');
+  /** What a healthy RPC says about each hash: landed ones by their last digit, the rest not found. */
+  const truth = (hash: string): unknown =>
+    hash.endsWith('1')
+      ? { status: 'SUCCESS', txHash: hash, ledger: 12, latestLedger: 13 }
+      : hash.endsWith('2')
+        ? { status: 'FAILED', txHash: hash, ledger: 12, latestLedger: 13, resultXdr: FAILED_RESULT }
+        : { status: 'NOT_FOUND', latestLedger: 13 };
+  const one = (request: Request) => ({ jsonrpc: '2.0', id: request.id, result: truth(request.params.hash) });
+  /** A batch-capable RPC whose answers to a batch pass through `change` (answers in request order). */
+  const batchRpc =
+    (change: (answers: Array<Record<string, unknown>>) => unknown = (answers) => answers) =>
+    (request: unknown): Reply => ({ body: JSON.stringify(Array.isArray(request) ? change((request as Request[]).map(one)) : one(request as Request)) });
+  const batches = () => requests.filter((r) => Array.isArray(r)) as Request[][];
+  const singles = () => requests.filter((r) => !Array.isArray(r)) as Request[];
+
+  beforeEach(() => {
+    requests.length = 0;
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('asks about every hash in one request with distinct ids and matches the answers by id, in any order', async () => {
+    answer = batchRpc((answers) => answers.reverse());
+    const [landed, failed, absent] = [hashes(1, 1)[0]!, hashes(1, 2)[0]!, hashes(1, 3)[0]!];
+    const found = await rpc().transactions([landed, failed, absent, landed]);
+    expect(requests).toHaveLength(1);
+    const [batch] = batches();
+    expect(batch!.map((r) => r.method)).toEqual(['getTransaction', 'getTransaction', 'getTransaction']);
+    expect(batch!.map((r) => r.params.hash)).toEqual([landed, failed, absent]);
+    expect(new Set(batch!.map((r) => r.id)).size).toBe(3);
+    expect(found).toEqual(
+      new Map<string, unknown>([
+        [landed, { status: 'SUCCESS', ledger: 12 }],
+        [failed, { status: 'FAILED', ledger: 12, resultCode: 'txBadSeq' }],
+        [absent, { status: 'NOT_FOUND', latestLedger: 13 }],
+      ]),
+    );
+  });
+
+  it('asks about a single hash with a plain getTransaction call', async () => {
+    answer = batchRpc();
+    const [hash] = hashes(1, 1);
+    expect(await rpc().transactions([hash!])).toEqual(new Map([[hash, { status: 'SUCCESS', ledger: 12 }]]));
+    expect(singles()).toHaveLength(1);
+  });
+
+  it(`splits more than ${MAX_BATCH_SIZE} hashes into several batches`, async () => {
+    answer = batchRpc();
+    const found = await rpc().transactions(hashes(2 * MAX_BATCH_SIZE + 7));
+    expect(batches().map((b) => b.length)).toEqual([MAX_BATCH_SIZE, MAX_BATCH_SIZE, 7]);
+    expect(found.size).toBe(2 * MAX_BATCH_SIZE + 7);
+    expect([...found.values()].every((v) => !(v instanceof Error))).toBe(true);
+  });
+
+  it.each<[string, (answers: Array<Record<string, unknown>>) => unknown, RegExp]>([
+    ['no answer for it', (answers) => answers.slice(1), /no answer in the batch/],
+    ['an answer under an id that was not sent', (answers) => [{ ...answers[0], id: 999_999_999 }, ...answers.slice(1)], /no answer in the batch/],
+    ['a string id', (answers) => [{ ...answers[0], id: String(answers[0]!.id) }, ...answers.slice(1)], /no answer in the batch/],
+    ['two answers', (answers) => [answers[0], ...answers], /answered twice/],
+    ['a JSON-RPC error', (answers) => [{ jsonrpc: '2.0', id: answers[0]!.id, error: { code: -32603, message: 'internal error' } }, ...answers.slice(1)], /getTransaction: internal error/],
+    ['a malformed result', (answers) => [{ ...answers[0], result: { status: 'MAYBE' } }, ...answers.slice(1)], /malformed result/],
+    ['an item that is not an object', (answers) => ['junk', ...answers.slice(1)], /no answer in the batch/],
+    ['the answer about another transaction (ids mixed up)', (answers) => [{ ...answers[1], id: answers[0]!.id }, { ...answers[0], id: answers[1]!.id }, ...answers.slice(2)], /another transaction/],
+  ])('fails only the hash whose answer is %s', async (_label, change, message) => {
+    answer = batchRpc(change);
+    // The first hash is a landed one, so a mixed-up answer carries a txHash that gives it away.
+    const asked = [hashes(1, 1)[0]!, hashes(1, 0x12)[0]!, hashes(1, 3)[0]!];
+    const found = await rpc().transactions(asked);
+    const first = found.get(asked[0]!);
+    expect(first).toBeInstanceOf(RpcError);
+    expect((first as Error).message).toMatch(message);
+    expect(found.get(asked[2]!)).toEqual({ status: 'NOT_FOUND', latestLedger: 13 });
+    // Its neighbour keeps its own answer, unless that answer is the one that went astray.
+    if (message.source === 'another transaction') expect((found.get(asked[1]!) as Error).message).toMatch(message);
+    else expect(found.get(asked[1]!)).toEqual({ status: 'FAILED', ledger: 12, resultCode: 'txBadSeq' });
+  });
+
+  it('fails every hash, without rejecting or giving up on batches, when the answer is not JSON or the RPC cannot be reached', async () => {
+    answer = { body: '[{"jsonrpc": "2.0", ' };
+    const client = rpc();
+    const found = await client.transactions(hashes(3));
+    expect([...found.values()].map((v) => (v as Error).message)).toEqual(Array(3).fill('getTransaction batch: response is not JSON'));
+    answer = batchRpc();
+    await client.transactions(hashes(3));
+    expect(batches()).toHaveLength(2);
+
+    answer = 'hang';
+    const unreachable = await new SorobanRpc(url, { timeoutMs: 50 }).transactions(hashes(2));
+    expect([...unreachable.values()].map((v) => (v as Error).message)).toEqual(Array(2).fill('RPC request timed out'));
+  });
+
+  it.each<[string, Reply]>([
+    ['an Invalid Request error object', { body: JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'invalid request' } }) }],
+    ['HTTP 400', { status: 400, body: 'bad request' }],
+    ['HTTP 500', { status: 500, body: '{}' }],
+  ])('falls back to single calls when a batch is answered with %s, and keeps to them for a while', async (_label, refusal) => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const healthy = batchRpc();
+    answer = (request) => (Array.isArray(request) ? refusal : healthy(request));
+    const client = rpc();
+    const asked = [hashes(1, 1)[0]!, hashes(1, 3)[0]!];
+    const expected = new Map<string, unknown>([
+      [asked[0]!, { status: 'SUCCESS', ledger: 12 }],
+      [asked[1]!, { status: 'NOT_FOUND', latestLedger: 13 }],
+    ]);
+    expect(await client.transactions(asked)).toEqual(expected);
+    expect(batches()).toHaveLength(1);
+    expect(singles()).toHaveLength(2);
+
+    // Remembered: no batch on the next ledgers, until the re-probe.
+    vi.advanceTimersByTime(BATCH_REPROBE_MS - 1);
+    expect(await client.transactions(asked)).toEqual(expected);
+    expect(batches()).toHaveLength(1);
+    expect(singles()).toHaveLength(4);
+
+    vi.advanceTimersByTime(1);
+    answer = healthy;
+    expect(await client.transactions(asked)).toEqual(expected);
+    expect(batches()).toHaveLength(2);
+    expect(singles()).toHaveLength(4);
   });
 });
