@@ -303,7 +303,8 @@ describe('SorobanRpc.transactions: many getTransaction lookups in one JSON-RPC b
 
     answer = 'hang';
     const unreachable = await new SorobanRpc(url, { timeoutMs: 50 }).transactions(hashes(2));
-    expect([...unreachable.values()].map((v) => (v as Error).message)).toEqual(Array(2).fill('RPC request timed out'));
+    expect(unreachable.size).toBe(2);
+    for (const lookup of unreachable.values()) expect((lookup as Error).message).toMatch(/RPC request timed out/);
   });
 
   it.each<[string, Reply]>([
