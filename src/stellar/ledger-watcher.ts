@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
  */
 export class LedgerWatcher {
   private readonly waiters = new Set<{ after: number; deadlineMs: number; resolve: (latest: number | 'timeout') => void }>();
-  /** Callers of nextPoll(), told the outcome of the next poll whatever it is. */
+  /** Callers of nextPoll(), told the outcome of the poll under way (or the next) whatever it is. */
   private pollWaiters: Array<(latest: number | undefined) => void> = [];
   private running = false;
 
@@ -30,8 +30,8 @@ export class LedgerWatcher {
   }
 
   /**
-   * Resolves with the latest ledger of the next poll, or undefined when that poll failed: for a
-   * caller that sorts its own waiters by ledger (the TransactionWatcher) on every poll.
+   * Resolves with the latest ledger read by the poll under way (or the next one), or undefined when
+   * that poll failed: for a caller that sorts its own waiters by ledger (the TransactionWatcher).
    */
   nextPoll(): Promise<number | undefined> {
     return new Promise((resolve) => {

@@ -53,7 +53,8 @@ export class TransactionWatcher {
         }
         if (due.length === 0) continue;
         for (const waiter of due) this.waiters.delete(waiter);
-        // One batch at a time: waiters that arrive meanwhile are due at a later poll.
+        // One batch at a time: waiters that arrive meanwhile are due at a later poll. A lookup that
+        // rejects (SorobanRpc.transactions does not) still answers every waiter, so none hangs.
         const found = await this.opts.lookup(due.map((waiter) => waiter.hash)).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
         for (const waiter of due) {
           waiter.resolve(found instanceof Error ? found : (found.get(waiter.hash) ?? new Error('no lookup for this transaction')));
