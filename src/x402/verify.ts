@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { StrKey, xdr } from '@stellar/stellar-sdk';
+import { xdr } from '@stellar/stellar-sdk';
 import { verifyEd25519 } from '../stellar/ed25519.js';
 import type { EncodedSorobanData } from '../stellar/envelope.js';
 import { networkId } from '../stellar/network-id.js';
+import { accountAddress, contractAddress } from '../stellar/strkeys.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
 
 /**
@@ -82,7 +83,7 @@ export interface InspectedPayment {
 /** The G... account behind a (possibly muxed) source account. */
 function accountOf(account: xdr.MuxedAccount): string {
   const raw = account.switch() === xdr.CryptoKeyType.keyTypeMuxedEd25519() ? account.med25519().ed25519() : account.ed25519();
-  return StrKey.encodeEd25519PublicKey(raw);
+  return accountAddress(raw);
 }
 
 function fail<T>(reason: VerifyReason, payer?: string): Check<T> {
@@ -97,9 +98,9 @@ function fail<T>(reason: VerifyReason, payer?: string): Check<T> {
 function scAddressToString(address: xdr.ScAddress): string | undefined {
   switch (address.switch()) {
     case xdr.ScAddressType.scAddressTypeAccount():
-      return StrKey.encodeEd25519PublicKey(address.accountId().ed25519());
+      return accountAddress(address.accountId().ed25519());
     case xdr.ScAddressType.scAddressTypeContract():
-      return StrKey.encodeContract(address.contractId() as unknown as Buffer);
+      return contractAddress(address.contractId() as unknown as Buffer);
     default:
       return undefined;
   }
@@ -332,7 +333,7 @@ export function checkEvents(events: xdr.DiagnosticEvent[], inspected: InspectedP
     const topics = body.topics();
     const name = topics[0]?.switch() === xdr.ScValType.scvSymbol() ? topics[0].sym().toString() : undefined;
     const contractId = event.contractId();
-    const contract = contractId ? StrKey.encodeContract(contractId as unknown as Buffer) : undefined;
+    const contract = contractId ? contractAddress(contractId as unknown as Buffer) : undefined;
     if (name !== 'transfer' || contract !== expected.asset) {
       // Any other contract event (another token's transfer, a mint, an approval…) means the
       // invocation does more than the one balance change we were asked to sponsor.
