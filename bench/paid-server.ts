@@ -1,7 +1,8 @@
 // card402 as its own process for bench/paid.ts: same createApp and payment stack as production,
 // SQLite file in a temp DATA_DIR, keys generated and funded through the ledger's friendbot over HTTP.
 // Reports its own CPU usage over IPC so the bench can attribute server CPU per paid card.
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { createApp } from '../src/app.js';
@@ -57,10 +58,20 @@ async function toggleProfile(): Promise<void> {
     writeFileSync(path.join(profileDir!, `paid-server-${process.pid}.cpuprofile`), JSON.stringify(profile));
   }
 }
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+/** CPU of the event-loop thread alone (its tid is the pid), in µs; NaN where /proc is missing. */
+function eventLoopCpuUs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks;
+  } catch {
+    return NaN;
+  }
+}
 process.on('message', (message) => {
   if (message === 'cpu') {
     cpuReadings += 1;
-    const cpu = process.cpuUsage();
+    const cpu = { ...process.cpuUsage(), eventLoopUs: eventLoopCpuUs() };
     void toggleProfile().then(() => process.send!({ cpu }));
   }
   if (message === 'stop') server.close(() => void runtime.stop().then(() => db.destroy()).then(() => process.exit(0)));

@@ -17,7 +17,7 @@ import { startLedger } from './ledger-process.js';
 const root = path.resolve(import.meta.dirname, '..');
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
-async function startServer(ledgerUrl: string, channels: number, dataDir: string): Promise<{ child: ChildProcess; url: string; cpu(): Promise<NodeJS.CpuUsage> }> {
+async function startServer(ledgerUrl: string, channels: number, dataDir: string): Promise<{ child: ChildProcess; url: string; cpu(): Promise<ServerCpu> }> {
   const child = fork(path.join(root, 'bench/paid-server.ts'), [], {
     cwd: root,
     execArgv: ['--import', 'tsx'],
@@ -35,8 +35,8 @@ async function startServer(ledgerUrl: string, channels: number, dataDir: string)
   });
   const url = await new Promise<string>((resolve) => child.on('message', (m: { ready?: string }) => m.ready && resolve(m.ready)));
   const cpu = () =>
-    new Promise<NodeJS.CpuUsage>((resolve) => {
-      const on = (m: { cpu?: NodeJS.CpuUsage }) => {
+    new Promise<ServerCpu>((resolve) => {
+      const on = (m: { cpu?: ServerCpu }) => {
         if (m.cpu) {
           child.off('message', on);
           resolve(m.cpu);
@@ -47,6 +47,9 @@ async function startServer(ledgerUrl: string, channels: number, dataDir: string)
     });
   return { child, url, cpu };
 }
+
+/** The server's CPU so far: process.cpuUsage() (µs, all threads) and its event-loop thread alone (µs). */
+type ServerCpu = NodeJS.CpuUsage & { eventLoopUs: number };
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -61,6 +64,8 @@ interface RunResult {
   p50Ms: number;
   p99Ms: number;
   cpuMsPerCard: number;
+  /** Of which the event-loop thread (the rest: GC and compiler threads, libuv's pool). */
+  eventLoopMsPerCard: number;
 }
 
 async function run(opts: { agents: number; channels: number; ledgerMs: number; warmupCards: number; cards?: number; seconds?: number; port: number }): Promise<RunResult> {
@@ -131,6 +136,7 @@ async function run(opts: { agents: number; channels: number; ledgerMs: number; w
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
       cpuMsPerCard: cpuMs / Math.max(1, issued),
+      eventLoopMsPerCard: (cpuAfter.eventLoopUs - cpuBefore.eventLoopUs) / 1000 / Math.max(1, issued),
     };
   } finally {
     server.child.send('stop');
@@ -158,6 +164,7 @@ const m = (pick: (r: RunResult) => number) => median(runs.map(pick));
 console.log(`   issued ${runs.map((r) => r.cards).join('/')} cards, ${runs.reduce((n, r) => n + r.failures, 0)} failures in all runs`);
 console.log(`   ${fmt(m((r) => r.cardsPerSecond))} cards/s | latency (402 + pay + 201) p50 ${fmt(m((r) => r.p50Ms), 0)} ms, p99 ${fmt(m((r) => r.p99Ms), 0)} ms`);
 console.log(`   server CPU ${fmt(m((r) => r.cpuMsPerCard), 2)} ms per paid card (runs: ${runs.map((r) => fmt(r.cpuMsPerCard, 2)).join(', ')}; ledger and agents run in other processes)`);
+console.log(`   of which the event-loop thread ${fmt(m((r) => r.eventLoopMsPerCard), 2)} ms (runs: ${runs.map((r) => fmt(r.eventLoopMsPerCard, 2)).join(', ')}; the rest is GC, compiler and libuv threads)`);
 
 if (process.env['BENCH_ONLY_FIRST']) process.exit(0);
 const scaleLedgerMs = num('SCALE_LEDGER_MS', 1000);
