@@ -42,18 +42,19 @@ const runtime = await startPaymentRuntime(stack.service, config, logger);
 const app = createApp({ config, db, clock: systemClock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
 const { server, port } = await serveHttp(app.fetch, { port: 0, hostname: '127.0.0.1' });
 process.send!({ ready: `http://127.0.0.1:${port}` });
-// BENCH_CPU_PROF=dir: a CPU profile of the measured cards only (from the first CPU reading, after the
-// warm-up, to the second), so V8's warm-up compiling does not blur where steady-state time goes.
+// BENCH_CPU_PROF=dir: a CPU profile of the measured cards only (the bench reads the CPU before the
+// warm-up, after it, and at the end: the profile runs from the second reading to the third), so V8's
+// warm-up compiling does not blur where steady-state time goes.
 const profileDir = process.env['BENCH_CPU_PROF'];
 const profiler = profileDir ? new Session() : undefined;
 let cpuReadings = 0;
 async function toggleProfile(): Promise<void> {
   if (!profiler) return;
-  if (cpuReadings === 1) {
+  if (cpuReadings === 2) {
     profiler.connect();
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
-  } else if (cpuReadings === 2) {
+  } else if (cpuReadings === 3) {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(path.join(profileDir!, `paid-server-${process.pid}.cpuprofile`), JSON.stringify(profile));
   }
