@@ -3,6 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
+import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { HttpFacilitator } from '../../src/facilitator/http.js';
 import { LocalFacilitator } from '../../src/facilitator/local.js';
 import { createFacilitatorApp } from '../../src/facilitator/server.js';
@@ -18,6 +19,7 @@ describe('an external facilitator over the standard /verify, /settle, /supported
   let facilitatorServer: ServerType;
   let facilitatorUrl: string;
   const facilitatorChannel = Keypair.random();
+  let settleCalls = 0;
 
   beforeAll(async () => {
     h = await makePaidHarness({
@@ -38,7 +40,11 @@ describe('an external facilitator over the standard /verify, /settle, /supported
         });
         const app = createFacilitatorApp(local, { network: 'stellar:testnet' });
         facilitatorServer = await new Promise<ServerType>((resolve) => {
-          const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+          const fetchCounted = (request: Request) => {
+            if (new URL(request.url).pathname === '/settle') settleCalls += 1;
+            return app.fetch(request);
+          };
+          const s = serve({ fetch: fetchCounted, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
         });
         facilitatorUrl = `http://127.0.0.1:${(facilitatorServer.address() as AddressInfo).port}`;
         return new HttpFacilitator(facilitatorUrl);
@@ -66,6 +72,26 @@ describe('an external facilitator over the standard /verify, /settle, /supported
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - 35_8800000n);
     expect(h.localnet.xlmBalance(facilitatorChannel.publicKey())).toBeLessThan(channelXlm);
     await expectNothingLost(h, treasury);
+  });
+
+  it('concurrent copies of one payment: it is recorded once, settled through /settle once, one card, one charge', async () => {
+    const agent = h.agent(100n * USDC);
+    const route = '/cards/create/tier/25';
+    const body = JSON.stringify({ nameOnCard: 'Ext Twin', email: 'twin@example.com' });
+    const challenge = await fetch(h.baseUrl + route, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const header = encodePayment(
+      await createExactPayment(await readPaymentRequired(challenge), { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: h.ledgerServer.rpcUrl, ledgerSeconds: h.config.x402.ledgerSeconds }),
+    );
+    const settledBefore = settleCalls;
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, () => fetch(h.baseUrl + route, { method: 'POST', headers: { 'content-type': 'application/json', 'PAYMENT-SIGNATURE': header }, body })),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.every((s) => s === 201 || s === 409), JSON.stringify(statuses)).toBe(true);
+    expect(settleCalls - settledBefore).toBe(1);
+    expect(await h.db.selectFrom('payments').select('id').where('payer', '=', agent.publicKey()).execute()).toHaveLength(1);
+    await h.localnet.closeLedger();
+    expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - 35_8800000n);
   });
 
   it("refuses payments that name the external facilitator's accounts (learned from /supported)", async () => {
