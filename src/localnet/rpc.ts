@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { HISTORY_RETENTION_LEDGERS, LOCALNET_PASSPHRASE, PROTOCOL_VERSION } from './constants.js';
 import { buildEntry, refFromLedgerKey } from './entries.js';
 import { EnvelopeError } from './envelope.js';
+import { EventsQueryError, getEvents } from './events.js';
 import type { Ledger } from './ledger.js';
 import { baseReader } from './view.js';
 
@@ -50,6 +51,21 @@ const schemas = {
   }),
   sendTransaction: z.object({ transaction: base64, xdrFormat }),
   getTransaction: z.object({ hash: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a 64-character hex hash'), xdrFormat }),
+  getEvents: z.object({
+    startLedger: z.number().int().positive().optional(),
+    endLedger: z.number().int().positive().optional(),
+    filters: z
+      .array(
+        z.object({
+          type: z.enum(['contract', 'system']).optional(),
+          contractIds: z.array(z.string()).optional(),
+          topics: z.array(z.array(z.string())).optional(),
+        }),
+      )
+      .optional(),
+    pagination: z.object({ cursor: z.string().optional(), limit: z.number().int().optional() }).optional(),
+    xdrFormat,
+  }),
 };
 type Method = keyof typeof schemas;
 
@@ -96,6 +112,7 @@ function handleOne(raw: unknown, ctx: RpcContext): RpcResponse {
   } catch (err) {
     if (err instanceof RpcError) return failure(id, err.code, err.message);
     if (err instanceof EnvelopeError) return failure(id, JSONRPC.INVALID_PARAMS, err.message);
+    if (err instanceof EventsQueryError) return failure(id, err.code, err.message);
     return failure(id, JSONRPC.INTERNAL_ERROR, 'internal error');
   }
 }
@@ -157,6 +174,8 @@ function dispatch(method: Method, params: unknown, ctx: RpcContext): unknown {
         ...(r.errorResult ? { errorResultXdr: r.errorResult, diagnosticEventsXdr: [] } : {}),
       };
     }
+    case 'getEvents':
+      return getEvents(ledger.state, params as z.infer<(typeof schemas)['getEvents']>);
     case 'getTransaction': {
       const { hash } = params as z.infer<(typeof schemas)['getTransaction']>;
       const base = {
