@@ -97,7 +97,8 @@ export type PaymentStatus =
   | 'paid_unfulfilled'
   | 'refunding'
   | 'refunded'
-  | 'failed';
+  | 'failed'
+  | 'needs_review';
 
 export interface PaymentsTable {
   id: string; // UUIDv4, unguessable; the public paymentId
@@ -127,6 +128,8 @@ export interface PaymentsTable {
   refund_envelope_xdr: string | null;
   created_at: number;
   updated_at: number;
+  /** When a `failed` payment's verdict became final (no transfer exists, none can appear); null while watched. */
+  fate_closed_at: number | null;
 }
 
 export type PaymentRow = Selectable<PaymentsTable>;

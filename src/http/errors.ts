@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'DETAILS_RATE_LIMITED',
   'PAYMENT_IN_PROGRESS',
   'FULFILMENT_FAILED',
+  'PAYMENT_UNDER_REVIEW',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -72,6 +73,7 @@ export const STATUS_BY_CODE = {
   DETAILS_RATE_LIMITED: 429,
   PAYMENT_IN_PROGRESS: 409,
   FULFILMENT_FAILED: 502,
+  PAYMENT_UNDER_REVIEW: 409,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {

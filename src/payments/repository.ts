@@ -108,14 +108,20 @@ export async function listPaymentsInStatus(db: Executor, statuses: readonly Paym
   return db.selectFrom('payments').selectAll().where('status', 'in', [...statuses]).orderBy('created_at').limit(limit).execute();
 }
 
-/** Failed payments whose payer authorisation may still be (or just have been) used on the ledger. */
-export async function listFailedWithLiveAuth(db: Executor, minExpirationLedger: number, limit = 500): Promise<PaymentRow[]> {
+/** Failed payments whose verdict is not final yet: their transfer may still turn up (see sweepFailed). */
+export async function listFailedUnderWatch(db: Executor, limit = 500): Promise<PaymentRow[]> {
   return db
     .selectFrom('payments')
     .selectAll()
     .where('status', '=', 'failed')
-    .where('auth_expiration_ledger', '>=', minExpirationLedger)
+    .where('fate_closed_at', 'is', null)
     .orderBy('created_at')
     .limit(limit)
     .execute();
+}
+
+/** How many payments are in each of `statuses` (for /health). */
+export async function countPaymentsInStatus(db: Executor, statuses: readonly PaymentStatus[]): Promise<number> {
+  const row = await db.selectFrom('payments').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', [...statuses]).executeTakeFirst();
+  return Number(row?.n ?? 0);
 }

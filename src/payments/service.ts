@@ -8,12 +8,13 @@ import { WriteBatcher } from '../db/write-batch.js';
 import type { PaymentRow, PaymentStatus } from '../db/schema.js';
 import type { Facilitator, SettleOutcome } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
-import type { TransactionLookup } from '../stellar/rpc.js';
+import { provesTransfer } from '../stellar/transfer-evidence.js';
+import { establishFate, expectedTransferOf, type Fate, type LedgerEvidence } from './fate.js';
 import type { Treasury } from '../stellar/treasury.js';
 import { buildPaymentRequired, buildRequirements, type PaymentTerms } from '../x402/challenge.js';
 import { decodePaymentHeader } from '../x402/codec.js';
 import { X402_VERSION, type PaymentPayload, type PaymentRequirements, type SettlementResponse } from '../x402/types.js';
-import { inspectPayment } from '../x402/verify.js';
+import { authValidityLedgers, inspectPayment } from '../x402/verify.js';
 import {
   detailsEnvelope,
   fulfilFromStates,
@@ -29,11 +30,12 @@ import {
   findPaymentByIdempotencyKey,
   findPaymentByNonce,
   insertPayment,
-  listFailedWithLiveAuth,
+  listFailedUnderWatch,
   listPaymentsInStatus,
   replaceRefund,
   transitionPayment,
 } from './repository.js';
+import { UNFINISHED_STATUSES } from './state.js';
 import type { PaidCall, PaidOutcome, PaidRequest } from './types.js';
 
 export interface PaymentServiceDeps {
@@ -45,14 +47,12 @@ export interface PaymentServiceDeps {
   facilitator: Facilitator;
   issuer: CardIssuer;
   cipher: CardDataCipher;
-  /** Our own view of the ledger: transactions an external facilitator sent, and spent auth nonces. */
-  ledger?:
-    | {
-        transaction(txHash: string): Promise<TransactionLookup>;
-        nonceConsumed(address: string, nonce: bigint): Promise<boolean>;
-        latestLedger(): Promise<number>;
-      }
-    | undefined;
+  /**
+   * Our own view of the ledger, where the evidence that a payment reached us is read: transactions
+   * an external facilitator sent, and transfers made with a payment we answered "failed".
+   * Without it such payments cannot be proven and are never fulfilled nor refunded.
+   */
+  ledger?: LedgerEvidence | undefined;
   /** Sends refunds; without it unfulfillable payments stay paid_unfulfilled (and are logged). */
   treasury?: Treasury | undefined;
   maxFeeStroops: bigint;
@@ -63,9 +63,6 @@ export interface PaymentServiceDeps {
   pollIntervalMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
-
-/** Statuses in which a payment still needs work; start-up recovery and the reconciler resume them. */
-export const UNFINISHED_STATUSES: readonly PaymentStatus[] = ['verified', 'settling', 'settled', 'paid_unfulfilled', 'refunding'];
 
 const DESCRIPTIONS = { create: 'Create a virtual card', fund: 'Fund a virtual card' } as const;
 
@@ -208,6 +205,7 @@ export class PaymentService {
       fulfil_attempts: 0,
       created_at: nowMs,
       updated_at: nowMs,
+      fate_closed_at: null,
     };
     this.claimed.add(paymentId);
     try {
@@ -235,6 +233,8 @@ export class PaymentService {
       }
       case 'failed':
         return this.challenge(call, requirements, 'payment_failed');
+      case 'needs_review':
+        return { type: 'under_review', paymentId: payment.id };
       case 'paid_unfulfilled':
       case 'refunding':
       case 'refunded':
@@ -259,7 +259,7 @@ export class PaymentService {
     requirements: PaymentRequirements,
     token: unknown,
   ): Promise<PaidOutcome> {
-    const outcome = await this.settle(recorded.id, payload, requirements, token, recorded);
+    const outcome = await this.settle(recorded, payload, requirements, token, true);
     // No money moved: a fresh challenge, so the payer can sign a new payment.
     if (outcome.status === 'failed') return this.challenge(call, requirements, 'settlement_failed');
     if (outcome.status === 'pending') return { type: 'in_progress', paymentId: recorded.id, retryAfterSeconds: this.retryAfterSeconds() };
@@ -272,17 +272,18 @@ export class PaymentService {
   /**
    * (new) | verified | settling → settling (hash recorded before each send) → failed | still settling.
    * A success is returned, not written: the caller records it (with the card, or as `settled`).
-   * `unrecorded` is a new payment not written yet: the first write below inserts it, and throws
-   * DuplicatePaymentError (before anything is sent) when a copy of it was recorded first.
+   * With `insert`, `payment` is a new payment not written yet: the first write below inserts it, and
+   * throws DuplicatePaymentError (before anything is sent) when a copy of it was recorded first.
    */
   private async settle(
-    paymentId: string,
+    payment: PaymentRow,
     payload: PaymentPayload,
     requirements: PaymentRequirements,
     token?: unknown,
-    unrecorded?: PaymentRow,
+    insert = false,
   ): Promise<SettleOutcome> {
-    let toInsert = unrecorded;
+    const paymentId = payment.id;
+    let toInsert = insert ? payment : undefined;
     const record = async (columns: { status: PaymentStatus; settle_tx_hash?: string; settle_envelope_xdr?: string; last_error?: string }) => {
       const nowMs = this.deps.clock.nowMs();
       if (toInsert) {
@@ -314,6 +315,7 @@ export class PaymentService {
       this.deps.logger.error('settlement failed before anything was sent', { paymentId, err });
       outcome = { status: 'failed', reason: 'settle_error' };
     }
+    if (outcome.status === 'success' && this.deps.facilitator.kind !== 'local') outcome = await this.confirmClaimedSettlement(payment, outcome);
     if (toInsert && outcome.status !== 'failed') {
       // Not reachable with our facilitators (each send is recorded first); never lose a settlement.
       await record({ status: 'settling', ...(outcome.txHash ? { settle_tx_hash: outcome.txHash } : {}) });
@@ -332,6 +334,34 @@ export class PaymentService {
       this.deps.logger.warn('settlement not confirmed yet; left to the reconciler', { paymentId, reason: outcome.reason });
     }
     return outcome;
+  }
+
+  /**
+   * An external facilitator's "success" is a claim: it becomes a settlement only once our own view
+   * of the ledger shows the transfer (docs/ARCHITECTURE.md, "What proves a payment"). The RPC we
+   * read may lag the facilitator's by a ledger or two, so a transaction not found yet is looked up
+   * again until the poll timeout; after that, or when the transaction is not this payment's
+   * transfer, the payment stays `settling` with the claimed hash and the reconciler establishes
+   * its fate from the ledger.
+   */
+  private async confirmClaimedSettlement(payment: PaymentRow, claimed: SettleOutcome & { status: 'success' }): Promise<SettleOutcome> {
+    const ledger = this.deps.ledger;
+    const expected = expectedTransferOf(payment);
+    if (!ledger || !expected) {
+      this.deps.logger.error('a facilitator reported a settlement that card402 cannot check; left for review', { paymentId: payment.id });
+      return { status: 'pending', txHash: claimed.txHash, reason: 'settlement_unproven' };
+    }
+    const deadline = this.deps.clock.nowMs() + (this.deps.refundPollTimeoutMs ?? 30_000);
+    for (;;) {
+      const detail = await ledger.transactionDetail(claimed.txHash).catch(() => undefined);
+      if (detail && detail.status !== 'NOT_FOUND') {
+        if (provesTransfer(detail, expected)) return { status: 'success', txHash: claimed.txHash, ledger: detail.ledger };
+        this.deps.logger.error('a facilitator reported a transaction that is not this payment’s transfer', { paymentId: payment.id, txHash: claimed.txHash });
+        return { status: 'pending', txHash: claimed.txHash, reason: 'settlement_unproven' };
+      }
+      if (this.deps.clock.nowMs() >= deadline) return { status: 'pending', txHash: claimed.txHash, reason: 'settlement_not_seen' };
+      await this.sleep(this.deps.pollIntervalMs ?? 500);
+    }
   }
 
   /**
@@ -408,12 +438,6 @@ export class PaymentService {
     }
   }
 
-  /** Where a transaction stands: asked of the facilitator, or of our own RPC for external ones. */
-  private lookup(txHash: string): Promise<TransactionLookup> | undefined {
-    if (this.deps.facilitator.lookup) return this.deps.facilitator.lookup(txHash);
-    return this.deps.ledger?.transaction(txHash);
-  }
-
   private async resumeSettlement(payment: PaymentRow): Promise<void> {
     const { facilitator } = this.deps;
     const nowMs = this.deps.clock.nowMs();
@@ -423,37 +447,27 @@ export class PaymentService {
       transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: reason, updated_at: nowMs });
 
     const hash = payment.settle_tx_hash;
-    const found = hash ? await this.lookup(hash) : undefined;
-    if (hash && found) {
+    if (hash && payment.settle_envelope_xdr && facilitator.lookup && facilitator.resubmit) {
+      // An envelope we built and recorded before sending: its hash commits to the payer's signed
+      // entry and the one transfer it authorises, so the ledger's verdict on that hash is evidence.
+      const found = await facilitator.lookup(hash);
       if (found.status === 'SUCCESS') return void (await settled(found.ledger));
       if (found.status === 'FAILED') return void (await failed('transaction_failed'));
-      if (payment.settle_envelope_xdr && facilitator.resubmit) {
-        // Not on the ledger: offer the identical envelope again. Accepted or already queued → wait.
-        const sent = await facilitator.resubmit(payment.settle_envelope_xdr);
-        if (sent.status === 'PENDING' || sent.status === 'DUPLICATE' || sent.status === 'TRY_AGAIN_LATER') return;
-        // Refused: this envelope can never land — unless it just did (a bad seq from its own success).
-        const again = (await this.lookup(hash))!;
-        if (again.status === 'SUCCESS') return void (await settled(again.ledger));
-        if (again.status === 'FAILED') return void (await failed('transaction_failed'));
-        // Dead envelope: settle afresh below (the payer's auth nonce allows at most one to land).
-      } else {
-        // Sent by someone else (an external facilitator): it can only land while the payer's auth is valid.
-        if (found.latestLedger > payment.auth_expiration_ledger + 1) return void (await failed('expired_unsettled'));
-        return;
-      }
-    } else if (payment.status === 'settling' && facilitator.kind === 'http') {
-      // An external facilitator may have sent something we have no hash for: the nonce tells.
-      const ledger = this.deps.ledger;
-      if (!ledger) {
-        this.deps.logger.error('payment left settling by an external facilitator needs review', { paymentId: payment.id });
-        return;
-      }
-      if (await ledger.nonceConsumed(payment.payer, BigInt(payment.auth_nonce))) return void (await settled(0));
-      if ((await ledger.latestLedger()) > payment.auth_expiration_ledger + 1) return void (await failed('expired_unsettled'));
-      return;
+      // Not on the ledger: offer the identical envelope again. Accepted or already queued → wait.
+      const sent = await facilitator.resubmit(payment.settle_envelope_xdr);
+      if (sent.status === 'PENDING' || sent.status === 'DUPLICATE' || sent.status === 'TRY_AGAIN_LATER') return;
+      // Refused: this envelope can never land — unless it just did (a bad seq from its own success).
+      const again = await facilitator.lookup(hash);
+      if (again.status === 'SUCCESS') return void (await settled(again.ledger));
+      if (again.status === 'FAILED') return void (await failed('transaction_failed'));
+      // Dead envelope: settle afresh below. Settling re-verifies the payment, so an entry whose
+      // nonce is spent fails there, and the failed-payment sweep then looks for its transfer.
+    } else if (payment.status === 'settling' && !facilitator.lookup) {
+      // Sent (or maybe sent) by an external facilitator: only the ledger can tell what happened.
+      return this.resolveSettlingFromLedger(payment);
     }
     const { payload, requirements } = this.payloadOf(payment);
-    const outcome = await this.settle(payment.id, payload, requirements);
+    const outcome = await this.settle(payment, payload, requirements);
     if (outcome.status === 'success') {
       await transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], {
         status: 'settled',
@@ -461,6 +475,46 @@ export class PaymentService {
         settled_ledger: outcome.ledger ?? null,
         updated_at: this.deps.clock.nowMs(),
       });
+    }
+  }
+
+  /** How long before its expiration ledger a payer's entry may have been used (see authValidityLedgers). */
+  private validityLedgers(): number {
+    return authValidityLedgers(this.deps.terms.maxTimeoutSeconds, this.deps.ledgerSeconds);
+  }
+
+  /** The ledger's verdict on a payment, or undefined (logged) when there is no ledger to ask. */
+  private async fateOf(payment: PaymentRow, hint: string | null): Promise<Fate | undefined> {
+    const ledger = this.deps.ledger;
+    if (!ledger) return { kind: 'unknowable', reason: 'no_ledger_view' };
+    return establishFate(ledger, payment, { validityLedgers: this.validityLedgers(), hint });
+  }
+
+  private async toReview(payment: PaymentRow, from: PaymentStatus, reason: string): Promise<void> {
+    const moved = await transitionPayment(this.deps.db, payment.id, [from], { status: 'needs_review', last_error: reason, updated_at: this.deps.clock.nowMs() });
+    if (moved) this.deps.logger.error('payment needs review: the ledger can no longer tell whether its transfer happened', { paymentId: payment.id, reason });
+  }
+
+  /** settling (external facilitator) → settled | failed | needs_review, or left as it is while the entry may still be used. */
+  private async resolveSettlingFromLedger(payment: PaymentRow): Promise<void> {
+    const fate = await this.fateOf(payment, payment.settle_tx_hash);
+    if (!fate) return;
+    const nowMs = this.deps.clock.nowMs();
+    switch (fate.kind) {
+      case 'transferred':
+        await transitionPayment(this.deps.db, payment.id, ['settling'], { status: 'settled', settle_tx_hash: fate.txHash, settled_ledger: fate.ledger, updated_at: nowMs });
+        return;
+      case 'not_transferred':
+        // Final: no transfer exists and none can appear (the failed-payment sweep has nothing left to watch).
+        await transitionPayment(this.deps.db, payment.id, ['settling'], { status: 'failed', last_error: fate.reason, fate_closed_at: nowMs, updated_at: nowMs });
+        if (fate.reason === 'nonce_spent_elsewhere') {
+          this.deps.logger.warn("a payment's nonce was spent by another invocation of the payer's; no transfer reached us", { paymentId: payment.id });
+        }
+        return;
+      case 'unknowable':
+        return this.toReview(payment, 'settling', fate.reason);
+      case 'open':
+        return;
     }
   }
 
@@ -522,25 +576,44 @@ export class PaymentService {
   }
 
   /**
-   * A payment we answered "failed" (nothing accepted on the ledger) still carries the payer's
-   * signed authorisation until it expires, and anyone holding it could submit it. If its nonce
-   * turns up spent, the money did reach the treasury: the payer is refunded (they were told the
-   * payment failed and may have paid again), never left out of pocket.
+   * A payment we answered "failed" still carries the payer's signed entry until it expires, and
+   * anyone holding it could submit it. Each is watched until its verdict is final: if its transfer
+   * turns up (the transaction carrying that very entry and emitting the transfer to us), the money
+   * did reach the treasury and the payer is refunded (they were told the payment failed and may
+   * have paid again). A spent nonce alone is not that evidence: the payer can spend its own nonce on
+   * any call of its own, and refunding on it would pay out money that never arrived.
    */
   private async sweepFailed(counts: Record<string, number>): Promise<void> {
-    const ledger = this.deps.ledger;
-    if (!ledger) return;
-    const latest = await ledger.latestLedger();
-    for (const payment of await listFailedWithLiveAuth(this.deps.db, latest - 1)) {
-      if (this.claimed.has(payment.id) || !(await ledger.nonceConsumed(payment.payer, BigInt(payment.auth_nonce)))) continue;
+    if (!this.deps.ledger) return;
+    for (const payment of await listFailedUnderWatch(this.deps.db)) {
+      if (this.claimed.has(payment.id)) continue;
+      const fate = await this.fateOf(payment, null);
+      if (!fate || fate.kind === 'open') continue;
+      const nowMs = this.deps.clock.nowMs();
+      if (fate.kind === 'not_transferred') {
+        await transitionPayment(this.deps.db, payment.id, ['failed'], { fate_closed_at: nowMs, updated_at: nowMs });
+        if (fate.reason === 'nonce_spent_elsewhere') {
+          this.deps.logger.warn("a failed payment's nonce was spent by another invocation of the payer's; no transfer reached us, nothing is refunded", {
+            paymentId: payment.id,
+          });
+        }
+        continue;
+      }
+      if (fate.kind === 'unknowable') {
+        await this.toReview(payment, 'failed', fate.reason);
+        counts.needs_review = (counts.needs_review ?? 0) + 1;
+        continue;
+      }
       const moved = await transitionPayment(this.deps.db, payment.id, ['failed'], {
         status: 'paid_unfulfilled',
+        settle_tx_hash: fate.txHash,
+        settled_ledger: fate.ledger,
         fulfil_attempts: this.deps.fulfilMaxAttempts,
         last_error: 'settled_elsewhere_after_failure',
-        updated_at: this.deps.clock.nowMs(),
+        updated_at: nowMs,
       });
       if (!moved) continue;
-      this.deps.logger.error('a payment reported failed was settled by someone else; refunding it', { paymentId: payment.id });
+      this.deps.logger.error('the transfer of a payment reported failed reached us; refunding it', { paymentId: payment.id, txHash: fate.txHash });
       const status = await this.resume(payment.id);
       const key = status ?? 'skipped';
       counts[key] = (counts[key] ?? 0) + 1;

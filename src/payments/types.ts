@@ -33,6 +33,8 @@ export type PaidOutcome =
   | { type: 'card_not_found' }
   | { type: 'idempotency_conflict' }
   | { type: 'in_progress'; paymentId: string; retryAfterSeconds: number }
+  /** The ledger can no longer tell whether this payment's money moved; a person resolves it. */
+  | { type: 'under_review'; paymentId: string }
   | {
       type: 'fulfilment_failed';
       paymentId: string;

@@ -38,6 +38,49 @@ export type TransactionLookup =
   | { status: 'FAILED'; ledger: number; resultCode?: string }
   | { status: 'NOT_FOUND'; latestLedger: number };
 
+export interface EventsQuery {
+  startLedger?: number;
+  /** Exclusive. */
+  endLedger?: number;
+  cursor?: string;
+  limit?: number;
+  filters: Array<{ type?: 'contract'; contractIds?: string[]; topics?: string[][] }>;
+}
+
+export interface LedgerEvent {
+  id: string;
+  ledger: number;
+  txHash: string;
+  contractId: string;
+  inSuccessfulContractCall: boolean;
+  topic: xdr.ScVal[];
+  value: xdr.ScVal;
+}
+
+export interface EventsPage {
+  events: LedgerEvent[];
+  cursor: string;
+  latestLedger: number;
+  /** The oldest ledger the RPC still keeps events for (absent on servers that do not say). */
+  oldestLedger?: number;
+}
+
+export type TransactionDetail =
+  | { status: 'SUCCESS' | 'FAILED'; ledger: number; resultCode?: string; envelopeXdr: string; contractEvents: xdr.ContractEvent[] }
+  | { status: 'NOT_FOUND'; latestLedger: number; oldestLedger?: number };
+
+/** Contract events of a TransactionMeta (v3: the Soroban meta's list; v4: each operation's list). */
+function contractEventsOfMeta(meta: xdr.TransactionMeta): xdr.ContractEvent[] {
+  switch (meta.switch()) {
+    case 3:
+      return meta.v3().sorobanMeta()?.events() ?? [];
+    case 4:
+      return meta.v4().operations().flatMap((op) => op.events());
+    default:
+      return [];
+  }
+}
+
 /** The fields of a simulateTransaction result that verification reads (JSON as the RPC sends it). */
 interface RawSimulation {
   latestLedger?: unknown;
@@ -160,6 +203,13 @@ export class SorobanRpc implements LedgerView {
     return result.sequence as number;
   }
 
+  /** The ledgers the RPC keeps history for (transactions and events): [oldestLedger, latestLedger]. */
+  async history(): Promise<{ oldestLedger: number; latestLedger: number }> {
+    const result = await this.call<{ oldestLedger?: unknown; latestLedger?: unknown }>('getHealth');
+    if (!Number.isSafeInteger(result.oldestLedger) || !Number.isSafeInteger(result.latestLedger)) throw new RpcError('getHealth: malformed result');
+    return { oldestLedger: result.oldestLedger as number, latestLedger: result.latestLedger as number };
+  }
+
   /** The account's current sequence number, or undefined when the account does not exist. */
   async accountSequence(address: string): Promise<bigint | undefined> {
     const key = xdr.LedgerKey.account(
@@ -173,11 +223,13 @@ export class SorobanRpc implements LedgerView {
   }
 
   /**
-   * Whether the payer's auth-entry nonce has been spent on the ledger: the network stores a
-   * temporary entry for every consumed nonce until the signature's expiration ledger. A spent
-   * nonce of a payment we verified means its transfer — the only thing that auth allows — happened.
+   * Whether an auth-entry nonce of `address` has been spent on the ledger (the network keeps a
+   * temporary entry for every consumed nonce until the signature's expiration ledger), and the
+   * ledger the RPC had reached when it answered. A spent nonce proves nothing about a payment:
+   * nonces belong to the address, which can spend one on any invocation of its own
+   * (docs/ARCHITECTURE.md, "What proves a payment"). Only a transfer does.
    */
-  async nonceConsumed(address: string, nonce: bigint): Promise<boolean> {
+  async nonceState(address: string, nonce: bigint): Promise<{ spent: boolean; latestLedger: number }> {
     const key = xdr.LedgerKey.contractData(
       new xdr.LedgerKeyContractData({
         contract: xdr.ScAddress.scAddressTypeAccount(xdr.PublicKey.publicKeyTypeEd25519(StrKey.decodeEd25519PublicKey(address))),
@@ -185,8 +237,9 @@ export class SorobanRpc implements LedgerView {
         durability: xdr.ContractDataDurability.temporary(),
       }),
     );
-    const result = await this.call<{ entries?: Array<{ xdr: string }> | null }>('getLedgerEntries', { keys: [key.toXDR('base64')] });
-    return (result.entries?.length ?? 0) > 0;
+    const result = await this.call<{ entries?: Array<{ xdr: string }> | null; latestLedger?: unknown }>('getLedgerEntries', { keys: [key.toXDR('base64')] });
+    if (!Number.isSafeInteger(result.latestLedger)) throw new RpcError('getLedgerEntries: malformed result');
+    return { spent: (result.entries?.length ?? 0) > 0, latestLedger: result.latestLedger as number };
   }
 
   /** The sdk's parsed simulation (used by the paying client for auth entries). */
@@ -321,6 +374,83 @@ export class SorobanRpc implements LedgerView {
       }
     }
     for (const hash of hashes) if (!answered.has(hash)) out.set(hash, new RpcError('getTransaction: no answer in the batch'));
+  }
+
+  /**
+   * One page of soroban-rpc's getEvents: contract events of successful transactions in
+   * [startLedger, endLedger) (or after `cursor`) that match any of `filters`. Topic segments are
+   * base64 ScVals, `*` (one segment) or a final `**` (any number). The RPC refuses a startLedger
+   * older than the history it keeps; the answer's oldestLedger says where that history begins.
+   */
+  async events(query: EventsQuery): Promise<EventsPage> {
+    const params: Record<string, unknown> = { filters: query.filters, pagination: { limit: query.limit ?? 100, ...(query.cursor ? { cursor: query.cursor } : {}) } };
+    if (!query.cursor) {
+      params.startLedger = query.startLedger;
+      if (query.endLedger !== undefined) params.endLedger = query.endLedger;
+    }
+    const raw = await this.call<{ events?: unknown; cursor?: unknown; latestLedger?: unknown; oldestLedger?: unknown }>('getEvents', params);
+    if (!Array.isArray(raw.events) || !Number.isSafeInteger(raw.latestLedger) || typeof raw.cursor !== 'string') throw new RpcError('getEvents: malformed result');
+    const events: LedgerEvent[] = raw.events.map((item: unknown) => {
+      const e = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+      if (
+        typeof e.txHash !== 'string' ||
+        typeof e.contractId !== 'string' ||
+        typeof e.id !== 'string' ||
+        !Number.isSafeInteger(e.ledger) ||
+        !Array.isArray(e.topic) ||
+        typeof e.value !== 'string'
+      ) {
+        throw new RpcError('getEvents: malformed event');
+      }
+      try {
+        return {
+          id: e.id,
+          ledger: e.ledger as number,
+          txHash: e.txHash,
+          contractId: e.contractId,
+          inSuccessfulContractCall: e.inSuccessfulContractCall !== false,
+          topic: (e.topic as unknown[]).map((t) => xdr.ScVal.fromXDR(String(t), 'base64')),
+          value: xdr.ScVal.fromXDR(e.value, 'base64'),
+        };
+      } catch {
+        throw new RpcError('getEvents: event XDR does not decode');
+      }
+    });
+    return {
+      events,
+      cursor: raw.cursor,
+      latestLedger: raw.latestLedger as number,
+      ...(Number.isSafeInteger(raw.oldestLedger) ? { oldestLedger: raw.oldestLedger as number } : {}),
+    };
+  }
+
+  /**
+   * A transaction with what proves what it did: its envelope and the contract events it emitted
+   * (from `events.contractEventsXdr`, or read out of `resultMetaXdr` on servers that send only that).
+   */
+  async transactionDetail(hash: string): Promise<TransactionDetail> {
+    const raw = await this.call<RawTransaction & { envelopeXdr?: unknown; resultMetaXdr?: unknown; oldestLedger?: unknown; events?: { contractEventsXdr?: unknown } }>(
+      'getTransaction',
+      { hash },
+    );
+    const lookup = transactionOf(hash, raw);
+    const oldestLedger = Number.isSafeInteger(raw.oldestLedger) ? (raw.oldestLedger as number) : undefined;
+    if (lookup.status === 'NOT_FOUND') return { ...lookup, ...(oldestLedger !== undefined ? { oldestLedger } : {}) };
+    if (typeof raw.envelopeXdr !== 'string') throw new RpcError('getTransaction: no envelopeXdr');
+    let contractEvents: xdr.ContractEvent[];
+    try {
+      const listed = raw.events?.contractEventsXdr;
+      if (Array.isArray(listed)) {
+        contractEvents = (listed as unknown[]).flat().map((e) => xdr.ContractEvent.fromXDR(String(e), 'base64'));
+      } else if (typeof raw.resultMetaXdr === 'string') {
+        contractEvents = contractEventsOfMeta(xdr.TransactionMeta.fromXDR(raw.resultMetaXdr, 'base64'));
+      } else {
+        contractEvents = [];
+      }
+    } catch {
+      throw new RpcError('getTransaction: events do not decode');
+    }
+    return { ...lookup, envelopeXdr: raw.envelopeXdr, contractEvents };
   }
 
   private async singleTransactions(hashes: string[], out: Map<string, TransactionLookup | Error>): Promise<void> {

@@ -3,7 +3,8 @@ import { xdr } from '@stellar/stellar-sdk';
 import { verifyEd25519 } from '../stellar/ed25519.js';
 import type { EncodedSorobanData } from '../stellar/envelope.js';
 import { networkId } from '../stellar/network-id.js';
-import { accountAddress, contractAddress } from '../stellar/strkeys.js';
+import { addressOf, i128Of, readContractEvent, scAddressToString } from '../stellar/scval.js';
+import { accountAddress } from '../stellar/strkeys.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
 
 /**
@@ -58,6 +59,14 @@ export const INCLUSION_FEE_STROOPS = 100n;
 /** Ledgers of slack on the expiration window (clients and we may see different "latest" ledgers). */
 export const EXPIRATION_TOLERANCE_LEDGERS = 2;
 
+/**
+ * The most ledgers an accepted auth entry may stay valid past the ledger it was verified against:
+ * so a payment's transfer can only land in the ledgers [expiration − this, expiration].
+ */
+export function authValidityLedgers(maxTimeoutSeconds: number, ledgerSeconds: number): number {
+  return Math.ceil(maxTimeoutSeconds / ledgerSeconds) + EXPIRATION_TOLERANCE_LEDGERS;
+}
+
 export interface InspectContext {
   networkPassphrase: string;
   /** Every account the facilitator signs with: channels, fee payer, treasury. */
@@ -88,38 +97,6 @@ function accountOf(account: xdr.MuxedAccount): string {
 
 function fail<T>(reason: VerifyReason, payer?: string): Check<T> {
   return payer === undefined ? { ok: false, reason } : { ok: false, reason, payer };
-}
-
-/**
- * G... or C... for an account or contract ScAddress (other kinds: undefined). Encodes directly:
- * stellar-sdk's Address.fromScAddress re-decodes what it encodes, through base32.js, whose Buffer()
- * calls trip Node's deprecation stack check on every call.
- */
-function scAddressToString(address: xdr.ScAddress): string | undefined {
-  switch (address.switch()) {
-    case xdr.ScAddressType.scAddressTypeAccount():
-      return accountAddress(address.accountId().ed25519());
-    case xdr.ScAddressType.scAddressTypeContract():
-      return contractAddress(address.contractId() as unknown as Buffer);
-    default:
-      return undefined;
-  }
-}
-
-function addressOf(value: xdr.ScVal): string | undefined {
-  if (value.switch() !== xdr.ScValType.scvAddress()) return undefined;
-  try {
-    return scAddressToString(value.address());
-  } catch {
-    return undefined;
-  }
-}
-
-function i128Of(value: xdr.ScVal): bigint | undefined {
-  if (value.switch() !== xdr.ScValType.scvI128()) return undefined;
-  // hi:lo as two's complement, read directly: scValToNative's generic conversion costs several times more.
-  const parts = value.i128();
-  return (parts.hi().toBigInt() << 64n) | parts.lo().toBigInt();
 }
 
 /** Steps 1–2: the protocol envelope and that the client accepted exactly what we ask for. */
@@ -329,28 +306,15 @@ export function checkEvents(events: xdr.DiagnosticEvent[], inspected: InspectedP
   for (const diagnostic of events) {
     const event = diagnostic.event();
     if (event.type() !== xdr.ContractEventType.contract()) continue;
-    const body = event.body().v0();
-    const topics = body.topics();
-    const name = topics[0]?.switch() === xdr.ScValType.scvSymbol() ? topics[0].sym().toString() : undefined;
-    const contractId = event.contractId();
-    const contract = contractId ? contractAddress(contractId as unknown as Buffer) : undefined;
-    if (name !== 'transfer' || contract !== expected.asset) {
+    const { transfer } = readContractEvent(event);
+    if (!transfer || transfer.contract !== expected.asset) {
       // Any other contract event (another token's transfer, a mint, an approval…) means the
       // invocation does more than the one balance change we were asked to sponsor.
       return fail('unexpected_events', payer);
     }
     transfers += 1;
     if (transfers > 1) return fail('unexpected_events', payer);
-    const from = topics[1] ? addressOf(topics[1]) : undefined;
-    const to = topics[2] ? addressOf(topics[2]) : undefined;
-    const data = body.data();
-    let amount: bigint | undefined = i128Of(data);
-    if (amount === undefined && data.switch() === xdr.ScValType.scvMap()) {
-      // CAP-67 style: {amount, to_muxed_id}
-      const entry = data.map()?.find((e) => e.key().switch() === xdr.ScValType.scvSymbol() && e.key().sym().toString() === 'amount');
-      amount = entry ? i128Of(entry.val()) : undefined;
-    }
-    if (from !== payer || to !== expected.payTo || amount !== BigInt(expected.amount)) return fail('transfer_event_mismatch', payer);
+    if (transfer.from !== payer || transfer.to !== expected.payTo || transfer.amount !== BigInt(expected.amount)) return fail('transfer_event_mismatch', payer);
   }
   if (transfers === 0) return fail('transfer_event_missing', payer);
   return { ok: true, value: undefined };
@@ -370,8 +334,7 @@ export async function checkPaymentOnLedger(
 
   // 15. the auth entry is still valid for the next ledger, and not valid for longer than we allow
   if (inspected.expirationLedger <= latestLedger) return fail('expired', payer);
-  const windowLedgers = Math.ceil(expected.maxTimeoutSeconds / ctx.ledgerSeconds);
-  if (inspected.expirationLedger > latestLedger + windowLedgers + EXPIRATION_TOLERANCE_LEDGERS) {
+  if (inspected.expirationLedger > latestLedger + authValidityLedgers(expected.maxTimeoutSeconds, ctx.ledgerSeconds)) {
     return fail('expiration_too_far', payer);
   }
 

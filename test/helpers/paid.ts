@@ -53,6 +53,9 @@ export interface PaidHarness {
 export async function makePaidHarness(
   opts: {
     ledgerMs?: number | 'manual';
+    /** The local ledger's clock (ms) and how long it remembers transactions and events. */
+    ledgerClock?: () => number;
+    historySeconds?: number;
     env?: Record<string, string>;
     rpcFetch?: (inner: FetchLike) => FetchLike;
     /** Replaces our built-in facilitator (e.g. with an external one over HTTP). */
@@ -62,7 +65,11 @@ export async function makePaidHarness(
     dbFile?: string;
   } = {},
 ): Promise<PaidHarness> {
-  const localnet = createLocalnet({ ledgerMs: opts.ledgerMs ?? 50 });
+  const localnet = createLocalnet({
+    ledgerMs: opts.ledgerMs ?? 50,
+    ...(opts.ledgerClock ? { startedAtMs: opts.ledgerClock } : {}),
+    ...(opts.historySeconds !== undefined ? { historySeconds: opts.historySeconds } : {}),
+  });
   localnet.start();
   const ledgerServer = await serveLocalnet(localnet, { port: 0 });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'card402-paid-'));

@@ -78,6 +78,10 @@ function respond(c: Context<AppEnv>, outcome: PaidOutcome): Response {
         extra: { paymentId: outcome.paymentId, retryAfter: outcome.retryAfterSeconds },
         headers: { 'Retry-After': String(outcome.retryAfterSeconds) },
       });
+    case 'under_review':
+      throw new AppError('PAYMENT_UNDER_REVIEW', 'the outcome of this payment cannot be established from the ledger; it is held for review and nothing more will be charged', {
+        extra: { paymentId: outcome.paymentId },
+      });
     case 'fulfilment_failed':
       throw new AppError(
         'FULFILMENT_FAILED',

@@ -13,6 +13,8 @@ import {
 } from '../../money/pricing.js';
 import { centsToDollarNumber } from '../../money/units.js';
 import { VERSION } from '../../version.js';
+import { countPaymentsInStatus } from '../../payments/repository.js';
+import { REVIEW_STATUSES } from '../../payments/state.js';
 import type { AppEnv } from '../env.js';
 
 /** What this server accepts as payment; served by /supported and used to build 402 challenges. */
@@ -71,8 +73,9 @@ export function publicRoutes(deps: { db: Db; clock: Clock; paymentTerms: Payment
   routes.get('/health', async (c) => {
     const timestamp = new Date(deps.clock.nowMs()).toISOString();
     try {
-      await sql`select 1`.execute(deps.db);
-      return c.json({ status: 'ok', timestamp, version: VERSION, unixTime: unixSeconds(deps.clock) });
+      // Payments whose fate the ledger can no longer tell wait for a person (docs/ARCHITECTURE.md).
+      const paymentsNeedingReview = await countPaymentsInStatus(deps.db, REVIEW_STATUSES);
+      return c.json({ status: 'ok', timestamp, version: VERSION, unixTime: unixSeconds(deps.clock), paymentsNeedingReview });
     } catch {
       return c.json({ status: 'degraded', timestamp, version: VERSION, error: 'database unavailable', code: 'SERVICE_UNAVAILABLE' }, 503);
     }
