@@ -89,7 +89,7 @@ export async function startCard402(config: Config, logger: Logger, clock: Clock 
     }
     const keys: StellarKeys = localnet ? prepareLocalKeys(config, localnet.ledger, logger) : loadStellarKeys(config, logger);
     const rpcUrl = config.stellar.rpcUrl ?? localnet!.server.rpcUrl;
-    const issuer = new SandboxIssuer(config.issuer.capacityCents, clock);
+    const issuer = new SandboxIssuer({ db, clock, cipher: cardCipher, capacityCents: config.issuer.capacityCents });
     const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher });
 
     // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.

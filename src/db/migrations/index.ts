@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as cards from './2026-11-21-01-cards.js';
 import * as payments from './2026-11-21-02-payments.js';
 import * as walletAuth from './2026-11-21-03-wallet-auth.js';
+import * as sandboxIssuer from './2026-11-30-01-sandbox-issuer.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-21-01-cards': cards,
   '2026-11-21-02-payments': payments,
   '2026-11-21-03-wallet-auth': walletAuth,
+  '2026-11-30-01-sandbox-issuer': sandboxIssuer,
 };
