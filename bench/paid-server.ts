@@ -34,7 +34,7 @@ const stack = buildPaymentStack({
   logger,
   keys,
   rpcUrl: config.stellar.rpcUrl!,
-  issuer: new SandboxIssuer(config.issuer.capacityCents, systemClock),
+  issuer: new SandboxIssuer({ db, clock: systemClock, cipher: cardCipher, capacityCents: config.issuer.capacityCents }),
   cipher: cardCipher,
 });
 // As production runs: start-up recovery, then the reconciler in the background.

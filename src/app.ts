@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/open.js';
 import type { AppEnv } from './http/env.js';
 import { allowedMethodsOf, type AllowedMethods } from './http/allowed-methods.js';
-import { AppError, errorBody } from './http/errors.js';
+import { AppError, CLIENT_CLOSED_REQUEST_STATUS, RequestAbortedError, errorBody } from './http/errors.js';
 import { accessLog } from './http/middleware/access-log.js';
 import { bodyLimit } from './http/middleware/body-limit.js';
 import { clientIp } from './http/middleware/client-ip.js';
@@ -90,6 +90,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
     return respondWithError(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`));
   });
-  app.onError((err, c) => respondWithError(c, toAppError(err, c, deps.logger)));
+  app.onError((err, c) => {
+    // A client that hangs up mid-request is not a server fault: no error line, no 5xx; the access
+    // log records it at info level as 499. The response goes nowhere.
+    if (err instanceof RequestAbortedError) return new Response(null, { status: CLIENT_CLOSED_REQUEST_STATUS });
+    return respondWithError(c, toAppError(err, c, deps.logger));
+  });
   return app;
 }

@@ -1,5 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
 import { assertKeyOpensStoredCards } from './cards/card-data.js';
@@ -9,6 +8,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
+import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/serve.js';
 import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { Logger } from './logger.js';
@@ -68,7 +68,10 @@ class Teardown {
 export async function startCard402(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningCard402> {
   const teardown = new Teardown();
   try {
-    mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
+    // Emails, names and payer addresses: DATA_DIR 0700 and the database files 0600, also when an
+    // older version created them readable by others.
+    const tightened = [...preparePrivateDataDir(config.dataDir), ...preparePrivateDatabaseFile(config.databasePath)];
+    for (const change of tightened) logger.warn('took away permissions other users had on a private file', { ...change });
     const lock = acquireInstanceLock(`${config.databasePath}.lock`);
     teardown.add(() => lock.release());
     const db = openDatabase(config.databasePath);
@@ -86,7 +89,7 @@ export async function startCard402(config: Config, logger: Logger, clock: Clock 
     }
     const keys: StellarKeys = localnet ? prepareLocalKeys(config, localnet.ledger, logger) : loadStellarKeys(config, logger);
     const rpcUrl = config.stellar.rpcUrl ?? localnet!.server.rpcUrl;
-    const issuer = new SandboxIssuer(config.issuer.capacityCents, clock);
+    const issuer = new SandboxIssuer({ db, clock, cipher: cardCipher, capacityCents: config.issuer.capacityCents });
     const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher });
 
     // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.

@@ -1,4 +1,5 @@
 import { formatAtomic } from '../money/units.js';
+import { terminalLine } from './terminal.js';
 
 /** 113.5 → "$113.50"; dollar numbers from the API are display values, formatted without float math on money. */
 export function dollars(value: number | string | undefined): string {
@@ -19,12 +20,17 @@ export function groupCardNumber(cardNumber: string): string {
   return cardNumber.replace(/(\d{4})(?=\d)/g, '$1 ');
 }
 
+/** Columns padded to width; each cell is kept to one line, so a server string cannot forge rows. */
 export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  const cells = rows.map((r) => r.map(terminalLine));
+  const widths = cells[0]?.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length))) ?? [];
+  return cells.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
-/** A one-line progress indicator on a terminal; plain lines elsewhere; nothing in --json mode. */
+/**
+ * A one-line progress indicator on a terminal; plain lines elsewhere; nothing in --json mode. Its
+ * text carries server strings (the reason of a 503 or 409), so it is kept to one safe line.
+ */
 export class Progress {
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -36,9 +42,9 @@ export class Progress {
 
   update(text: string): void {
     if (!this.enabled) return;
-    this.text = text;
+    this.text = terminalLine(text);
     if (!this.stream.isTTY) {
-      this.stream.write(`… ${text}\n`);
+      this.stream.write(`… ${this.text}\n`);
       return;
     }
     if (!this.timer) {

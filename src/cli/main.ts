@@ -9,6 +9,7 @@ import { NETWORKS, type StellarNetwork } from '../config.js';
 import { centsToAtomic, parseDollarsToCents } from '../money/units.js';
 import { CliError, EXIT } from './errors.js';
 import { Progress, dollars, groupCardNumber, maskCardNumber, table, usdc } from './format.js';
+import { terminalJson, terminalLine, terminalText } from './terminal.js';
 import { loadPins, loadWallet, savePin, saveWallet, walletExists } from './wallet-file.js';
 
 const USAGE = `card402 — buy and manage virtual cards with USDC on Stellar (x402)
@@ -116,23 +117,10 @@ class Output {
     private readonly io: CliIo,
     readonly json: boolean,
   ) {}
-  /** Prints `data` as JSON in --json mode, otherwise the human text. */
+  /** Prints `data` as JSON in --json mode, otherwise the human text; both through the terminal sanitiser. */
   result(data: unknown, human: string): void {
-    this.io.stdout.write(this.json ? JSON.stringify(data, jsonReplacer, 2) + '\n' : terminalSafe(human) + '\n');
+    this.io.stdout.write(this.json ? terminalJson(data, 2) + '\n' : terminalText(human) + '\n');
   }
-}
-
-/**
- * Human output carries text the server (and, through it, whoever named a card) chose: control
- * characters are shown as U+FFFD so no escape sequence reaches the user's terminal. Newlines and
- * tabs, which our own layout uses, stay.
- */
-export function terminalSafe(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
-}
-
-function jsonReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 function requireArg(value: string | undefined, what: string): string {
@@ -401,9 +389,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const message = known ? (err as Error).message : `unexpected failure: ${err instanceof Error ? err.message : String(err)}`;
     if (argv.includes('--json')) {
       const extra = err instanceof ApiError ? { status: err.status, code: err.code } : err instanceof PaymentError ? err.details : {};
-      io.stdout.write(JSON.stringify({ error: message, type: err instanceof Error ? err.name : 'Error', ...extra }, jsonReplacer) + '\n');
+      io.stdout.write(terminalJson({ error: message, type: err instanceof Error ? err.name : 'Error', ...extra }) + '\n');
     } else {
-      io.stderr.write(`card402: ${terminalSafe(message.split('\n')[0]!)}\n`);
+      io.stderr.write(`card402: ${terminalLine(message.split('\n')[0]!)}\n`);
     }
     return code;
   }

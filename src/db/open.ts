@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely';
 import { migrations } from './migrations/index.js';
+import { preparePrivateDatabaseFile } from './private-files.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -42,9 +41,12 @@ function withStatementCache(sqlite: SqliteDatabase.Database, max = STATEMENT_CAC
   };
 }
 
-/** Opens (creating if needed) the SQLite file, or ':memory:', with the pragmas card402 relies on. */
+/**
+ * Opens (creating if needed) the SQLite file, or ':memory:', with the pragmas card402 relies on.
+ * The file and its -wal/-shm are private to this user (0600, folder created 0700).
+ */
 export function openDatabase(file: string): Db {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') preparePrivateDatabaseFile(file);
   const sqlite = new SqliteDatabase(file);
   // WAL lets readers run beside the single writer; NORMAL sync is durable across process crashes in WAL mode.
   if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');

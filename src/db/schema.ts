@@ -11,6 +11,8 @@ export interface Database {
   card_details_nonces: CardDetailsNoncesTable;
   card_details_access: CardDetailsAccessTable;
   payments: PaymentsTable;
+  sandbox_issuer_operations: SandboxIssuerOperationsTable;
+  sandbox_issuer_usage: SandboxIssuerUsageTable;
 }
 
 export type CardStatus = 'active' | 'frozen';
@@ -135,3 +137,22 @@ export interface PaymentsTable {
 export type PaymentRow = Selectable<PaymentsTable>;
 export type NewPaymentRow = Insertable<PaymentsTable>;
 export type PaymentUpdate = Updateable<PaymentsTable>;
+
+/** The sandbox issuer's record of each card it issued and each load, keyed by our payment id. */
+export interface SandboxIssuerOperationsTable {
+  request_key: string;
+  operation: 'issue' | 'fund';
+  provider_ref: string;
+  amount_cents: number;
+  /** The issued card's data sealed with the card data key (provider_ref as associated data); null for a load. */
+  details_ciphertext: Buffer | null;
+  created_at: number;
+}
+
+/** One row (id 1): the total the sandbox issuer has loaded, checked against its capacity. */
+export interface SandboxIssuerUsageTable {
+  id: number;
+  used_cents: number;
+}
+
+export type SandboxIssuerOperationRow = Selectable<SandboxIssuerOperationsTable>;

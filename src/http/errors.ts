@@ -97,6 +97,22 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The client closed the connection before its request (body) arrived whole. Nobody is left to
+ * answer, so this is not an AppError: `app.onError` records it as status 499 (nginx's "client
+ * closed request") in the access log, at info level, and logs no error, since any client can
+ * cause one at will.
+ */
+export class RequestAbortedError extends Error {
+  override name = 'RequestAbortedError';
+  constructor(options?: { cause?: unknown }) {
+    super('the client closed the connection before its request arrived', options);
+  }
+}
+
+/** Status recorded for a RequestAbortedError; no client ever receives it. */
+export const CLIENT_CLOSED_REQUEST_STATUS = 499;
+
 export function errorBody(error: AppError): Record<string, unknown> {
   return { error: error.message, code: error.code, ...error.options.extra };
 }

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 
-const ESCAPES = '\u001b[2J\u001b]0;owned\u0007\u009b31m';
+const ESCAPES = '\u001b[2J\u001b]0;owned\u0007\u009b31m\u202e';
+/** Control characters (newline aside) and bidi overrides: nothing of these may reach the terminal raw. */
+const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 describe('card402 CLI against a server that sends terminal escapes', () => {
   let server: Server;
@@ -40,15 +42,19 @@ describe('card402 CLI against a server that sends terminal escapes', () => {
     const list = await cli(['cards'], env);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain('Eve');
-    expect(list.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(list.stdout).not.toMatch(UNSAFE);
 
     const missing = await cli(['card', 'c1'], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('card not found');
-    expect(missing.stderr.trimEnd()).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(missing.stderr.trimEnd()).not.toMatch(UNSAFE);
 
     const json = await cli(['cards', '--json'], env);
     expect(JSON.parse(json.stdout).cards[0].nameOnCard).toBe(`Eve${ESCAPES}`);
-    expect(json.stdout).not.toContain('\u001b');
+    expect(json.stdout).not.toMatch(UNSAFE);
+
+    const jsonError = await cli(['card', 'c1', '--json'], env);
+    expect(JSON.parse(jsonError.stdout).error).toContain(`card not found${ESCAPES}`);
+    expect(jsonError.stdout).not.toMatch(UNSAFE);
   }, 60_000);
 });

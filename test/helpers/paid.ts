@@ -89,8 +89,8 @@ export async function makePaidHarness(
   const keys = prepareLocalKeys(config, localnet, logger);
   const db = openDatabase(opts.dbFile ?? ':memory:');
   await migrateToLatest(db);
-  const issuer = new SandboxIssuer(config.issuer.capacityCents, systemClock);
   const cipher = new CardDataCipher(randomBytes(32));
+  const issuer = new SandboxIssuer({ db, clock: systemClock, cipher, capacityCents: config.issuer.capacityCents });
   const baseFetch: FetchLike = (input, init) => fetch(input, init);
   const facilitator = opts.facilitator ? await opts.facilitator({ rpcUrl: ledgerServer.rpcUrl, localnet }) : undefined;
   const build = (rpcFetch?: FetchLike, stackIssuer: CardIssuer = issuer) =>

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Keypair } from '@stellar/stellar-sdk';
 import { describe, expect, it } from 'vitest';
-import { SandboxIssuer, isLuhnValid, luhnCheckDigit } from '../../src/cards/sandbox-issuer.js';
-import { IssuerError } from '../../src/cards/issuer.js';
-import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
 import { DuplicatePaymentError, insertPayment, replaceRefund, transitionPayment } from '../../src/payments/repository.js';
@@ -40,37 +37,6 @@ describe('payment header codec', () => {
   });
   it('never asks for a non-positive amount', () => {
     expect(() => buildRequirements(terms, 0n)).toThrow(RangeError);
-  });
-});
-
-describe('sandbox issuer', () => {
-  it('issues Luhn-valid numbers in the test BIN, idempotently per request key', async () => {
-    const issuer = new SandboxIssuer(100_000, new ManualClock(Date.UTC(2026, 10, 21)));
-    const key = randomUUID();
-    const card = await issuer.issueCard({ requestKey: key, nameOnCard: 'A', email: 'a@b.c', loadCents: 5_000 });
-    expect(isLuhnValid(card.details.cardNumber)).toBe(true);
-    expect(card.details.cardNumber).toMatch(/^400000\d{10}$/);
-    expect(card.details).toMatchObject({ expiryMonth: 11, expiryYear: 2029, cvv: expect.stringMatching(/^\d{3}$/) });
-    expect(await issuer.issueCard({ requestKey: key, nameOnCard: 'A', email: 'a@b.c', loadCents: 5_000 })).toEqual(card);
-    expect(issuer.calls.issue).toBe(1);
-    expect(issuer.remainingCents()).toBe(95_000);
-  });
-  it('knows the Luhn check digit', () => {
-    expect(luhnCheckDigit('7992739871')).toBe('3');
-    expect(isLuhnValid('79927398713')).toBe(false); // too short for a card
-    expect(isLuhnValid('4242424242424242')).toBe(true);
-    expect(isLuhnValid('4242424242424241')).toBe(false);
-  });
-  it('enforces capacity and fails on demand', async () => {
-    const issuer = new SandboxIssuer(1_000, new ManualClock());
-    expect(await issuer.checkCapacity({ loadCents: 1_000 })).toEqual({ ok: true });
-    expect(await issuer.checkCapacity({ loadCents: 1_001 })).toEqual({ ok: false, retryAfterSeconds: 60 });
-    issuer.failNext('fund');
-    await expect(issuer.fundCard({ requestKey: 'k', providerRef: 'p', amountCents: 10 })).rejects.toBeInstanceOf(IssuerError);
-    await issuer.fundCard({ requestKey: 'k', providerRef: 'p', amountCents: 10 });
-    await issuer.fundCard({ requestKey: 'k', providerRef: 'p', amountCents: 10 });
-    expect(issuer.calls.fund).toBe(1);
-    expect(issuer.remainingCents()).toBe(990);
   });
 });
 

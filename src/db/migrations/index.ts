@@ -3,6 +3,7 @@ import * as cards from './2026-11-21-01-cards.js';
 import * as payments from './2026-11-21-02-payments.js';
 import * as walletAuth from './2026-11-21-03-wallet-auth.js';
 import * as paymentEvidence from './2026-11-30-01-payment-evidence.js';
+import * as sandboxIssuer from './2026-11-30-02-sandbox-issuer.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-21-02-payments': payments,
   '2026-11-21-03-wallet-auth': walletAuth,
   '2026-11-30-01-payment-evidence': paymentEvidence,
+  '2026-11-30-02-sandbox-issuer': sandboxIssuer,
 };

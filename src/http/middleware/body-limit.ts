@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
-import { AppError } from '../errors.js';
+import { AppError, RequestAbortedError } from '../errors.js';
 
 type NodeIncoming = IncomingMessage & { rawBody?: Buffer };
 const utf8 = new TextDecoder(); // as fetch's Body.text(): UTF-8, BOM dropped
@@ -25,13 +25,15 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Buff
       done();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
+    // The stream fails, or closes before its end, only when the connection is gone: the client hung
+    // up, or Node's parser refused the rest of the body (and answered that itself, see client-errors.ts).
     const onError = (err: Error) => {
       done();
-      reject(err);
+      reject(new RequestAbortedError({ cause: err }));
     };
     const onClose = () => {
       done();
-      reject(new Error('request body aborted'));
+      reject(new RequestAbortedError());
     };
     incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
