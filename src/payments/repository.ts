@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Executor } from '../cards/repository.js';
 import { reusableByShape, reusableQuery } from '../db/reusable-query.js';
 import type { Database, NewPaymentRow, PaymentRow, PaymentStatus, PaymentUpdate } from '../db/schema.js';
+import { assertInitial, assertTransition } from './state.js';
 
 // The queries of every paid request are compiled once per shape (see reusableQuery): kysely
 // rebuilding them was ~1 ms of server CPU per paid card.
@@ -35,6 +36,7 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 export async function insertPayment(db: Executor, row: NewPaymentRow): Promise<void> {
+  assertInitial(row.status);
   try {
     const columns = definedColumns(row);
     await insertPaymentQuery(db as Kysely<Database>, columns.join(','), columns.map((c) => (row as Row)[c]));
@@ -63,9 +65,10 @@ export async function findPaymentByIdempotencyKey(db: Executor, payer: string, k
 }
 
 /**
- * Moves a payment from one of `from` to a new state. Returns false (and changes nothing) when the
- * payment is no longer in one of those states: transitions are compare-and-set, so two workers
- * can never both act on one payment.
+ * Moves a payment from one of `from` to a new state (or updates it in place when `update.status`
+ * is absent). Returns false (and changes nothing) when the payment is no longer in one of those
+ * states: transitions are compare-and-set, so two workers can never both act on one payment. An
+ * edge the lifecycle does not list (state.ts) throws IllegalTransitionError before anything is written.
  */
 export async function transitionPayment(
   db: Executor,
@@ -74,13 +77,10 @@ export async function transitionPayment(
   update: PaymentUpdate & { status?: PaymentStatus; updated_at: number },
 ): Promise<boolean> {
   if (from.length === 0) return false; // `status in ()`: nothing can match
+  for (const status of from) assertTransition(status, update.status ?? status);
   const columns = definedColumns(update);
   const result = await transitionQuery(db as Kysely<Database>, `${columns.join(',')}|${from.length}`, [...columns.map((c) => (update as Row)[c]), id, ...from]);
   return result.numAffectedRows === 1n;
-}
-
-export async function updatePayment(db: Executor, id: string, update: PaymentUpdate & { updated_at: number }): Promise<void> {
-  await db.updateTable('payments').set(update).where('id', '=', id).execute();
 }
 
 /**

@@ -84,18 +84,19 @@ describe('payments table', () => {
     const row = {
       id: randomUUID(), kind: 'create' as const, payer: 'GPAYER', auth_nonce: '42', auth_expiration_ledger: 10, idempotency_key: null,
       request_fingerprint: 'f', request_json: '{}', network: 'stellar:testnet', asset: 'C', pay_to: 'G', amount_atomic: '1', load_cents: 0,
-      total_cents: 1000, payment_xdr: 'x', status: 'verified' as const, settle_tx_hash: null, settle_envelope_xdr: null, settled_ledger: null,
+      total_cents: 1000, payment_xdr: 'x', status: 'settling' as const, settle_tx_hash: null, settle_envelope_xdr: null, settled_ledger: null,
       card_id: null, response_json: null, last_error: null, refund_tx_hash: null, refund_envelope_xdr: null, created_at: 1, updated_at: 1,
+      fate_closed_at: null,
     };
     await insertPayment(db, row);
     await expect(insertPayment(db, { ...row, id: randomUUID() })).rejects.toBeInstanceOf(DuplicatePaymentError);
     await insertPayment(db, { ...row, id: randomUUID(), auth_nonce: '43' });
-    expect(await transitionPayment(db, row.id, ['verified'], { status: 'settling', updated_at: 2 })).toBe(true);
-    expect(await transitionPayment(db, row.id, ['verified'], { status: 'settling', updated_at: 3 })).toBe(false);
-    await expect(transitionPayment(db, row.id, ['settling'], { status: 'nonsense' as never, updated_at: 4 })).rejects.toThrow();
+    expect(await transitionPayment(db, row.id, ['settling'], { status: 'paid_unfulfilled', updated_at: 2 })).toBe(true);
+    expect(await transitionPayment(db, row.id, ['settling'], { status: 'settled', updated_at: 3 })).toBe(false);
+    await expect(transitionPayment(db, row.id, ['paid_unfulfilled'], { status: 'nonsense' as never, updated_at: 4 })).rejects.toThrow();
 
     // Two processes refunding the same payment: only the first to record its refund may send it.
-    expect(await transitionPayment(db, row.id, ['settling'], { status: 'refunding', updated_at: 5 })).toBe(true);
+    expect(await transitionPayment(db, row.id, ['paid_unfulfilled'], { status: 'refunding', updated_at: 5 })).toBe(true);
     expect(await replaceRefund(db, row.id, null, { txHash: 'a'.repeat(64), envelopeXdr: 'A', nowMs: 6 })).toBe(true);
     expect(await replaceRefund(db, row.id, null, { txHash: 'b'.repeat(64), envelopeXdr: 'B', nowMs: 7 })).toBe(false);
     expect(await replaceRefund(db, row.id, 'a'.repeat(64), { txHash: 'c'.repeat(64), envelopeXdr: 'C', nowMs: 8 })).toBe(true);
