@@ -1,6 +1,9 @@
 import { Address, Keypair, Operation, TransactionBuilder, rpc as sdkRpc, xdr } from '@stellar/stellar-sdk';
+import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
+import type { FetchLike } from '../../src/stellar/rpc.js';
 import type { PaymentPayload } from '../../src/x402/types.js';
+import type { PaidHarness } from './paid.js';
 import { invokeOpOf, sign, transferArgs } from './payments.js';
 
 /**
@@ -67,4 +70,37 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** What the payer signs for `route` (after its 402), without sending it. */
+export async function signedPayment(h: PaidHarness, agent: Keypair, route: string, body: unknown): Promise<PaymentPayload> {
+  const challenge = await fetch(h.baseUrl + route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return createExactPayment(await readPaymentRequired(challenge), {
+    keypair: agent,
+    networkPassphrase: LOCALNET_PASSPHRASE,
+    rpc: h.ledgerServer.rpcUrl,
+    ledgerSeconds: h.config.x402.ledgerSeconds,
+  });
+}
+
+export function sendPayment(h: PaidHarness, route: string, body: unknown, payment: PaymentPayload): Promise<Response> {
+  return fetch(h.baseUrl + route, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'PAYMENT-SIGNATURE': encodePayment(payment) },
+    body: JSON.stringify(body),
+  });
+}
+
+/** An RPC transport wrapper for the harness that counts card402's own sendTransaction calls. */
+export function countingSends(): { rpcFetch: (inner: FetchLike) => FetchLike; sent(): number } {
+  let sent = 0;
+  return {
+    rpcFetch: (inner) => async (url, init) => {
+      const response = await inner(url, init);
+      const body = JSON.parse(String(init.body)) as { method?: string };
+      if (!Array.isArray(body) && body.method === 'sendTransaction') sent += 1;
+      return response;
+    },
+    sent: () => sent,
+  };
 }

@@ -1,10 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
-import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
-import type { FetchLike } from '../../src/stellar/rpc.js';
 import type { PaymentPayload } from '../../src/x402/types.js';
-import { burnNonce, entryOf, submitPayment, until } from '../helpers/attack.js';
+import { burnNonce, countingSends, entryOf, sendPayment, signedPayment, submitPayment, until } from '../helpers/attack.js';
 import { makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 
 /**
@@ -22,47 +19,28 @@ type Adversary = 'honest' | 'burn_first' | 'burn_after' | 'send_fails_then_thief
 const adversaries: Adversary[] = ['honest', 'burn_first', 'burn_after', 'send_fails_then_thief', 'send_fails_then_burn'];
 
 let h: PaidHarness;
-let sentByUs = 0;
+const sends = countingSends();
 beforeAll(async () => {
-  h = await makePaidHarness({
-    ledgerMs: 'manual',
-    env: { SETTLE_POLL_TIMEOUT_MS: '300' },
-    rpcFetch: (inner: FetchLike) => async (url, init) => {
-      const response = await inner(url, init);
-      if ((JSON.parse(String(init.body)) as { method?: string }).method === 'sendTransaction') sentByUs += 1;
-      return response;
-    },
-  });
+  h = await makePaidHarness({ ledgerMs: 'manual', env: { SETTLE_POLL_TIMEOUT_MS: '300' }, rpcFetch: sends.rpcFetch });
 });
 afterAll(async () => {
   await h.close();
 });
 
-async function signed(agent: ReturnType<PaidHarness['agent']>): Promise<PaymentPayload> {
-  const challenge = await fetch(h.baseUrl + ROUTE, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BODY) });
-  return createExactPayment(await readPaymentRequired(challenge), {
-    keypair: agent,
-    networkPassphrase: LOCALNET_PASSPHRASE,
-    rpc: h.ledgerServer.rpcUrl,
-    ledgerSeconds: h.config.x402.ledgerSeconds,
-  });
-}
-
-function send(payment: PaymentPayload): Promise<Response> {
-  return fetch(h.baseUrl + ROUTE, { method: 'POST', headers: { 'content-type': 'application/json', 'PAYMENT-SIGNATURE': encodePayment(payment) }, body: JSON.stringify(BODY) });
-}
+const signed = (agent: ReturnType<PaidHarness['agent']>) => signedPayment(h, agent, ROUTE, BODY);
+const send = (payment: PaymentPayload) => sendPayment(h, ROUTE, BODY, payment);
 
 async function play(adversary: Adversary, reconcileMidway: boolean) {
   const agent = h.agent(100n * USDC);
   const accomplice = h.agent(0n);
   const asset = h.config.stellar.usdcContract;
   const payment = await signed(agent);
-  const sentBefore = sentByUs;
+  const sentBefore = sends.sent();
   switch (adversary) {
     case 'honest':
     case 'burn_after': {
       const answer = send(payment);
-      await until(() => sentByUs > sentBefore, 'our settlement to be sent');
+      await until(() => sends.sent() > sentBefore, 'our settlement to be sent');
       if (adversary === 'burn_after') await burnNonce(h.ledgerServer.rpcUrl, payment, agent, accomplice, asset);
       await h.localnet.closeLedger();
       await answer;
@@ -71,7 +49,7 @@ async function play(adversary: Adversary, reconcileMidway: boolean) {
     case 'burn_first': {
       await burnNonce(h.ledgerServer.rpcUrl, payment, agent, accomplice, asset);
       const answer = send(payment);
-      await until(() => sentByUs > sentBefore, 'our settlement to be sent');
+      await until(() => sends.sent() > sentBefore, 'our settlement to be sent');
       await h.localnet.closeLedger();
       await answer;
       break;

@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { systemClock } from '../../src/clock.js';
 import { HttpFacilitator } from '../../src/facilitator/http.js';
 import { LocalFacilitator } from '../../src/facilitator/local.js';
@@ -12,7 +11,7 @@ import { createMemoryLogger } from '../../src/logger.js';
 import { ChannelPool } from '../../src/stellar/channels.js';
 import { SorobanRpc, type FetchLike } from '../../src/stellar/rpc.js';
 import type { PaymentPayload } from '../../src/x402/types.js';
-import { burnNonce, submitPayment, until } from '../helpers/attack.js';
+import { burnNonce, countingSends, entryOf, sendPayment, signedPayment, submitPayment, until } from '../helpers/attack.js';
 import { bodyOf } from '../helpers/http.js';
 import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 
@@ -36,32 +35,12 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-function rpcMethod(init: RequestInit): string {
-  const body = JSON.parse(String(init.body)) as { method?: string } | Array<{ method: string }>;
-  return Array.isArray(body) ? 'batch' : (body.method ?? '');
-}
-
-async function signedPayment(harness: PaidHarness, agent: Keypair): Promise<PaymentPayload> {
-  const challenge = await fetch(harness.baseUrl + ROUTE, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BODY) });
-  return createExactPayment(await readPaymentRequired(challenge), {
-    keypair: agent,
-    networkPassphrase: LOCALNET_PASSPHRASE,
-    rpc: harness.ledgerServer.rpcUrl,
-    ledgerSeconds: harness.config.x402.ledgerSeconds,
-  });
-}
-
-function send(harness: PaidHarness, payment: PaymentPayload): Promise<Response> {
-  return fetch(harness.baseUrl + ROUTE, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'PAYMENT-SIGNATURE': encodePayment(payment) },
-    body: JSON.stringify(BODY),
-  });
-}
+const signed = (harness: PaidHarness, agent: Keypair) => signedPayment(harness, agent, ROUTE, BODY);
+const send = (harness: PaidHarness, payment: PaymentPayload) => sendPayment(harness, ROUTE, BODY, payment);
 
 /** Closes ledgers until the payment's entry has expired, running the reconciler (and a restarted process's recovery) on the way. */
 async function reconcilePastExpiry(harness: PaidHarness, payment: PaymentPayload): Promise<void> {
-  const { expiration } = (await import('../helpers/attack.js')).entryOf(payment);
+  const { expiration } = entryOf(payment);
   const restarted = harness.restart();
   while (harness.localnet.latestLedger() <= expiration + 1) {
     await harness.localnet.closeLedger();
@@ -82,26 +61,19 @@ async function cardsOf(harness: PaidHarness, holder: string) {
 
 describe('a nonce burned by the payer is not a payment: our own facilitator', () => {
   it('burned in the same ledger, applied before our settlement: 402, then no card and no refund, ever', async () => {
-    let sentByUs = 0;
-    h = await makePaidHarness({
-      ledgerMs: 'manual',
-      rpcFetch: (inner: FetchLike) => async (url, init) => {
-        const response = await inner(url, init);
-        if (rpcMethod(init) === 'sendTransaction') sentByUs += 1;
-        return response;
-      },
-    });
+    const sends = countingSends();
+    h = await makePaidHarness({ ledgerMs: 'manual', rpcFetch: sends.rpcFetch });
     const harness = h;
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
     const accomplice = h.agent(0n);
-    const payment = await signedPayment(h, agent);
+    const payment = await signed(h, agent);
 
     // The payer's own transaction with the same nonce is queued first…
     await burnNonce(h.ledgerServer.rpcUrl, payment, agent, accomplice, h.config.stellar.usdcContract);
     // …then it hands card402 the payment, which verifies against the last closed ledger and sends.
     const answer = send(h, payment);
-    await until(() => sentByUs > 0, 'card402 to send its settlement');
+    await until(() => sends.sent() > 0, 'card402 to send its settlement');
     await h.localnet.closeLedger();
     const response = await answer;
     const body = await bodyOf(response);
@@ -124,21 +96,14 @@ describe('a nonce burned by the payer is not a payment: our own facilitator', ()
   });
 
   it('burned in the same ledger, sent after our settlement: ours applies first, one card for one charge', async () => {
-    let sentByUs = 0;
-    h = await makePaidHarness({
-      ledgerMs: 'manual',
-      rpcFetch: (inner: FetchLike) => async (url, init) => {
-        const response = await inner(url, init);
-        if (rpcMethod(init) === 'sendTransaction') sentByUs += 1;
-        return response;
-      },
-    });
+    const sends = countingSends();
+    h = await makePaidHarness({ ledgerMs: 'manual', rpcFetch: sends.rpcFetch });
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
     const accomplice = h.agent(0n);
-    const payment = await signedPayment(h, agent);
+    const payment = await signed(h, agent);
     const answer = send(h, payment);
-    await until(() => sentByUs > 0, 'card402 to send its settlement');
+    await until(() => sends.sent() > 0, 'card402 to send its settlement');
     await burnNonce(h.ledgerServer.rpcUrl, payment, agent, accomplice, h.config.stellar.usdcContract);
     await h.localnet.closeLedger();
     const response = await answer;
@@ -153,7 +118,7 @@ describe('a nonce burned by the payer is not a payment: our own facilitator', ()
     h = await makePaidHarness({ ledgerMs: 'manual' });
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
-    const payment = await signedPayment(h, agent);
+    const payment = await signed(h, agent);
     await burnNonce(h.ledgerServer.rpcUrl, payment, agent, h.agent(0n), h.config.stellar.usdcContract);
     await h.localnet.closeLedger();
     const response = await send(h, payment);
@@ -168,7 +133,7 @@ describe('a nonce burned by the payer is not a payment: our own facilitator', ()
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
     h.localnet.faults.failNextSend('ERROR', 50);
-    const payment = await signedPayment(h, agent);
+    const payment = await signed(h, agent);
     const failed = await send(h, payment);
     expect((await bodyOf(failed)).error).toBe('settlement_failed');
     h.localnet.faults.failNextSend('ERROR', 0);
@@ -233,7 +198,7 @@ describe('a nonce burned by the payer is not a payment: an external facilitator'
     h = await makePaidHarness({ ledgerMs: 'manual', facilitator: (ctx) => externalFacilitator(ctx, () => mode) });
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
-    const payment = await signedPayment(h, agent);
+    const payment = await signed(h, agent);
     const response = await send(h, payment);
     expect(response.status, JSON.stringify(await bodyOf(response.clone()))).toBe(409);
     expect((await paymentsOf(h, agent.publicKey()))[0]?.status).toBe('settling');
@@ -259,7 +224,7 @@ describe('a nonce burned by the payer is not a payment: an external facilitator'
     h = await makePaidHarness({ ledgerMs: 'manual', env: { SETTLE_POLL_TIMEOUT_MS: '300' }, facilitator: (ctx) => externalFacilitator(ctx, () => mode) });
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
-    const payment = await signedPayment(h, agent);
+    const payment = await signed(h, agent);
     const burn = await burnNonce(h.ledgerServer.rpcUrl, payment, agent, h.agent(0n), h.config.stellar.usdcContract);
     mode = { kind: 'claim', txHash: burn };
     const before = settleCalls;
@@ -283,7 +248,7 @@ describe('a nonce burned by the payer is not a payment: an external facilitator'
     h = await makePaidHarness({ facilitator: (ctx) => externalFacilitator(ctx, () => mode) });
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
-    const payment = await signedPayment(h, agent);
+    const payment = await signed(h, agent);
     const response = await send(h, payment);
     expect(response.status, JSON.stringify(await bodyOf(response.clone()))).toBe(409);
     const harness = h;
@@ -309,7 +274,7 @@ describe('a nonce burned by the payer is not a payment: an external facilitator'
     });
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
-    const payment = await signedPayment(h, agent);
+    const payment = await signed(h, agent);
     const answer = send(h, payment);
     const harness = h;
     // Let the facilitator's transaction land, then let the ledger forget it before card402 looks.
