@@ -10,12 +10,13 @@ import type { Executor } from './repository.js';
 const spentNonce = reusableQuery(2, (db: Kysely<Database>, cardId: string, nonceHash: string) =>
   db.selectFrom('card_details_nonces').select('created_at').where('card_id', '=', cardId).where('nonce_hash', '=', nonceHash),
 );
-const noncesSince = reusableQuery(2, (db: Kysely<Database>, cardId: string, sinceMs: number) =>
+const noncesSince = reusableQuery(3, (db: Kysely<Database>, cardId: string, wallet: string, sinceMs: number) =>
   db
     .selectFrom('card_details_nonces')
     .select((eb) => eb.fn.countAll<number>().as('spent'))
     .where('card_id', '=', cardId)
-    .where('created_at', '>', sinceMs),
+    .where('created_at', '>', sinceMs)
+    .where('wallet_address', '=', wallet),
 );
 const insertNonce = reusableStatement(4, (db: Kysely<Database>, cardId: string, nonceHash: string, wallet: string, nowMs: number) =>
   db.insertInto('card_details_nonces').values({ card_id: cardId, nonce_hash: nonceHash, wallet_address: wallet, created_at: nowMs }),
@@ -30,19 +31,23 @@ export async function isDetailsNonceSpent(db: Executor, cardId: string, nonceHas
   return (await spentNonce(db as Kysely<Database>, cardId, nonceHash)).length > 0;
 }
 
-/** How many nonces the card spent after `sinceMs` (an index range count). */
-export async function countDetailsNoncesSince(db: Executor, cardId: string, sinceMs: number): Promise<number> {
-  const [row] = await noncesSince(db as Kysely<Database>, cardId, sinceMs);
+/**
+ * How many nonces `wallet` spent on the card after `sinceMs` (an index range over the card's
+ * window, at most a few rows, filtered by wallet): each party of a card has its own allowance.
+ */
+export async function countDetailsNoncesSince(db: Executor, cardId: string, wallet: string, sinceMs: number): Promise<number> {
+  const [row] = await noncesSince(db as Kysely<Database>, cardId, wallet, sinceMs);
   return Number(row!.spent);
 }
 
-/** Spend time (ms) of the card's `index`-th (0 = oldest) nonce after `sinceMs`. */
-export async function detailsNonceTimeAt(db: Executor, cardId: string, sinceMs: number, index: number): Promise<number | undefined> {
+/** Spend time (ms) of the `index`-th (0 = oldest) nonce `wallet` spent on the card after `sinceMs`. */
+export async function detailsNonceTimeAt(db: Executor, cardId: string, wallet: string, sinceMs: number, index: number): Promise<number | undefined> {
   const row = await db
     .selectFrom('card_details_nonces')
     .select('created_at')
     .where('card_id', '=', cardId)
     .where('created_at', '>', sinceMs)
+    .where('wallet_address', '=', wallet)
     .orderBy('created_at')
     .limit(1)
     .offset(index)

@@ -43,7 +43,10 @@ export class CardServiceError extends Error {
 }
 
 export interface DetailsLimits {
-  /** Distinct X-AGENT-NONCE values a card may spend per rolling window (ASG: 5 per hour). */
+  /**
+   * Distinct X-AGENT-NONCE values each party of a card (its holder, and its owner when that is
+   * another wallet) may spend on it per rolling window (ASG: 5 per hour).
+   */
   noncesPerWindow: number;
   windowMs: number;
   /** How long spent nonces are remembered; at least windowMs. */
@@ -182,7 +185,8 @@ export class CardManagementService {
 
   /**
    * DESIGN §7, in this order: card exists and the wallet is a party (else not found, and nothing is
-   * spent) → not revoked → nonce is a UUIDv4 → nonce unused → under the per-card rolling limit →
+   * spent) → not revoked → nonce is a UUIDv4 → nonce unused on the card → under the wallet's own
+   * rolling limit on the card →
    * decrypt → spend the nonce. The whole check-and-spend runs in one IMMEDIATE transaction, so
    * concurrent requests with one nonce yield exactly one success. Every attempt on an existing card
    * is audited in the same transaction (outcome, wallet, IP, user agent, time; never card data).
@@ -215,18 +219,21 @@ export class CardManagementService {
         await audit('replayed');
         return { error: new CardServiceError('nonce_replayed', 'this X-AGENT-NONCE was already used; send a fresh UUID v4') };
       }
+      // Each party has its own allowance (counted over the nonces it spent itself), so the holder
+      // can never use up the owner's reads, nor the owner the holder's. When the owner is the
+      // holder (the default) that is one allowance for the card, as in ASG.
       const windowStartMs = nowMs - limits.windowMs;
-      const spentInWindow = await countDetailsNoncesSince(trx, card.id, windowStartMs);
+      const spentInWindow = await countDetailsNoncesSince(trx, card.id, req.wallet, windowStartMs);
       if (spentInWindow >= limits.noncesPerWindow) {
         // A slot frees up when enough of the oldest spends age out to go below the limit.
-        const oldestBlocking = await detailsNonceTimeAt(trx, card.id, windowStartMs, spentInWindow - limits.noncesPerWindow);
+        const oldestBlocking = await detailsNonceTimeAt(trx, card.id, req.wallet, windowStartMs, spentInWindow - limits.noncesPerWindow);
         const freedAtMs = (oldestBlocking ?? nowMs) + limits.windowMs;
         const retryAfterSeconds = Math.max(1, Math.ceil((freedAtMs - nowMs) / 1000));
         await audit('rate_limited');
         return {
           error: new CardServiceError(
             'details_rate_limited',
-            `card details may be read with at most ${limits.noncesPerWindow} nonces per ${limits.windowMs / 1000} s`,
+            `each wallet of a card may read its details with at most ${limits.noncesPerWindow} nonces per ${limits.windowMs / 1000} s`,
             retryAfterSeconds,
           ),
         };

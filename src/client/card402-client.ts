@@ -135,7 +135,7 @@ export class Card402Client {
     return this.signed('GET', `/cards/${encodeURIComponent(cardId)}`);
   }
 
-  /** Reads the card number and CVV; each call spends a fresh UUIDv4 nonce (5 per card per hour). */
+  /** Reads the card number and CVV; each call spends a fresh UUIDv4 nonce (5 per card per hour for each of its holder and owner). */
   getDetails(cardId: string): Promise<Api.CardDetailsResponse> {
     return this.signed('GET', `/cards/${encodeURIComponent(cardId)}/details`, undefined, { 'X-AGENT-NONCE': randomUUID() });
   }

@@ -164,6 +164,54 @@ describe('GET /cards/:cardId/details', () => {
     expect((await readDetails(t, agent, second.cardId, randomUUID())).status).toBe(200);
   });
 
+  it('the holder cannot lock the owner out: each party has its own allowance, and the owner’s is limited too', async () => {
+    const { t, agent: holder, owner, card } = await setup();
+    for (let i = 0; i < 5; i++) {
+      expect((await readDetails(t, holder, card.cardId, randomUUID())).status).toBe(200);
+      t.clock.advanceMs(60_000);
+    }
+    const holderSixth = await readDetails(t, holder, card.cardId, randomUUID());
+    expect(holderSixth.status, JSON.stringify(holderSixth.body)).toBe(429);
+    expect(holderSixth.body.code).toBe('DETAILS_RATE_LIMITED');
+
+    // The owner still reads, five times, and its own Retry-After counts from its own first read.
+    for (let i = 0; i < 5; i++) {
+      const r = await readDetails(t, owner, card.cardId, randomUUID());
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body).toEqual({ details: card.details });
+    }
+    const ownerSixth = await readDetails(t, owner, card.cardId, randomUUID());
+    expect(ownerSixth.status, JSON.stringify(ownerSixth.body)).toBe(429);
+    expect(ownerSixth.retryAfter).toBe('3600');
+    // The holder's window moves on its own clock: its first read frees a slot 3300 s from now.
+    expect((await readDetails(t, holder, card.cardId, randomUUID())).retryAfter).toBe('3300');
+    expect(await auditOutcomes(t, owner, card)).toEqual([
+      ...Array(5).fill('granted'),
+      'rate_limited',
+      ...Array(5).fill('granted'),
+      'rate_limited',
+      'rate_limited',
+    ]);
+  });
+
+  it('the owner using up its allowance does not block the holder', async () => {
+    const { t, agent: holder, owner, card } = await setup();
+    for (let i = 0; i < 5; i++) expect((await readDetails(t, owner, card.cardId, randomUUID())).status).toBe(200);
+    expect((await readDetails(t, owner, card.cardId, randomUUID())).status).toBe(429);
+    expect((await readDetails(t, holder, card.cardId, randomUUID())).status).toBe(200);
+  });
+
+  it('20 concurrent reads with distinct nonces, 10 by each party: exactly 5 succeed for each', async () => {
+    const { t, agent: holder, owner, card } = await setup();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => readDetails(t, i % 2 === 0 ? holder : owner, card.cardId, randomUUID()).then((r) => ({ ...r, who: i % 2 === 0 ? 'holder' : 'owner' }))),
+    );
+    for (const who of ['holder', 'owner']) {
+      const statuses = results.filter((r) => r.who === who).map((r) => r.status).sort();
+      expect(statuses, who).toEqual([...Array(5).fill(200), ...Array(5).fill(429)]);
+    }
+  });
+
   it('limits and nonce retention are configurable', async () => {
     const { t, agent, card } = await setup({ DETAILS_NONCES_PER_WINDOW: '2', DETAILS_WINDOW_SECONDS: '60', DETAILS_NONCE_RETENTION_SECONDS: '120' });
     const first = randomUUID();
