@@ -16,6 +16,8 @@ import {
 import {
   cardBalanceCents,
   findCard,
+  type CardListRow,
+  listCardSummariesAssignedTo,
   listCardSummariesForWallet,
   listLedgerEntries,
   setCardStatus,
@@ -66,6 +68,11 @@ export interface CardSummary {
   createdAtMs: number;
 }
 
+/** A card another wallet (its holder, `agentAddress`) bought and named the caller owner of. */
+export interface AssignedCardSummary extends CardSummary {
+  agentAddress: string;
+}
+
 export interface CardView extends CardSummary {
   agentAddress: string;
   ownerAddress: string;
@@ -110,6 +117,17 @@ function summary(card: CardRow, balanceCents: number): CardSummary {
   };
 }
 
+function listSummary(r: CardListRow): CardSummary {
+  return {
+    cardId: r.id,
+    nameOnCard: r.name_on_card,
+    lastFour: r.last_four,
+    balanceCents: r.balance_cents,
+    status: r.status,
+    createdAtMs: r.created_at,
+  };
+}
+
 function hashNonce(nonce: string): string {
   return createHash('sha256').update(`card402:details-nonce:${nonce.toLowerCase()}`).digest('hex');
 }
@@ -132,17 +150,22 @@ export class CardManagementService {
     if (!(limits.windowMs > 0) || limits.nonceRetentionMs < limits.windowMs) throw new RangeError('nonce retention must cover the window');
   }
 
-  /** Never reads the encrypted column: lists cannot decrypt what they never load. */
+  /**
+   * The cards the wallet holds (it bought them), as ASG lists them. Never reads the encrypted
+   * column: lists cannot decrypt what they never load.
+   */
   async listCards(wallet: string): Promise<CardSummary[]> {
     const rows = await listCardSummariesForWallet(this.deps.db, wallet);
-    return rows.map((r) => ({
-      cardId: r.id,
-      nameOnCard: r.name_on_card,
-      lastFour: r.last_four,
-      balanceCents: r.balance_cents,
-      status: r.status,
-      createdAtMs: r.created_at,
-    }));
+    return rows.map(listSummary);
+  }
+
+  /**
+   * Cards other wallets bought and named this wallet owner of. Kept apart from listCards: a payer
+   * may name any wallet owner without asking it, so these are not cards the wallet chose.
+   */
+  async listAssignedCards(wallet: string): Promise<AssignedCardSummary[]> {
+    const rows = await listCardSummariesAssignedTo(this.deps.db, wallet);
+    return rows.map((r) => ({ ...listSummary(r), agentAddress: r.agent_address }));
   }
 
   async getCard(wallet: string, cardId: string): Promise<CardView> {

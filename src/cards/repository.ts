@@ -54,17 +54,6 @@ export async function findCard(db: Executor, cardId: string): Promise<CardRow | 
   return (await cardById(db as Kysely<Database>, cardId))[0];
 }
 
-/** Cards where the wallet is the agent (payer) or the owner, newest first. */
-export async function listCardsForWallet(db: Executor, wallet: string): Promise<CardRow[]> {
-  return db
-    .selectFrom('cards')
-    .selectAll()
-    .where((eb) => eb.or([eb('agent_address', '=', wallet), eb('owner_address', '=', wallet)]))
-    .orderBy('created_at', 'desc')
-    .orderBy('id')
-    .execute();
-}
-
 export async function setCardStatus(db: Executor, cardId: string, status: CardStatus, nowMs: number): Promise<void> {
   await db.updateTable('cards').set({ status, updated_at: nowMs }).where('id', '=', cardId).execute();
 }
@@ -120,9 +109,9 @@ export interface CardListRow {
   balance_cents: number;
 }
 
-/** Cards where the wallet is the agent or the owner, newest first, with balances, in one query. */
-const cardSummariesForWallet = reusableQuery(1, (db: Kysely<Database>, wallet: string) =>
-  db
+/** Cards newest first, with balances summed in the same query; the callers below add the filter. */
+function cardSummaries(db: Kysely<Database>) {
+  return db
     .selectFrom('cards')
     .select(['cards.id', 'cards.name_on_card', 'cards.last_four', 'cards.status', 'cards.created_at'])
     .select((eb) =>
@@ -133,14 +122,29 @@ const cardSummariesForWallet = reusableQuery(1, (db: Kysely<Database>, wallet: s
         )
         .as('balance_cents'),
     )
-    .where((eb) => eb.or([eb('agent_address', '=', wallet), eb('owner_address', '=', wallet)]))
     .orderBy('created_at', 'desc')
-    .orderBy('id'),
+    .orderBy('id');
+}
+
+// The hot signed read (GET /cards): compiled once, see reusableQuery.
+const heldCardSummaries = reusableQuery(1, (db: Kysely<Database>, wallet: string) => cardSummaries(db).where('agent_address', '=', wallet));
+const assignedCardSummaries = reusableQuery(1, (db: Kysely<Database>, wallet: string) =>
+  cardSummaries(db).select('cards.agent_address').where('owner_address', '=', wallet).where('agent_address', '!=', wallet),
 );
 
+/**
+ * Cards the wallet holds: it paid for them (`agent_address`), whoever it named owner. What
+ * `GET /cards` lists, as ASG does. A card some other wallet bought and named this one owner of is
+ * not here (anyone may name anyone owner): see listCardSummariesAssignedTo.
+ */
 export async function listCardSummariesForWallet(db: Executor, wallet: string): Promise<CardListRow[]> {
-  // The hot signed read (GET /cards): compiled once, see reusableQuery.
-  const rows = await cardSummariesForWallet(db as Kysely<Database>, wallet);
+  const rows = await heldCardSummaries(db as Kysely<Database>, wallet);
+  return rows.map((r) => ({ ...r, balance_cents: Number(r.balance_cents) }));
+}
+
+/** Cards other wallets bought and named `wallet` owner of (never its own), with the buyer's address. */
+export async function listCardSummariesAssignedTo(db: Executor, wallet: string): Promise<Array<CardListRow & { agent_address: string }>> {
+  const rows = await assignedCardSummaries(db as Kysely<Database>, wallet);
   return rows.map((r) => ({ ...r, balance_cents: Number(r.balance_cents) }));
 }
 

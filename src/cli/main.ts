@@ -24,7 +24,8 @@ Wallet
 Service
   health | pricing | doctor
 Cards
-  cards                              list your cards
+  cards [--assigned]                 list the cards you bought (--assigned: cards other wallets
+                                     bought and named you owner of)
   card <id>                          one card (no card data)
   card create --amount N --name NAME --email EMAIL [--owner G...]
   card fund <id> --amount N
@@ -74,6 +75,7 @@ const OPTIONS = {
   usdc: { type: 'string' },
   limit: { type: 'string' },
   reveal: { type: 'boolean' },
+  assigned: { type: 'boolean' },
   force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -350,6 +352,15 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
         return out.result(p, `card ${dollars(p.cardFee)} + load + ${p.topUpPercent}% of load; loads ${dollars(p.minAmount)}–${dollars(p.maxAmount)}\n${p.description}`);
       }
       case 'cards': {
+        if (values.assigned) {
+          const assigned = await makeClient(settings, io, progress, true).listAssignedCards();
+          return out.result(
+            assigned,
+            assigned.cards.length
+              ? `cards other wallets bought and named you owner of (you did not buy or accept them):\n${table([['card', 'name', 'last4', 'balance', 'status', 'created', 'bought by'], ...assigned.cards.map((c) => [...cardLine(c), c.agentAddress])])}`
+              : 'no cards assigned to you by other wallets',
+          );
+        }
         const list = await makeClient(settings, io, progress, true).listCards();
         return out.result(list, list.cards.length ? table([['card', 'name', 'last4', 'balance', 'status', 'created'], ...list.cards.map(cardLine)]) : 'no cards yet: card402 card create --amount 25 --name "Ada" --email ada@example.com');
       }

@@ -127,8 +127,14 @@ export class Card402Client {
 
   // --- wallet-signed endpoints ---
 
+  /** The cards this wallet holds (bought), as ASG lists them. */
   listCards(): Promise<Api.CardList> {
     return this.signed('GET', '/cards');
+  }
+
+  /** Cards other wallets bought and named this wallet owner of; the payer chose that, not this wallet. */
+  listAssignedCards(): Promise<Api.AssignedCardList> {
+    return this.signed('GET', '/cards?role=owner');
   }
 
   getCard(cardId: string): Promise<Api.CardResponse> {

@@ -53,8 +53,16 @@ export interface FundCardResult {
   payment: PaymentSummary;
 }
 
+/** `GET /cards`: the cards this wallet holds (bought). */
 export interface CardList {
   cards: CardSummary[];
+}
+
+/** `GET /cards?role=owner`: cards other wallets bought and named this wallet owner of (not chosen by it). */
+export interface AssignedCardList {
+  role: 'owner';
+  description: string;
+  cards: Array<CardSummary & { agentAddress: string }>;
 }
 
 export interface CardResponse {

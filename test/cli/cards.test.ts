@@ -41,6 +41,8 @@ describe('card402 CLI against a running server', () => {
 
     const list = await cli(['cards', '--json'], env);
     expect(JSON.parse(list.stdout).cards.map((c: { cardId: string }) => c.cardId)).toEqual([cardId]);
+    const assigned = await cli(['cards', '--assigned'], env);
+    expect(assigned.stdout.trim()).toBe('no cards assigned to you by other wallets');
 
     const masked = await cli(['card', 'details', cardId], env);
     expect(masked.code, masked.stderr).toBe(0);

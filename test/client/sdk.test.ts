@@ -86,7 +86,10 @@ describe('Card402Client against a real server and the local ledger', () => {
     const owner = clientFor(Keypair.random());
     const agent = clientFor(await server.fundedWallet('50'));
     const { card } = await agent.createCard({ amount: '0', nameOnCard: 'Cy', email: 'cy@example.com', ownerAddress: owner.address });
-    expect((await owner.listCards()).cards.map((c) => c.cardId)).toEqual([card.cardId]);
+    expect((await owner.listCards()).cards).toEqual([]);
+    const assigned = await owner.listAssignedCards();
+    expect(assigned.role).toBe('owner');
+    expect(assigned.cards.map((c) => [c.cardId, c.agentAddress])).toEqual([[card.cardId, agent.address]]);
     await owner.revokeDetails(card.cardId);
     await expect(agent.getDetails(card.cardId)).rejects.toMatchObject({ status: 403 });
     await expect(agent.restoreDetails(card.cardId)).rejects.toMatchObject({ status: 403 });

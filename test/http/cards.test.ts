@@ -22,31 +22,78 @@ class CountingCipher extends CardDataCipher {
 }
 
 describe('GET /cards', () => {
-  it('returns the caller’s cards in either role, newest first, in the ASG shape', async () => {
+  it('returns the cards the caller holds (bought), newest first, in the ASG shape', async () => {
     const t = await makeTestApp();
     const agent = Keypair.random();
     const owner = Keypair.random();
     const stranger = Keypair.random();
-    const asAgent = await seedCard(t, { agent, owner, loadCents: 12_345, nameOnCard: 'Agent Card' });
+    const held = await seedCard(t, { agent, owner, loadCents: 12_345, nameOnCard: 'Agent Card' });
     t.clock.advanceMs(1000);
-    const asOwner = await seedCard(t, { agent: stranger, owner: agent });
+    const ownHeld = await seedCard(t, { agent });
+    await seedCard(t, { agent: stranger, owner: agent });
     await seedCard(t, { agent: stranger });
 
     const mine = await call(t, agent, 'GET', '/cards');
     expect(mine.status).toBe(200);
-    expect(mine.body.cards.map((c: { cardId: string }) => c.cardId)).toEqual([asOwner.cardId, asAgent.cardId]);
+    expect(mine.body.cards.map((c: { cardId: string }) => c.cardId)).toEqual([ownHeld.cardId, held.cardId]);
+    expect(Object.keys(mine.body)).toEqual(['cards']);
     expect(mine.body.cards[1]).toEqual({
-      cardId: asAgent.cardId,
+      cardId: held.cardId,
       nameOnCard: 'Agent Card',
-      lastFour: asAgent.details.cardNumber.slice(-4),
+      lastFour: held.details.cardNumber.slice(-4),
       balance: 123.45,
       balanceCents: 12_345,
       status: 'active',
       createdAt: new Date(Date.UTC(2026, 10, 21, 12, 0, 0)).toISOString(),
     });
-    const theOwner = await call(t, owner, 'GET', '/cards');
-    expect(theOwner.body.cards.map((c: { cardId: string }) => c.cardId)).toEqual([asAgent.cardId]);
+    expect((await call(t, agent, 'GET', '/cards?role=holder')).body).toEqual(mine.body);
     expect((await call(t, Keypair.random(), 'GET', '/cards')).body).toEqual({ cards: [] });
+  });
+
+  it('a card a stranger bought and named you owner of never shows in your plain list, only in ?role=owner, labelled as assigned by its holder', async () => {
+    const t = await makeTestApp();
+    const victim = Keypair.random();
+    const stranger = Keypair.random();
+    const own = await seedCard(t, { agent: victim, loadCents: 500 });
+    t.clock.advanceMs(1000);
+    const planted = await seedCard(t, { agent: stranger, owner: victim, nameOnCard: 'Support call +1 555 0100', loadCents: 100 });
+
+    const plain = await call(t, victim, 'GET', '/cards');
+    expect(plain.body).toEqual({ cards: [expect.objectContaining({ cardId: own.cardId })] });
+    expect(JSON.stringify(plain.body)).not.toContain(planted.cardId);
+
+    const assigned = await call(t, victim, 'GET', '/cards?role=owner');
+    expect(assigned.status, JSON.stringify(assigned.body)).toBe(200);
+    expect(assigned.body).toEqual({
+      role: 'owner',
+      description: expect.stringMatching(/other wallets bought and named you owner/),
+      cards: [
+        {
+          cardId: planted.cardId,
+          nameOnCard: 'Support call +1 555 0100',
+          lastFour: planted.details.cardNumber.slice(-4),
+          balance: 1,
+          balanceCents: 100,
+          status: 'active',
+          createdAt: new Date(t.clock.nowMs()).toISOString(),
+          agentAddress: stranger.publicKey(),
+        },
+      ],
+    });
+    // The holder's own list has it; its assigned view does not; the owner can still read the card itself.
+    expect((await call(t, stranger, 'GET', '/cards')).body.cards.map((c: { cardId: string }) => c.cardId)).toEqual([planted.cardId]);
+    expect((await call(t, stranger, 'GET', '/cards?role=owner')).body.cards).toEqual([]);
+    expect((await call(t, victim, 'GET', `/cards/${planted.cardId}`)).status).toBe(200);
+  });
+
+  it('400 VALIDATION_ERROR for an unknown role; other query parameters are ignored', async () => {
+    const t = await makeTestApp();
+    const agent = Keypair.random();
+    const card = await seedCard(t, { agent });
+    const bad = await call(t, agent, 'GET', '/cards?role=admin');
+    expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+    expect(bad.body.code).toBe('VALIDATION_ERROR');
+    expect((await call(t, agent, 'GET', '/cards?x=1')).body).toEqual({ cards: [expect.objectContaining({ cardId: card.cardId })] });
   });
 
   it('never decrypts card data, and never returns it or provider ids', async () => {
@@ -54,8 +101,10 @@ describe('GET /cards', () => {
     const t = await makeTestApp({ cardCipher: cipher });
     const agent = Keypair.random();
     const card = await seedCard(t, { agent, providerRef: 'prov_internal_secret_ref' });
+    await seedCard(t, { agent: Keypair.random(), owner: agent, providerRef: 'prov_internal_secret_ref' });
     const responses = [
       await call(t, agent, 'GET', '/cards'),
+      await call(t, agent, 'GET', '/cards?role=owner'),
       await call(t, agent, 'GET', `/cards/${card.cardId}`),
       await call(t, agent, 'GET', `/cards/${card.cardId}/balance`),
       await call(t, agent, 'GET', `/cards/${card.cardId}/transactions`),

@@ -9,6 +9,7 @@ import { seedCard, signedRequest, v1 } from '../helpers/wallet.js';
 /** Every wallet-signed route, and whether a v1 signature is single-use on it. */
 const ROUTES: { method: 'GET' | 'POST'; path: (cardId: string) => string; singleUse: boolean; cardScoped: boolean }[] = [
   { method: 'GET', path: () => '/cards', singleUse: false, cardScoped: false },
+  { method: 'GET', path: () => '/cards?role=owner', singleUse: false, cardScoped: false },
   { method: 'GET', path: (id) => `/cards/${id}`, singleUse: false, cardScoped: true },
   { method: 'GET', path: (id) => `/cards/${id}/details`, singleUse: true, cardScoped: true },
   { method: 'POST', path: (id) => `/cards/${id}/freeze`, singleUse: true, cardScoped: true },

@@ -5,7 +5,8 @@ import {
   balancesForCards,
   cardBalanceCents,
   insertCard,
-  listCardsForWallet,
+  listCardSummariesAssignedTo,
+  listCardSummariesForWallet,
   listLedgerEntries,
 } from '../../src/cards/repository.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
@@ -40,13 +41,16 @@ describe('card repository', () => {
     expect(older.map((e) => e.kind)).toEqual(['initial_load']);
   });
 
-  it('lists a wallet’s cards in either role, newest first, and nobody else’s', async () => {
+  it('lists the cards a wallet holds, newest first; cards others named it owner of only in the assigned list', async () => {
     const db = await freshDb();
-    const asAgent = card('GAGENT', 'GOWNER', 1);
-    const asOwner = card('GOTHER', 'GAGENT', 2);
-    const foreign = card('GOTHER', 'GOTHER', 3);
-    for (const c of [asAgent, asOwner, foreign]) await insertCard(db, c);
-    expect((await listCardsForWallet(db, 'GAGENT')).map((c) => c.id)).toEqual([asOwner.id, asAgent.id]);
-    expect((await listCardsForWallet(db, 'GOWNER')).map((c) => c.id)).toEqual([asAgent.id]);
+    const held = card('GAGENT', 'GOWNER', 1);
+    const assigned = card('GOTHER', 'GAGENT', 2);
+    const own = card('GAGENT', 'GAGENT', 3);
+    const foreign = card('GOTHER', 'GOTHER', 4);
+    for (const c of [held, assigned, own, foreign]) await insertCard(db, c);
+    expect((await listCardSummariesForWallet(db, 'GAGENT')).map((c) => c.id)).toEqual([own.id, held.id]);
+    expect((await listCardSummariesAssignedTo(db, 'GAGENT')).map((c) => [c.id, c.agent_address])).toEqual([[assigned.id, 'GOTHER']]);
+    expect(await listCardSummariesForWallet(db, 'GOWNER')).toEqual([]);
+    expect((await listCardSummariesAssignedTo(db, 'GOWNER')).map((c) => c.id)).toEqual([held.id]);
   });
 });

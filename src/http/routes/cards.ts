@@ -48,14 +48,26 @@ const pageQuery = z.object({
     .optional(),
 });
 
-function parsePage(c: Context<AppEnv>) {
-  const parsed = pageQuery.safeParse(c.req.query());
+/**
+ * `GET /cards` lists the cards the wallet holds (bought), as ASG clients expect; `?role=owner` lists
+ * the cards other wallets bought and named it owner of. Other query parameters are ignored, as before.
+ */
+const listQuery = z.object({ role: z.enum(['holder', 'owner']).default('holder') });
+
+export const ASSIGNED_CARDS_DESCRIPTION =
+  'Cards other wallets bought and named you owner of. Any payer can name any wallet owner without asking it: ' +
+  'you did not buy or accept these cards, and their holder (agentAddress) can use and read them.';
+
+function parseQuery<T extends z.ZodType>(c: Context<AppEnv>, schema: T): z.output<T> {
+  const parsed = schema.safeParse(c.req.query());
   if (!parsed.success) {
     const summary = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new AppError('VALIDATION_ERROR', `invalid query: ${summary}`);
   }
   return parsed.data;
 }
+
+const parsePage = (c: Context<AppEnv>) => parseQuery(c, pageQuery);
 
 function walletOf(c: Context<AppEnv>): WalletIdentity {
   const wallet = c.get('wallet');
@@ -93,7 +105,17 @@ export function cardRoutes(deps: CardRoutesDeps) {
   const routes = new Hono<AppEnv>();
 
   routes.get('/cards', authRead, async (c) => {
-    const list = await cards.listCards(walletOf(c).address);
+    const { role } = parseQuery(c, listQuery);
+    const wallet = walletOf(c).address;
+    if (role === 'owner') {
+      const assigned = await cards.listAssignedCards(wallet);
+      return c.json({
+        role: 'owner',
+        description: ASSIGNED_CARDS_DESCRIPTION,
+        cards: assigned.map((card) => ({ ...summaryJson(card), agentAddress: card.agentAddress })),
+      });
+    }
+    const list = await cards.listCards(wallet);
     return c.json({ cards: list.map(summaryJson) });
   });
 
