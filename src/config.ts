@@ -54,6 +54,7 @@ const envSchema = z.object({
   DETAILS_NONCES_PER_WINDOW: positiveInt.default(5),
   DETAILS_WINDOW_SECONDS: positiveInt.max(30 * 86_400).default(3600),
   DETAILS_NONCE_RETENTION_SECONDS: positiveInt.max(365 * 86_400).default(86_400),
+  DETAILS_AUDIT_RETENTION_DAYS: positiveInt.max(3650).default(90),
   TRUST_PROXY: z
     .string()
     .regex(/^(true|false|\d)$/i, 'expected false, true (one proxy) or the number of trusted proxy hops (0-9)')
@@ -125,6 +126,8 @@ function toConfig(env: z.infer<typeof envSchema>, localnet: LocalnetEnv) {
       noncesPerWindow: env.DETAILS_NONCES_PER_WINDOW,
       windowSeconds: env.DETAILS_WINDOW_SECONDS,
       nonceRetentionSeconds: env.DETAILS_NONCE_RETENTION_SECONDS,
+      /** How long details access audit rows (and refusal counters) are kept. */
+      auditRetentionDays: env.DETAILS_AUDIT_RETENTION_DAYS,
     },
     x402: {
       maxTimeoutSeconds: env.X402_MAX_TIMEOUT_SECONDS,

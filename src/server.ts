@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
+import { startAuditRetention } from './cards/audit-retention.js';
 import { assertKeyOpensStoredCards } from './cards/card-data.js';
 import { newestCardCiphertext } from './cards/repository.js';
 import { SandboxIssuer } from './cards/sandbox-issuer.js';
@@ -49,11 +50,6 @@ function closeServer(server: ServerType): Promise<void> {
   });
 }
 
-/**
- * Boots card402 from configuration: database and migrations, keys, the embedded ledger when no
- * STELLAR_RPC_URL is set, the payment stack, start-up recovery of unfinished payments, the
- * reconciler, and the HTTP server. Used by `npm start` and by the demo.
- */
 /** Undoes what start-up has done so far, last first; a failed start leaves nothing running. */
 class Teardown {
   private readonly steps: Array<() => Promise<void> | void> = [];
@@ -65,6 +61,11 @@ class Teardown {
   }
 }
 
+/**
+ * Boots card402 from configuration: database and migrations, pruning of the details access audit,
+ * keys, the embedded ledger when no STELLAR_RPC_URL is set, the payment stack, start-up recovery
+ * of unfinished payments, the reconciler, and the HTTP server. Used by `npm start` and by the demo.
+ */
 export async function startCard402(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningCard402> {
   const teardown = new Teardown();
   try {
@@ -77,6 +78,9 @@ export async function startCard402(config: Config, logger: Logger, clock: Clock 
     const db = openDatabase(config.databasePath);
     teardown.add(() => db.destroy());
     await migrateToLatest(db);
+    // Audit rows past retention go at start-up, then hourly.
+    const auditRetention = await startAuditRetention({ db, clock, logger, retentionDays: config.details.auditRetentionDays });
+    teardown.add(() => auditRetention.stop());
     const cardCipher = loadCardDataCipher(config, logger);
     assertKeyOpensStoredCards(cardCipher, await newestCardCiphertext(db), config.cardDataKey ? 'CARD_DATA_KEY' : 'DATA_DIR/keys/card-data.key');
 

@@ -83,3 +83,81 @@ export async function listDetailsAccess(
   if (page.beforeSeq !== undefined) query = query.where('seq', '<', page.beforeSeq);
   return query.orderBy('seq', 'desc').limit(page.limit).execute();
 }
+
+// --- Refusals (details attempts by wallets that are not a party of the card) ---
+
+/** The counter rows of refusals beyond the itemized ones are per card and per hour. */
+export const REFUSAL_BUCKET_MS = 3_600_000;
+
+/** `not_authorized` audit rows written for `wallet` (on any card) after `sinceMs`. */
+export async function countItemizedRefusalsByWallet(db: Executor, wallet: string, sinceMs: number): Promise<number> {
+  const row = await db
+    .selectFrom('card_details_access')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('wallet_address', '=', wallet)
+    .where('outcome', '=', 'not_authorized')
+    .where('created_at', '>', sinceMs)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** `not_authorized` audit rows written on the card (by any wallet) after `sinceMs`. */
+export async function countItemizedRefusalsOnCard(db: Executor, cardId: string, sinceMs: number): Promise<number> {
+  const row = await db
+    .selectFrom('card_details_access')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('card_id', '=', cardId)
+    .where('outcome', '=', 'not_authorized')
+    .where('created_at', '>', sinceMs)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Counts one refusal that is not itemized: +1 on the card's counter for the current hour. */
+export async function countUnlistedRefusal(db: Executor, cardId: string, nowMs: number): Promise<void> {
+  const hourStart = nowMs - (nowMs % REFUSAL_BUCKET_MS);
+  await db
+    .insertInto('card_details_refusals')
+    .values({ card_id: cardId, hour_start: hourStart, attempts: 1, first_at: nowMs, last_at: nowMs })
+    .onConflict((oc) =>
+      oc.columns(['card_id', 'hour_start']).doUpdateSet((eb) => ({ attempts: eb('card_details_refusals.attempts', '+', 1), last_at: nowMs })),
+    )
+    .execute();
+}
+
+export interface UnlistedRefusals {
+  attempts: number;
+  firstAtMs: number | null;
+  lastAtMs: number | null;
+}
+
+/** The card's refusals that were counted but not itemized, over what retention kept. */
+export async function unlistedRefusals(db: Executor, cardId: string): Promise<UnlistedRefusals> {
+  const row = await db
+    .selectFrom('card_details_refusals')
+    .select((eb) => [
+      eb.fn.coalesce(eb.fn.sum<number>('attempts'), eb.lit(0)).as('attempts'),
+      eb.fn.min<number | null>('first_at').as('first'),
+      eb.fn.max<number | null>('last_at').as('last'),
+    ])
+    .where('card_id', '=', cardId)
+    .executeTakeFirstOrThrow();
+  return { attempts: Number(row.attempts), firstAtMs: row.first ?? null, lastAtMs: row.last ?? null };
+}
+
+/** Rows deleted per statement when pruning, so a large backlog never holds the write lock for long. */
+export const AUDIT_PRUNE_BATCH_ROWS = 5_000;
+
+/** Deletes audit rows, and refusal counters whose last attempt is, older than `beforeMs`. */
+export async function pruneDetailsAuditBefore(db: Executor, beforeMs: number): Promise<{ attempts: number; refusalCounters: number }> {
+  let attempts = 0;
+  for (;;) {
+    const batch = db.selectFrom('card_details_access').select('seq').where('created_at', '<', beforeMs).limit(AUDIT_PRUNE_BATCH_ROWS);
+    const result = await db.deleteFrom('card_details_access').where('seq', 'in', batch).executeTakeFirst();
+    const deleted = Number(result.numDeletedRows);
+    attempts += deleted;
+    if (deleted < AUDIT_PRUNE_BATCH_ROWS) break;
+  }
+  const counters = await db.deleteFrom('card_details_refusals').where('last_at', '<', beforeMs).executeTakeFirst();
+  return { attempts, refusalCounters: Number(counters.numDeletedRows) };
+}

@@ -6,12 +6,17 @@ import { immediateTransaction } from '../db/transaction.js';
 import { CardDataError, type CardDataCipher, type CardDetails } from './card-data.js';
 import {
   countDetailsNoncesSince,
+  countItemizedRefusalsByWallet,
+  countItemizedRefusalsOnCard,
+  countUnlistedRefusal,
   detailsNonceTimeAt,
   isDetailsNonceSpent,
   listDetailsAccess,
   purgeDetailsNoncesBefore,
   recordDetailsAccess,
   spendDetailsNonce,
+  unlistedRefusals,
+  type UnlistedRefusals,
 } from './details-repository.js';
 import {
   cardBalanceCents,
@@ -55,6 +60,16 @@ export interface DetailsLimits {
   nonceRetentionMs: number;
 }
 
+/**
+ * How many details attempts by wallets that are not a party of the card the audit itemizes (a row
+ * with wallet, IP and user agent) per rolling hour: per wallet across all cards, and per card across
+ * all wallets (wallets cost nothing to make, so only the per-card cap bounds a card's audit).
+ * Attempts beyond either cap get the same 404 and are counted per card and hour, not itemized.
+ */
+export const ITEMIZED_REFUSALS_PER_WALLET_PER_HOUR = 10;
+export const ITEMIZED_REFUSALS_PER_CARD_PER_HOUR = 30;
+const REFUSAL_WINDOW_MS = 3_600_000;
+
 export const DETAILS_PURGE_INTERVAL_MS = 60_000;
 /** X-AGENT-NONCE must be a UUID version 4 (RFC 9562 variant). */
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -78,6 +93,11 @@ export interface CardView extends CardSummary {
   ownerAddress: string;
   detailsRevoked: boolean;
   updatedAtMs: number;
+}
+
+export interface DetailsAccessPage extends Page<CardDetailsAccessRow> {
+  /** Refusals beyond the itemized ones (see ITEMIZED_REFUSALS_PER_*), summed over what retention kept. */
+  unlisted: UnlistedRefusals;
 }
 
 export interface Page<T> {
@@ -200,10 +220,10 @@ export class CardManagementService {
     return toPage(rows, page.limit);
   }
 
-  async detailsAccess(wallet: string, cardId: string, page: PageRequest): Promise<Page<CardDetailsAccessRow>> {
+  async detailsAccess(wallet: string, cardId: string, page: PageRequest): Promise<DetailsAccessPage> {
     const card = await this.cardFor(wallet, cardId);
     const rows = await listDetailsAccess(this.deps.db, card.id, { limit: page.limit + 1, beforeSeq: page.cursor });
-    return toPage(rows, page.limit);
+    return { ...toPage(rows, page.limit), unlisted: await unlistedRefusals(this.deps.db, card.id) };
   }
 
   /**
@@ -212,7 +232,8 @@ export class CardManagementService {
    * rolling limit on the card →
    * decrypt → spend the nonce. The whole check-and-spend runs in one IMMEDIATE transaction, so
    * concurrent requests with one nonce yield exactly one success. Every attempt on an existing card
-   * is audited in the same transaction (outcome, wallet, IP, user agent, time; never card data).
+   * is audited in the same transaction (outcome, wallet, IP, user agent, time; never card data);
+   * refusals of non-parties beyond ITEMIZED_REFUSALS_PER_* are counted instead of itemized.
    */
   async readDetails(req: DetailsRequest): Promise<CardDetails> {
     const { db, cipher, clock, limits } = this.deps;
@@ -226,7 +247,14 @@ export class CardManagementService {
         recordDetailsAccess(trx, { cardId: card.id, wallet: req.wallet, ip: req.ip, userAgent: req.userAgent, outcome: result, nowMs });
 
       if (!isParty(card, req.wallet)) {
-        await audit('not_authorized');
+        // Any wallet can sign for itself: the audit of a card it has the id of must not grow with
+        // its requests. The answer is the same 404 whether the attempt is itemized or counted.
+        const sinceMs = nowMs - REFUSAL_WINDOW_MS;
+        const itemize =
+          (await countItemizedRefusalsByWallet(trx, req.wallet, sinceMs)) < ITEMIZED_REFUSALS_PER_WALLET_PER_HOUR &&
+          (await countItemizedRefusalsOnCard(trx, card.id, sinceMs)) < ITEMIZED_REFUSALS_PER_CARD_PER_HOUR;
+        if (itemize) await audit('not_authorized');
+        else await countUnlistedRefusal(trx, card.id, nowMs);
         return { error: notFound() };
       }
       if (card.details_revoked) {

@@ -10,6 +10,7 @@ export interface Database {
   wallet_auth_replays: WalletAuthReplaysTable;
   card_details_nonces: CardDetailsNoncesTable;
   card_details_access: CardDetailsAccessTable;
+  card_details_refusals: CardDetailsRefusalsTable;
   payments: PaymentsTable;
   sandbox_issuer_operations: SandboxIssuerOperationsTable;
   sandbox_issuer_usage: SandboxIssuerUsageTable;
@@ -83,6 +84,18 @@ export interface CardDetailsAccessTable {
 }
 
 export type CardDetailsAccessRow = Selectable<CardDetailsAccessTable>;
+
+/**
+ * Details attempts by wallets that are not a party of the card, beyond what the audit itemizes
+ * (a few rows per wallet and per card per hour): counted, one row per card and hour.
+ */
+export interface CardDetailsRefusalsTable {
+  card_id: string;
+  hour_start: number; // unix ms, a multiple of one hour
+  attempts: number;
+  first_at: number;
+  last_at: number;
+}
 export type PaymentKind = 'create' | 'fund';
 
 /**

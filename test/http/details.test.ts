@@ -274,3 +274,95 @@ describe('GET /cards/:cardId/details-access', () => {
     expect(second.nextCursor).toBeNull();
   });
 });
+
+describe('details access audit stays bounded against wallets that are not a party', () => {
+  const NOT_FOUND = { error: 'card not found', code: 'CARD_NOT_FOUND' };
+
+  async function audit(t: TestApp, kp: Keypair, card: SeededCard) {
+    const body = await bodyOf(await signedRequest(t, kp, 'GET', `/cards/${card.cardId}/details-access?limit=100`));
+    return {
+      attempts: body.attempts as Array<{ outcome: string; wallet: string }>,
+      unlisted: body.unlistedRefusals as { attempts: number; firstAt: string | null; lastAt: string | null },
+    };
+  }
+
+  const accessRows = async (t: TestApp) =>
+    Number((await t.db.selectFrom('card_details_access').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+  it('a stranger’s attempts beyond 10 an hour are counted, not itemized: the table stops growing, the answer stays the same 404, the card loses nothing', async () => {
+    const { t, agent, owner, card } = await setup();
+    const stranger = Keypair.random();
+    const firstAt = new Date(t.clock.nowMs()).toISOString();
+    for (let i = 0; i < 200; i++) {
+      const r = await readDetails(t, stranger, card.cardId, randomUUID());
+      expect(r.status).toBe(404);
+      expect(r.body, `attempt ${i}`).toEqual(NOT_FOUND);
+      t.clock.advanceMs(1000);
+    }
+    const lastAt = new Date(t.clock.nowMs() - 1000).toISOString();
+    expect(await accessRows(t)).toBe(10);
+    expect(await t.db.selectFrom('card_details_refusals').selectAll().execute()).toHaveLength(1); // one counter for the hour
+
+    const seen = await audit(t, owner, card);
+    expect(seen.attempts.map((a) => [a.outcome, a.wallet])).toEqual(Array(10).fill(['not_authorized', stranger.publicKey()]));
+    expect(seen.unlisted).toEqual({ attempts: 190, firstAt: new Date(Date.parse(firstAt) + 10_000).toISOString(), lastAt });
+    expect(await audit(t, agent, card)).toEqual(seen);
+
+    // Nothing of the card was used: both parties still have all their reads.
+    for (const kp of [agent, owner]) {
+      for (let i = 0; i < 5; i++) expect((await readDetails(t, kp, card.cardId, randomUUID())).status).toBe(200);
+    }
+  });
+
+  it('the cap is per wallet across cards, and a rolling hour: an hour later the wallet is itemized again', async () => {
+    const { t, card } = await setup();
+    const otherOwner = Keypair.random();
+    const otherCard = await seedCard(t, { agent: otherOwner });
+    const stranger = Keypair.random();
+    for (let i = 0; i < 10; i++) expect((await readDetails(t, stranger, card.cardId, randomUUID())).body).toEqual(NOT_FOUND);
+    expect((await readDetails(t, stranger, otherCard.cardId, randomUUID())).body).toEqual(NOT_FOUND);
+    let seen = await audit(t, otherOwner, otherCard);
+    expect(seen.attempts).toEqual([]);
+    expect(seen.unlisted.attempts).toBe(1);
+
+    // Another wallet is itemized on the same card.
+    const second = Keypair.random();
+    expect((await readDetails(t, second, otherCard.cardId, randomUUID())).status).toBe(404);
+    t.clock.advanceMs(3_600_000);
+    expect((await readDetails(t, stranger, otherCard.cardId, randomUUID())).status).toBe(404);
+    seen = await audit(t, otherOwner, otherCard);
+    expect(seen.attempts.map((a) => a.wallet)).toEqual([stranger.publicKey(), second.publicKey()]);
+    expect(seen.unlisted.attempts).toBe(1);
+  });
+
+  it('the cap is per card across wallets (wallets cost nothing to make): at most 30 itemized refusals per card per hour', async () => {
+    const { t, owner, card } = await setup();
+    const strangers = Array.from({ length: 4 }, () => Keypair.random());
+    for (const kp of strangers) {
+      for (let i = 0; i < 10; i++) expect((await readDetails(t, kp, card.cardId, randomUUID())).body).toEqual(NOT_FOUND);
+    }
+    const seen = await audit(t, owner, card);
+    expect(seen.attempts).toHaveLength(30);
+    expect(new Set(seen.attempts.map((a) => a.wallet))).toEqual(new Set(strangers.slice(0, 3).map((kp) => kp.publicKey())));
+    expect(seen.unlisted.attempts).toBe(10);
+  });
+
+  it('the parties’ own attempts are always itemized', async () => {
+    const { t, agent, owner, card } = await setup();
+    const stranger = Keypair.random();
+    for (let i = 0; i < 12; i++) await readDetails(t, stranger, card.cardId, randomUUID());
+    await readDetails(t, agent, card.cardId, 'not-a-uuid');
+    await readDetails(t, owner, card.cardId, randomUUID());
+    const seen = await audit(t, owner, card);
+    expect(seen.attempts.slice(0, 2).map((a) => [a.outcome, a.wallet])).toEqual([
+      ['granted', owner.publicKey()],
+      ['invalid_nonce', agent.publicKey()],
+    ]);
+    expect(seen.unlisted.attempts).toBe(2);
+  });
+
+  it('a card with no unlisted refusals says so', async () => {
+    const { t, agent, card } = await setup();
+    expect((await audit(t, agent, card)).unlisted).toEqual({ attempts: 0, firstAt: null, lastAt: null });
+  });
+});

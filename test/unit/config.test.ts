@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     expect(config.stellar.network).toBe('stellar:testnet');
     expect(config.stellar.usdcContract).toBe('CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA');
     expect(config.publicBaseUrl).toBe('http://localhost:4020');
+    expect(config.details.auditRetentionDays).toBe(90);
   });
 
   it('takes good values', () => {
@@ -23,6 +24,7 @@ describe('loadConfig', () => {
       STELLAR_RPC_URL: 'https://rpc.example.org',
       PUBLIC_BASE_URL: 'https://cards.example.org/',
       BODY_LIMIT_BYTES: '1000',
+      DETAILS_AUDIT_RETENTION_DAYS: '30',
     });
     expect(config.port).toBe(8080);
     expect(config.databasePath).toBe('/tmp/x/card402.sqlite');
@@ -31,6 +33,7 @@ describe('loadConfig', () => {
     expect(config.stellar.rpcUrl).toBe('https://rpc.example.org');
     expect(config.publicBaseUrl).toBe('https://cards.example.org');
     expect(config.bodyLimitBytes).toBe(1000);
+    expect(config.details.auditRetentionDays).toBe(30);
   });
 
   it('treats empty strings as unset', () => {
@@ -50,6 +53,9 @@ describe('loadConfig', () => {
     ['TREASURY_SECRET', 'GABC'],
     ['USDC_CONTRACT', 'USDC'],
     ['LOCALNET_LEDGER_MS', '0'],
+    ['DETAILS_AUDIT_RETENTION_DAYS', '0'],
+    ['DETAILS_AUDIT_RETENTION_DAYS', '1.5'],
+    ['DETAILS_AUDIT_RETENTION_DAYS', '3651'],
   ])('rejects %s=%s with a message naming the variable', (name, value) => {
     let thrown: unknown;
     try {

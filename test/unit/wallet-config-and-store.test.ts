@@ -7,7 +7,7 @@ describe('wallet and details configuration', () => {
   it('defaults to ASG’s limits and no trusted proxy', () => {
     const config = loadConfig({});
     expect(config.walletAuth).toEqual({ maxSkewSeconds: 300, failuresPerIp: 30, failuresPerWallet: 100, failureWindowSeconds: 60 });
-    expect(config.details).toEqual({ noncesPerWindow: 5, windowSeconds: 3600, nonceRetentionSeconds: 86_400 });
+    expect(config.details).toEqual({ noncesPerWindow: 5, windowSeconds: 3600, nonceRetentionSeconds: 86_400, auditRetentionDays: 90 });
     expect(config.trustedProxyHops).toBe(0);
   });
 

@@ -193,6 +193,11 @@ export function cardRoutes(deps: CardRoutesDeps) {
         outcome: a.outcome,
       })),
       nextCursor: result.nextCursor,
+      unlistedRefusals: {
+        attempts: result.unlisted.attempts,
+        firstAt: result.unlisted.firstAtMs === null ? null : iso(result.unlisted.firstAtMs),
+        lastAt: result.unlisted.lastAtMs === null ? null : iso(result.unlisted.lastAtMs),
+      },
     });
   });
 
