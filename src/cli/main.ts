@@ -10,7 +10,7 @@ import { centsToAtomic, parseDollarsToCents } from '../money/units.js';
 import { CliError, EXIT } from './errors.js';
 import { Progress, dollars, groupCardNumber, maskCardNumber, table, usdc } from './format.js';
 import { terminalJson, terminalLine, terminalText } from './terminal.js';
-import { loadPins, loadWallet, savePin, saveWallet, walletExists } from './wallet-file.js';
+import { loadPins, loadWallet, savePin, saveWallet } from './wallet-file.js';
 
 const USAGE = `card402 — buy and manage virtual cards with USDC on Stellar (x402)
 

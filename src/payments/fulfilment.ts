@@ -6,6 +6,7 @@ import { addLedgerEntry, cardBalanceCents, findCard, insertCard } from '../cards
 import type { Db } from '../db/open.js';
 import type { WriteBatcher } from '../db/write-batch.js';
 import type { CardRow, PaymentRow, PaymentStatus } from '../db/schema.js';
+import type { Logger } from '../logger.js';
 import { centsToDollarNumber } from '../money/units.js';
 import { transitionPayment } from './repository.js';
 import type { CreateCardBody, FundCardBody } from './types.js';
@@ -183,4 +184,33 @@ export async function fulfilPayment(deps: FulfilmentDeps, payment: PaymentRow, s
 export async function replayBody(payment: PaymentRow): Promise<{ httpStatus: 200 | 201; body: Record<string, unknown> }> {
   const stored = JSON.parse(payment.response_json ?? '{}') as Record<string, unknown>;
   return { httpStatus: payment.kind === 'fund' ? 200 : 201, body: stored };
+}
+
+/**
+ * settled|paid_unfulfilled → fulfilled, or → paid_unfulfilled (retried later, refunded at the end).
+ * With `settlement` (just settled by this request, see UnrecordedSettlement): settling → the same.
+ * Returns undefined when fulfilment failed (recorded, and logged).
+ */
+export async function fulfilOrRecordFailure(
+  deps: FulfilmentDeps & { logger: Logger },
+  payment: PaymentRow,
+  settlement?: UnrecordedSettlement,
+): Promise<FulfilledPayment | undefined> {
+  const paymentId = payment.id;
+  try {
+    const done = await fulfilPayment(deps, payment, settlement);
+    deps.logger.info('payment fulfilled', { paymentId, kind: payment.kind });
+    return done;
+  } catch (err) {
+    const attempts = payment.fulfil_attempts + 1;
+    await transitionPayment(deps.db, paymentId, fulfilFromStates(settlement), {
+      status: 'paid_unfulfilled',
+      ...settlementColumns(settlement),
+      fulfil_attempts: attempts,
+      last_error: err instanceof Error ? err.message.slice(0, 200) : 'fulfilment failed',
+      updated_at: deps.clock.nowMs(),
+    });
+    deps.logger.error('fulfilment failed after settlement; will retry or refund', { paymentId, attempts, err });
+    return undefined;
+  }
 }

@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { sql } from 'kysely';
 import { unixSeconds, type Clock } from '../../clock.js';
 import type { Db } from '../../db/open.js';
 import {
