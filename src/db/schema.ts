@@ -96,7 +96,8 @@ export interface CardDetailsRefusalsTable {
   first_at: number;
   last_at: number;
 }
-export type PaymentKind = 'create' | 'fund';
+/** The paid product a payment is for (payments/products/: `create`, `fund`, ...). */
+export type PaymentKind = string;
 
 /**
  * verified → settling → fulfilled when the request that settled it fulfils it (settlement and card

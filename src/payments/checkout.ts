@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { CardIssuer } from '../cards/issuer.js';
-import { findCard } from '../cards/repository.js';
 import type { Db } from '../db/open.js';
 import type { PaymentRow } from '../db/schema.js';
 import type { Facilitator } from '../facilitator/types.js';
@@ -33,11 +32,9 @@ export interface CheckoutDeps {
   resumeInBackground: (paymentId: string) => void;
 }
 
-const DESCRIPTIONS = { create: 'Create a virtual card', fund: 'Fund a virtual card' } as const;
-
 function fingerprint(request: PaidRequest): string {
   return createHash('sha256')
-    .update(JSON.stringify({ kind: request.kind, amount: request.price.totalAtomic.toString(), load: request.price.loadCents, body: request.body }))
+    .update(JSON.stringify({ kind: request.product.kind, amount: request.price.totalAtomic.toString(), load: request.price.loadCents, body: request.body }))
     .digest('hex');
 }
 
@@ -57,7 +54,7 @@ export class Checkout {
   private challenge(call: PaidCall, requirements: PaymentRequirements, error: string): PaidOutcome {
     return {
       type: 'payment_required',
-      paymentRequired: buildPaymentRequired({ resourceUrl: call.resourceUrl, description: DESCRIPTIONS[call.request.kind], requirements, error }),
+      paymentRequired: buildPaymentRequired({ resourceUrl: call.resourceUrl, description: call.request.product.description, requirements, error }),
     };
   }
 
@@ -73,9 +70,9 @@ export class Checkout {
     const { request } = call;
     const requirements = this.requirementsFor(request);
 
-    // A card to fund must exist before anything is asked for.
-    const card = request.kind === 'fund' ? await findCard(this.deps.db, request.body.cardId) : undefined;
-    if (request.kind === 'fund' && !card) return { type: 'card_not_found' };
+    const { product } = request;
+    // What the product refuses (e.g. funding an unknown card) is refused before anything is asked for.
+    if (product.admit && (await product.admit(this.deps.fulfilment, request.body)) === 'not_found') return { type: 'card_not_found' };
 
     if (!call.paymentHeader) {
       const capacity = await this.deps.issuer.checkCapacity({ loadCents: request.price.loadCents });
@@ -102,14 +99,14 @@ export class Checkout {
     if (!inspected.ok) return this.challenge(call, requirements, inspected.reason);
     const { payer, nonce, expirationLedger } = inspected.value;
 
-    // Funding someone else's card is refused before any money moves (404, as for unknown cards).
-    if (card && card.agent_address !== payer && card.owner_address !== payer) return { type: 'card_not_found' };
+    // …and again now that the payer is known (funding someone else's card), before any money moves.
+    if (product.admit && (await product.admit(this.deps.fulfilment, request.body, payer)) === 'not_found') return { type: 'card_not_found' };
 
     const requestFingerprint = fingerprint(request);
     const seen = await findPaymentByNonce(this.deps.db, payer, nonce.toString());
     if (seen) return this.replay(seen, requestFingerprint, call, requirements);
     if (call.idempotencyKey) {
-      const keyed = await findPaymentByIdempotencyKey(this.deps.db, payer, request.kind, call.idempotencyKey);
+      const keyed = await findPaymentByIdempotencyKey(this.deps.db, payer, product.kind, call.idempotencyKey);
       if (keyed) return this.replay(keyed, requestFingerprint, call, requirements);
     }
 
@@ -137,7 +134,7 @@ export class Checkout {
     // one commit fewer. The (payer, nonce) and idempotency-key claims are made by that write.
     const recorded: PaymentRow = {
       id: paymentId,
-      kind: request.kind,
+      kind: product.kind,
       payer,
       auth_nonce: nonce.toString(),
       auth_expiration_ledger: expirationLedger,
@@ -173,7 +170,7 @@ export class Checkout {
       // A copy of this payment (or of this idempotency key) was recorded first: answer as its replay.
       const twin =
         (await findPaymentByNonce(this.deps.db, payer, nonce.toString())) ??
-        (call.idempotencyKey ? await findPaymentByIdempotencyKey(this.deps.db, payer, request.kind, call.idempotencyKey) : undefined);
+        (call.idempotencyKey ? await findPaymentByIdempotencyKey(this.deps.db, payer, product.kind, call.idempotencyKey) : undefined);
       if (!twin) throw err;
       return this.replay(twin, requestFingerprint, call, requirements);
     } finally {
@@ -183,10 +180,10 @@ export class Checkout {
 
   /** The same payment (or idempotency key) again: the first result, never a second charge. */
   private async replay(payment: PaymentRow, requestFingerprint: string, call: PaidCall, requirements: PaymentRequirements): Promise<PaidOutcome> {
-    if (payment.request_fingerprint !== requestFingerprint || payment.kind !== call.request.kind) return { type: 'idempotency_conflict' };
+    if (payment.request_fingerprint !== requestFingerprint || payment.kind !== call.request.product.kind) return { type: 'idempotency_conflict' };
     switch (payment.status) {
       case 'fulfilled': {
-        const { httpStatus, body } = await replayBody(payment);
+        const { httpStatus, body } = replayBody(payment, call.request.product);
         return { type: 'fulfilled', httpStatus, body, settlement: this.settlementOf(payment) };
       }
       case 'failed':

@@ -10,6 +10,7 @@ import type { Treasury } from '../stellar/treasury.js';
 import type { PaymentTerms } from '../x402/challenge.js';
 import type { PaymentRequirements } from '../x402/types.js';
 import { Checkout } from './checkout.js';
+import { PRODUCTS, ProductRegistry, type PaidProduct } from './products/index.js';
 import type { LedgerEvidence } from './fate.js';
 import { InFlight } from './in-flight.js';
 import { Recovery } from './recovery.js';
@@ -27,6 +28,8 @@ export interface PaymentServiceDeps {
   facilitator: Facilitator;
   issuer: CardIssuer;
   cipher: CardDataCipher;
+  /** What is sold (default: PRODUCTS); a payment whose kind is not here cannot be fulfilled. */
+  products?: readonly PaidProduct<any>[] | undefined;
   /**
    * Our own view of the ledger, where the evidence that a payment reached us is read: transactions
    * an external facilitator sent, and transfers made with a payment we answered "failed".
@@ -53,14 +56,17 @@ export interface PaymentServiceDeps {
 export class PaymentService {
   private readonly checkout: Checkout;
   private readonly recovery: Recovery;
+  /** What this server sells; the paid routes are made from it. */
+  readonly products: readonly PaidProduct<any>[];
 
   constructor(private readonly deps: PaymentServiceDeps) {
+    this.products = deps.products ?? PRODUCTS;
     const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     const pollTimeoutMs = deps.refundPollTimeoutMs ?? 30_000;
     const pollIntervalMs = deps.pollIntervalMs ?? 500;
     const writer = new WriteBatcher(deps.db);
     const inFlight = new InFlight();
-    const fulfilment = { db: deps.db, writer, clock: deps.clock, issuer: deps.issuer, cipher: deps.cipher, logger: deps.logger };
+    const fulfilment = { db: deps.db, writer, clock: deps.clock, issuer: deps.issuer, cipher: deps.cipher, logger: deps.logger, products: new ProductRegistry(this.products) };
     const settlement = new Settlement({
       db: deps.db,
       clock: deps.clock,

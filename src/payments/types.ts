@@ -1,21 +1,14 @@
-import type { PaymentKind, PaymentStatus } from '../db/schema.js';
+import type { PaymentStatus } from '../db/schema.js';
 import type { Price } from '../money/pricing.js';
 import type { PaymentRequired, SettlementResponse } from '../x402/types.js';
+import type { PaidProduct } from './products/index.js';
 
-export interface CreateCardBody {
-  nameOnCard: string;
-  email: string;
-  /** Who may manage the card besides the payer; defaults to the payer. */
-  ownerAddress?: string | undefined;
+/** A priced purchase of one product, its body validated by the product's schema. */
+export interface PaidRequest {
+  product: PaidProduct<any>;
+  price: Price;
+  body: unknown;
 }
-
-export interface FundCardBody {
-  cardId: string;
-}
-
-export type PaidRequest =
-  | { kind: 'create'; price: Price; body: CreateCardBody }
-  | { kind: 'fund'; price: Price; body: FundCardBody };
 
 export interface PaidCall {
   request: PaidRequest;
@@ -44,4 +37,3 @@ export type PaidOutcome =
     }
   | { type: 'fulfilled'; httpStatus: 200 | 201; body: Record<string, unknown>; settlement: SettlementResponse };
 
-export type { PaymentKind };

@@ -13,6 +13,7 @@ import type { StellarKeys } from '../stellar/keys.js';
 import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
 import { Treasury } from '../stellar/treasury.js';
 import type { PaymentTerms } from '../x402/challenge.js';
+import type { PaidProduct } from './products/index.js';
 import { PaymentService } from './service.js';
 
 /** CARD_DATA_KEY, or DATA_DIR/keys/card-data.key generated once (mode 0600). */
@@ -47,6 +48,8 @@ export function buildPaymentStack(args: {
   /** Overrides the RPC transport (tests put faults or the in-process ledger here). */
   rpcFetch?: FetchLike;
   facilitator?: Facilitator;
+  /** What is sold (default: every product in payments/products). */
+  products?: readonly PaidProduct<any>[];
   sleep?: (ms: number) => Promise<void>;
 }): PaymentStack {
   const { config, keys } = args;
@@ -86,6 +89,7 @@ export function buildPaymentStack(args: {
     facilitator,
     issuer: args.issuer,
     cipher: args.cipher,
+    ...(args.products ? { products: args.products } : {}),
     treasury,
     ledger: rpc,
     maxFeeStroops: config.x402.maxFeeStroops,

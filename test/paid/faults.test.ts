@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Operation, TransactionBuilder, rpc as sdkRpc } from '@stellar/stellar-sdk';
 import type { CardIssuer } from '../../src/cards/issuer.js';
+import { createCard } from '../../src/payments/products/create-card.js';
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { decodeJsonHeader } from '../../src/x402/codec.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
@@ -267,7 +268,7 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
 async function rebuildPayload(harness: PaidHarness, paymentId: string) {
   const row = await harness.db.selectFrom('payments').selectAll().where('id', '=', paymentId).executeTakeFirstOrThrow();
   const requirements = harness.stack.service.requirementsFor({
-    kind: 'create',
+    product: createCard,
     price: { loadCents: row.load_cents, cardFeeCents: 0, topUpFeeCents: 0, totalCents: row.total_cents, totalAtomic: BigInt(row.amount_atomic) },
     body: BODY,
   });

@@ -1,8 +1,6 @@
-import { StrKey } from '@stellar/stellar-sdk';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { z } from 'zod';
 import type { Config } from '../../config.js';
-import { priceCardCreation, priceCardFunding, type PricingResult } from '../../money/pricing.js';
+import type { PricingResult } from '../../money/pricing.js';
 import { centsToDollarNumber, formatAtomic } from '../../money/units.js';
 import type { PaymentService } from '../../payments/service.js';
 import type { PaidOutcome, PaidRequest } from '../../payments/types.js';
@@ -16,21 +14,6 @@ import { requestHeader } from '../request-header.js';
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const createBody = z.object({
-  // Printable text only: the name goes to the card provider and is shown to the owner wallet, so
-  // no control or invisible formatting characters (terminal escapes, NUL, bidi overrides).
-  nameOnCard: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}\p{Cf}]*$/u, 'nameOnCard must be printable text (no control characters)'),
-  email: z.email().max(254),
-  ownerAddress: z
-    .string()
-    .refine((v) => StrKey.isValidEd25519PublicKey(v), 'expected a Stellar account address (G...)')
-    .optional(),
-});
-
-const fundBody = z.object({
-  cardId: z.string().regex(UUID, 'expected a card id (UUID)'),
-});
 
 /** The one function that builds a 402: the same PaymentRequired as JSON body and base64 header. */
 export function paymentRequiredResponse(c: Context<AppEnv>, paymentRequired: PaymentRequired): Response {
@@ -109,18 +92,15 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
     return respond(c, outcome);
   };
 
-  // Path and body are validated before any payment is asked for or taken.
-  routes.post('/cards/create/tier/:amount', async (c) => {
-    const price = priced(priceCardCreation(c.req.param('amount')));
-    const body = await readJsonBody(c, createBody);
-    return handle(c, { kind: 'create', price, body });
-  });
-
-  routes.post('/cards/fund/tier/:amount', async (c) => {
-    const price = priced(priceCardFunding(c.req.param('amount')));
-    const body = await readJsonBody(c, fundBody);
-    return handle(c, { kind: 'fund', price, body });
-  });
+  // One route per paid product (payments/products). Path and body are validated before any
+  // payment is asked for or taken.
+  for (const product of deps.payments.products) {
+    routes.post(product.route, async (c) => {
+      const price = priced(product.price(c.req.param() as Record<string, string>));
+      const body = await readJsonBody(c, product.body);
+      return handle(c, { product, price, body });
+    });
+  }
 
   // Only the wallet that paid sees a payment; anyone else gets the same 404 as for an unknown id.
   routes.get('/payments/:paymentId', deps.authRead, async (c) => {

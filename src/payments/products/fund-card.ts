@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { addLedgerEntry, cardBalanceCents, findCard } from '../../cards/repository.js';
+import { priceCardFunding } from '../../money/pricing.js';
+import { centsToDollarNumber } from '../../money/units.js';
+import { paymentView } from '../views.js';
+import { defineProduct } from './product.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const fundCardBody = z.object({
+  cardId: z.string().regex(UUID, 'expected a card id (UUID)'),
+});
+export type FundCardBody = z.infer<typeof fundCardBody>;
+
+/** A top-up of an existing card: `POST /cards/fund/tier/:amount`. */
+export const fundCard = defineProduct<FundCardBody>({
+  kind: 'fund',
+  route: '/cards/fund/tier/:amount',
+  description: 'Fund a virtual card',
+  successStatus: 200,
+  body: fundCardBody,
+  price: (params) => priceCardFunding(params.amount ?? ''),
+  // The card must exist before anything is asked for, and funding a card the payer neither holds
+  // nor owns is refused before any money moves: 404 both, as for an unknown card.
+  async admit(ctx, body, payer) {
+    const card = await findCard(ctx.db, body.cardId);
+    if (!card) return 'not_found';
+    if (payer !== undefined && card.agent_address !== payer && card.owner_address !== payer) return 'not_found';
+    return 'ok';
+  },
+  async prepare(ctx, payment, body) {
+    const card = await findCard(ctx.db, body.cardId);
+    if (!card) throw new Error(`card ${body.cardId} for payment ${payment.id} is missing`);
+    await ctx.issuer.fundCard({ requestKey: payment.id, providerRef: card.provider_ref, amountCents: payment.load_cents });
+    return {
+      async write(trx, nowMs) {
+        await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up', nowMs });
+        const newBalance = await cardBalanceCents(trx, card.id);
+        return {
+          cardId: card.id,
+          body: {
+            success: true,
+            cardId: card.id,
+            fundedAmount: centsToDollarNumber(payment.load_cents),
+            newBalance: centsToDollarNumber(newBalance),
+            payment: paymentView(payment),
+          },
+        };
+      },
+    };
+  },
+});
