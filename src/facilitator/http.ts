@@ -11,7 +11,6 @@ const REQUEST_TIMEOUT_MS = 120_000;
  * crash mid-settle leaves the payment `settling` for review rather than guessing.
  */
 export class HttpFacilitator implements Facilitator {
-  readonly kind = 'http' as const;
   private signers: Promise<ReadonlySet<string>> | undefined;
   private readonly fetchFn: FetchLike;
 

@@ -9,7 +9,7 @@ import type { SendResult, SorobanRpc, TransactionLookup } from '../stellar/rpc.j
 import { TransactionWatcher } from '../stellar/transaction-watcher.js';
 import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
 import { checkPaymentOnLedger, inspectPayment, type InspectedPayment, type LedgerChecked } from '../x402/verify.js';
-import type { Facilitator, SettleHooks, SettleOutcome, VerifyOutcome } from './types.js';
+import type { EnvelopeTracking, Facilitator, SettleHooks, SettleOutcome, VerificationHandle, VerifyOutcome } from './types.js';
 
 /** Attempts to get a settlement accepted (TRY_AGAIN_LATER, bad seq, send errors) before giving up. */
 export const MAX_SEND_ATTEMPTS = 4;
@@ -52,9 +52,9 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * polls, surviving TRY_AGAIN_LATER, DUPLICATE, bad sequence numbers and slow ledgers.
  */
 export class LocalFacilitator implements Facilitator {
-  readonly kind = 'local' as const;
   private readonly ownAddresses: ReadonlySet<string>;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** The handles this facilitator issued (verify → settle); any other value is ignored. */
   private readonly tokens = new WeakSet<object>();
   private readonly watcher: LedgerWatcher;
   private readonly transactions: TransactionWatcher;
@@ -105,7 +105,7 @@ export class LocalFacilitator implements Facilitator {
     if (!ledger.ok) return ledger.payer === undefined ? { ok: false, reason: ledger.reason } : ledger;
     const token: Verified = { inspected: inspectedPayment, ledger: ledger.value, requirements };
     this.tokens.add(token);
-    return { ok: true, payer: inspectedPayment.payer, token };
+    return { ok: true, payer: inspectedPayment.payer, handle: token as unknown as VerificationHandle };
   }
 
   private tokenFor(value: unknown, requirements: PaymentRequirements): Verified | undefined {
@@ -184,7 +184,7 @@ export class LocalFacilitator implements Facilitator {
       // /settle never trusts an earlier verification it did not make itself.
       const outcome = await this.verify(payload, requirements);
       if (!outcome.ok) return { status: 'failed', reason: outcome.reason };
-      verified = outcome.token as Verified;
+      verified = outcome.handle as unknown as Verified;
     }
     let lastReason = 'not_sent';
     let tryAgainLater = 0;
@@ -268,11 +268,9 @@ export class LocalFacilitator implements Facilitator {
     }
   }
 
-  lookup(txHash: string): Promise<TransactionLookup> {
-    return this.opts.rpc.transaction(txHash);
-  }
-
-  resubmit(envelopeXdr: string): Promise<SendResult> {
-    return this.opts.rpc.send(envelopeXdr);
-  }
+  /** Every envelope is reported through `hooks.onSubmitting` before it is sent, so it can be found and resent. */
+  readonly envelopes: EnvelopeTracking = {
+    lookup: (txHash: string): Promise<TransactionLookup> => this.opts.rpc.transaction(txHash),
+    resubmit: (envelopeXdr: string): Promise<SendResult> => this.opts.rpc.send(envelopeXdr),
+  };
 }

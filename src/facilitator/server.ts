@@ -56,7 +56,7 @@ export function createFacilitatorApp(facilitator: Facilitator, opts: { network: 
     if (!verified.ok) {
       return c.json({ success: false, errorReason: verified.reason, transaction: '', network: requirements.network, ...(verified.payer ? { payer: verified.payer } : {}) });
     }
-    const outcome = await facilitator.settle(request.paymentPayload, requirements, { verified: verified.token });
+    const outcome = await facilitator.settle(request.paymentPayload, requirements, { verified: verified.handle });
     const base = { network: requirements.network, payer: verified.payer };
     if (outcome.status === 'success') return c.json({ success: true, transaction: outcome.txHash, ...base });
     if (outcome.status === 'pending') return c.json({ success: false, errorReason: 'settlement_pending', transaction: outcome.txHash ?? '', ...base });

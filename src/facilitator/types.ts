@@ -2,9 +2,17 @@ import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
 import type { InspectedPayment, VerifyReason } from '../x402/verify.js';
 import type { SendResult, TransactionLookup } from '../stellar/rpc.js';
 
-/** A successful verification. `token` lets the same facilitator settle without re-simulating. */
+declare const verificationHandle: unique symbol;
+/**
+ * What a successful verify() hands back so that the same facilitator can settle without verifying
+ * again. Opaque: only the facilitator that issued it can read it, and it ignores anyone else's.
+ */
+export interface VerificationHandle {
+  readonly [verificationHandle]: true;
+}
+
 export type VerifyOutcome =
-  | { ok: true; payer: string; token?: unknown }
+  | { ok: true; payer: string; handle?: VerificationHandle }
   | { ok: false; reason: VerifyReason | string; payer?: string };
 
 /**
@@ -17,14 +25,29 @@ export type SettleOutcome =
   | { status: 'pending'; txHash?: string; reason: string };
 
 export interface SettleHooks {
-  /** A verification token from verify() moments ago (skips a second simulation). */
-  verified?: unknown;
+  /** The handle of a verify() moments ago (skips a second simulation). */
+  verified?: VerificationHandle | undefined;
   /** Called with each envelope BEFORE it is sent, so a crash can never lose track of it. */
   onSubmitting?: (txHash: string, envelopeXdr: string) => Promise<void>;
 }
 
+/**
+ * What a facilitator that reports each envelope before sending it can also do: find that
+ * transaction again and resend the identical envelope. Recovery relies on it to resolve a payment
+ * from its recorded hash (docs/ARCHITECTURE.md, "What proves a payment").
+ */
+export interface EnvelopeTracking {
+  /** Where a submitted transaction stands. */
+  lookup(txHash: string): Promise<TransactionLookup>;
+  /** Sends a stored envelope again (DUPLICATE if it is already known). */
+  resubmit(envelopeXdr: string): Promise<SendResult>;
+}
+
+/**
+ * Verifies and settles x402 payments: ours (local.ts, with a channel pool) or an external one over
+ * the standard HTTP API (http.ts). What it can do beyond that is stated, not inferred from its class.
+ */
 export interface Facilitator {
-  readonly kind: 'local' | 'http';
   /** Every account the facilitator signs with: no payment may use one. */
   addresses(): Promise<ReadonlySet<string>>;
   /**
@@ -33,8 +56,10 @@ export interface Facilitator {
    */
   verify(payload: PaymentPayload, requirements: PaymentRequirements, inspected?: InspectedPayment): Promise<VerifyOutcome>;
   settle(payload: PaymentPayload, requirements: PaymentRequirements, hooks?: SettleHooks): Promise<SettleOutcome>;
-  /** For the reconciler: where a submitted transaction stands. Undefined when it cannot tell. */
-  lookup?(txHash: string): Promise<TransactionLookup>;
-  /** For the reconciler: send a stored envelope again (DUPLICATE if it is already known). */
-  resubmit?(envelopeXdr: string): Promise<SendResult>;
+  /**
+   * Present when the facilitator calls `hooks.onSubmitting` with every envelope before sending it,
+   * and can look that transaction up and resend it. Absent for an external facilitator: card402
+   * then records the payment before calling settle(), and proves the outcome on its own ledger view.
+   */
+  readonly envelopes?: EnvelopeTracking | undefined;
 }

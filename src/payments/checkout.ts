@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { CardIssuer } from '../cards/issuer.js';
 import type { Db } from '../db/open.js';
 import type { PaymentRow } from '../db/schema.js';
-import type { Facilitator } from '../facilitator/types.js';
+import type { Facilitator, VerificationHandle } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
 import { buildPaymentRequired, buildRequirements, type PaymentTerms } from '../x402/challenge.js';
 import { decodePaymentHeader } from '../x402/codec.js';
@@ -164,7 +164,7 @@ export class Checkout {
     };
     this.deps.inFlight.claim(paymentId);
     try {
-      return await this.settleAndFulfil(call, recorded, payload, requirements, verified.token);
+      return await this.settleAndFulfil(call, recorded, payload, requirements, verified.handle);
     } catch (err) {
       if (!(err instanceof DuplicatePaymentError)) throw err;
       // A copy of this payment (or of this idempotency key) was recorded first: answer as its replay.
@@ -212,9 +212,9 @@ export class Checkout {
     recorded: PaymentRow,
     payload: PaymentPayload,
     requirements: PaymentRequirements,
-    token: unknown,
+    verified: VerificationHandle | undefined,
   ): Promise<PaidOutcome> {
-    const outcome = await this.deps.settlement.settle(recorded, payload, requirements, token, true);
+    const outcome = await this.deps.settlement.settle(recorded, payload, requirements, verified, true);
     // No money moved: a fresh challenge, so the payer can sign a new payment.
     if (outcome.status === 'failed') return this.challenge(call, requirements, 'settlement_failed');
     if (outcome.status === 'pending') return { type: 'in_progress', paymentId: recorded.id, retryAfterSeconds: this.retryAfterSeconds() };

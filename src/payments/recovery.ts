@@ -94,22 +94,23 @@ export class Recovery {
       transitionPayment(this.deps.db, payment.id, ['verified', 'settling'], { status: 'failed', last_error: reason, updated_at: nowMs });
 
     const hash = payment.settle_tx_hash;
-    if (hash && payment.settle_envelope_xdr && facilitator.lookup && facilitator.resubmit) {
+    const envelopes = facilitator.envelopes;
+    if (hash && payment.settle_envelope_xdr && envelopes) {
       // An envelope we built and recorded before sending: its hash commits to the payer's signed
       // entry and the one transfer it authorises, so the ledger's verdict on that hash is evidence.
-      const found = await facilitator.lookup(hash);
+      const found = await envelopes.lookup(hash);
       if (found.status === 'SUCCESS') return void (await settled(found.ledger));
       if (found.status === 'FAILED') return void (await failed('transaction_failed'));
       // Not on the ledger: offer the identical envelope again. Accepted or already queued → wait.
-      const sent = await facilitator.resubmit(payment.settle_envelope_xdr);
+      const sent = await envelopes.resubmit(payment.settle_envelope_xdr);
       if (sent.status === 'PENDING' || sent.status === 'DUPLICATE' || sent.status === 'TRY_AGAIN_LATER') return;
       // Refused: this envelope can never land — unless it just did (a bad seq from its own success).
-      const again = await facilitator.lookup(hash);
+      const again = await envelopes.lookup(hash);
       if (again.status === 'SUCCESS') return void (await settled(again.ledger));
       if (again.status === 'FAILED') return void (await failed('transaction_failed'));
       // Dead envelope: settle afresh below. Settling re-verifies the payment, so an entry whose
       // nonce is spent fails there, and the failed-payment sweep then looks for its transfer.
-    } else if (payment.status === 'settling' && !facilitator.lookup) {
+    } else if (payment.status === 'settling' && !envelopes) {
       // Sent (or maybe sent) by an external facilitator: only the ledger can tell what happened.
       return this.resolveSettlingFromLedger(payment);
     }

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { WriteBatcher } from '../db/write-batch.js';
 import type { PaymentRow, PaymentStatus } from '../db/schema.js';
-import type { Facilitator, SettleOutcome } from '../facilitator/types.js';
+import type { Facilitator, SettleOutcome, VerificationHandle } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
 import { provesTransfer } from '../stellar/transfer-evidence.js';
 import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
@@ -44,7 +44,7 @@ export class Settlement {
     payment: PaymentRow,
     payload: PaymentPayload,
     requirements: PaymentRequirements,
-    token?: unknown,
+    verified?: VerificationHandle,
     insert = false,
   ): Promise<SettleOutcome> {
     const paymentId = payment.id;
@@ -62,11 +62,11 @@ export class Settlement {
     };
     // A facilitator that reports each envelope before sending records it in the same write that
     // marks the payment `settling`; any other is recorded as `settling` before it is called.
-    if (this.deps.facilitator.kind !== 'local') await record({ status: 'settling' });
+    if (!this.deps.facilitator.envelopes) await record({ status: 'settling' });
     let outcome: SettleOutcome;
     try {
       outcome = await this.deps.facilitator.settle(payload, requirements, {
-        verified: token,
+        verified,
         onSubmitting: (txHash, envelopeXdr) => record({ status: 'settling', settle_tx_hash: txHash, settle_envelope_xdr: envelopeXdr }),
       });
     } catch (err) {
@@ -80,7 +80,7 @@ export class Settlement {
       this.deps.logger.error('settlement failed before anything was sent', { paymentId, err });
       outcome = { status: 'failed', reason: 'settle_error' };
     }
-    if (outcome.status === 'success' && this.deps.facilitator.kind !== 'local') outcome = await this.confirmClaimedSettlement(payment, outcome);
+    if (outcome.status === 'success' && !this.deps.facilitator.envelopes) outcome = await this.confirmClaimedSettlement(payment, outcome);
     if (toInsert && outcome.status !== 'failed') {
       // Not reachable with our facilitators (each send is recorded first); never lose a settlement.
       await record({ status: 'settling', ...(outcome.txHash ? { settle_tx_hash: outcome.txHash } : {}) });
@@ -93,7 +93,7 @@ export class Settlement {
       await record({ status: 'failed', last_error: outcome.reason });
       this.deps.logger.warn('payment settlement failed; no money moved', { paymentId, reason: outcome.reason });
     } else {
-      if (outcome.txHash && this.deps.facilitator.kind !== 'local') {
+      if (outcome.txHash && !this.deps.facilitator.envelopes) {
         await transitionPayment(this.deps.db, paymentId, ['settling'], { settle_tx_hash: outcome.txHash, updated_at: nowMs });
       }
       this.deps.logger.warn('settlement not confirmed yet; left to the reconciler', { paymentId, reason: outcome.reason });
