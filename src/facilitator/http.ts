@@ -52,17 +52,18 @@ export class HttpFacilitator implements Facilitator {
   }
 
   async verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyOutcome> {
-    const result = await this.post<{ isValid?: boolean; invalidReason?: string; payer?: string }>('/verify', {
+    const result = await this.post<{ isValid?: boolean; invalidReason?: string; invalidMessage?: string; payer?: string }>('/verify', {
       x402Version: payload.x402Version,
       paymentPayload: payload,
       paymentRequirements: requirements,
     });
     if (result.isValid === true && typeof result.payer === 'string') return { ok: true, payer: result.payer };
-    return { ok: false, reason: result.invalidReason ?? 'facilitator_rejected', ...(result.payer ? { payer: result.payer } : {}) };
+    // The detailed reason where the facilitator gives one (card402's own facilitator does), else its standard code.
+    return { ok: false, reason: detailed(result.invalidMessage) ?? result.invalidReason ?? 'facilitator_rejected', ...(result.payer ? { payer: result.payer } : {}) };
   }
 
   async settle(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleOutcome> {
-    let result: { success?: boolean; transaction?: string; errorReason?: string };
+    let result: { success?: boolean; transaction?: string; errorReason?: string; errorMessage?: string };
     try {
       result = await this.post('/settle', { x402Version: payload.x402Version, paymentPayload: payload, paymentRequirements: requirements });
     } catch {
@@ -71,7 +72,12 @@ export class HttpFacilitator implements Facilitator {
     }
     if (result.success === true && result.transaction) return { status: 'success', txHash: result.transaction };
     // A failure that carries a transaction hash was submitted: its fate is not ours to guess.
-    if (result.transaction) return { status: 'pending', txHash: result.transaction, reason: result.errorReason ?? 'facilitator_failed' };
-    return { status: 'failed', reason: result.errorReason ?? 'facilitator_failed' };
+    if (result.transaction) return { status: 'pending', txHash: result.transaction, reason: detailed(result.errorMessage) ?? result.errorReason ?? 'facilitator_failed' };
+    return { status: 'failed', reason: detailed(result.errorMessage) ?? result.errorReason ?? 'facilitator_failed' };
   }
+}
+
+/** A facilitator's detailed reason, when it is a reason code (card402's own answer) rather than free text. */
+function detailed(message: string | undefined): string | undefined {
+  return message !== undefined && /^[a-z0-9_:]{1,80}$/.test(message) ? message : undefined;
 }

@@ -1,3 +1,4 @@
+import { x402ErrorCode } from '../x402/error-codes.js';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { paymentPayloadSchema, type PaymentRequirements } from '../x402/types.js';
@@ -43,25 +44,35 @@ export function createFacilitatorApp(facilitator: Facilitator, opts: { network: 
 
   app.post('/verify', async (c) => {
     const request = await parse(await c.req.json().catch(() => undefined));
-    if (!request) return c.json({ isValid: false, invalidReason: 'invalid_request' }, 400);
+    if (!request) return c.json(invalid('invalid_request'), 400);
     const result = await facilitator.verify(request.paymentPayload, request.paymentRequirements as PaymentRequirements);
-    return c.json(result.ok ? { isValid: true, payer: result.payer } : { isValid: false, invalidReason: result.reason, ...(result.payer ? { payer: result.payer } : {}) });
+    return c.json(result.ok ? { isValid: true, payer: result.payer } : { ...invalid(result.reason), ...(result.payer ? { payer: result.payer } : {}) });
   });
 
   app.post('/settle', async (c) => {
     const request = await parse(await c.req.json().catch(() => undefined));
-    if (!request) return c.json({ success: false, errorReason: 'invalid_request', transaction: '', network: '' }, 400);
+    if (!request) return c.json({ ...failed('invalid_request'), transaction: '', network: '' }, 400);
     const requirements = request.paymentRequirements as PaymentRequirements;
     const verified = await facilitator.verify(request.paymentPayload, requirements);
     if (!verified.ok) {
-      return c.json({ success: false, errorReason: verified.reason, transaction: '', network: requirements.network, ...(verified.payer ? { payer: verified.payer } : {}) });
+      return c.json({ ...failed(verified.reason), transaction: '', network: requirements.network, ...(verified.payer ? { payer: verified.payer } : {}) });
     }
     const outcome = await facilitator.settle(request.paymentPayload, requirements, { verified: verified.handle });
     const base = { network: requirements.network, payer: verified.payer };
     if (outcome.status === 'success') return c.json({ success: true, transaction: outcome.txHash, ...base });
-    if (outcome.status === 'pending') return c.json({ success: false, errorReason: 'settlement_pending', transaction: outcome.txHash ?? '', ...base });
-    return c.json({ success: false, errorReason: outcome.reason, transaction: outcome.txHash ?? '', ...base });
+    if (outcome.status === 'pending') return c.json({ ...failed('settlement_pending'), transaction: outcome.txHash ?? '', ...base });
+    return c.json({ ...failed(outcome.reason), transaction: outcome.txHash ?? '', ...base });
   });
 
   return app;
+}
+
+/** A /verify refusal: the standard x402 code, with our detailed reason beside it. */
+function invalid(reason: string) {
+  return { isValid: false, invalidReason: x402ErrorCode(reason), invalidMessage: reason };
+}
+
+/** A /settle failure: the standard x402 code, with our detailed reason beside it. */
+function failed(reason: string) {
+  return { success: false, errorReason: x402ErrorCode(reason), errorMessage: reason };
 }

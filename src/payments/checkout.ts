@@ -51,10 +51,11 @@ export class Checkout {
     return buildRequirements(this.deps.terms, request.price.totalAtomic);
   }
 
-  private challenge(call: PaidCall, requirements: PaymentRequirements, error: string): PaidOutcome {
+  /** A 402: a first challenge (no reason), or a refused payment with our reason beside its x402 code. */
+  private challenge(call: PaidCall, requirements: PaymentRequirements, reason?: string): PaidOutcome {
     return {
       type: 'payment_required',
-      paymentRequired: buildPaymentRequired({ resourceUrl: call.resourceUrl, description: call.request.product.description, requirements, error }),
+      paymentRequired: buildPaymentRequired({ resourceUrl: call.resourceUrl, description: call.request.product.description, requirements, reason }),
     };
   }
 
@@ -77,7 +78,7 @@ export class Checkout {
     if (!call.paymentHeader) {
       const capacity = await this.deps.issuer.checkCapacity({ loadCents: request.price.loadCents });
       if (!capacity.ok) return { type: 'provider_capacity', retryAfterSeconds: capacity.retryAfterSeconds };
-      return this.challenge(call, requirements, 'payment required');
+      return this.challenge(call, requirements);
     }
 
     const decoded = decodePaymentHeader(call.paymentHeader);

@@ -1,3 +1,4 @@
+import { x402ErrorCode } from './error-codes.js';
 import { EXACT_SCHEME, X402_VERSION, type PaymentRequired, type PaymentRequirements } from './types.js';
 
 /** What this server accepts as payment (everything but the amount, which each request prices). */
@@ -26,11 +27,12 @@ export function buildPaymentRequired(args: {
   resourceUrl: string;
   description: string;
   requirements: PaymentRequirements;
-  error: string;
+  /** Why: absent for a first challenge, else our detailed reason (sent beside its standard x402 code). */
+  reason?: string | undefined;
 }): PaymentRequired {
   return {
     x402Version: X402_VERSION,
-    error: args.error,
+    ...(args.reason === undefined ? { error: 'payment required' } : { error: x402ErrorCode(args.reason), reason: args.reason }),
     resource: { url: args.resourceUrl, description: args.description, mimeType: 'application/json' },
     accepts: [args.requirements],
   };

@@ -23,7 +23,10 @@ export interface ResourceInfo {
 
 export interface PaymentRequired {
   x402Version: typeof X402_VERSION;
+  /** Why payment is required: `payment required`, or a standard x402 error code (x402/error-codes.ts). */
   error: string;
+  /** card402's detailed reason beside the standard code (e.g. `wrong_amount`, `settlement_failed`). */
+  reason?: string;
   resource: ResourceInfo;
   accepts: PaymentRequirements[];
 }

@@ -99,13 +99,13 @@ describe('an external facilitator over the standard /verify, /settle, /supported
       overrides: { txSource: facilitatorChannel.publicKey() },
     });
     expect(response.status).toBe(402);
-    expect((await bodyOf(response)).error).toBe('facilitator_is_source');
+    expect((await bodyOf(response)).reason).toBe('facilitator_is_source');
   });
 
   it('answers /verify with the reason for a bad payment', async () => {
     const res = await fetch(`${facilitatorUrl}/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x402Version":2}' });
     expect(res.status).toBe(400);
-    expect(await bodyOf(res)).toEqual({ isValid: false, invalidReason: 'invalid_request' });
+    expect(await bodyOf(res)).toEqual({ isValid: false, invalidReason: 'invalid_payload', invalidMessage: 'invalid_request' });
   });
 });
 

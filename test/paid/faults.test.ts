@@ -125,14 +125,14 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     const failed = await h.pay(agent, ROUTE, BODY);
     const body = await bodyOf(failed.response);
     expect(failed.response.status, JSON.stringify(body)).toBe(402);
-    expect(body.error).toBe('settlement_failed');
+    expect(body.reason).toBe('settlement_failed');
     h.localnet.faults.failNextSend('ERROR', 0);
     await h.localnet.closeLedger();
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - PRICE);
     // The same payment sent again is not settled a second time.
     const again = await send(h, encodePayment(failed.payment!));
     expect(again.status).toBe(402);
-    expect((await bodyOf(again)).error).toBe('payment_failed');
+    expect((await bodyOf(again)).reason).toBe('payment_failed');
     await expectNothingLost(h, treasury);
   });
 
@@ -152,14 +152,14 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     const failed = await send(h, header);
     const body = await bodyOf(failed);
     expect(failed.status, JSON.stringify(body)).toBe(402);
-    expect(body.error).toBe('settlement_failed');
+    expect(body.reason).toBe('settlement_failed');
     expect(sent).toEqual([]);
     // Recorded all the same (the failed-payment sweep watches its nonce), without any envelope.
     const row = await h.db.selectFrom('payments').select(['status', 'settle_tx_hash', 'settle_envelope_xdr', 'last_error']).executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'failed', settle_tx_hash: null, settle_envelope_xdr: null, last_error: 'settle_error' });
     const again = await send(h, header);
     expect(again.status).toBe(402);
-    expect((await bodyOf(again)).error).toBe('payment_failed');
+    expect((await bodyOf(again)).reason).toBe('payment_failed');
     await h.localnet.closeLedger();
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC);
     await expectNothingLost(h, treasury);
@@ -173,7 +173,7 @@ describe('settlement faults: every settled payment ends fulfilled or refunded, n
     h.localnet.faults.failNextSend('ERROR', 50);
     const failed = await h.pay(agent, ROUTE, BODY);
     expect(failed.response.status).toBe(402);
-    expect((await bodyOf(failed.response)).error).toBe('settlement_failed');
+    expect((await bodyOf(failed.response)).reason).toBe('settlement_failed');
     h.localnet.faults.failNextSend('ERROR', 0);
 
     // A third party who saw the payment submits the payer's signed invocation itself.

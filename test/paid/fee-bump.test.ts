@@ -31,6 +31,6 @@ describe('settlement fee-bumped by a fee payer (FEE_PAYER_SECRET)', () => {
       overrides: { txSource: feePayer.publicKey() },
     });
     expect(response.status).toBe(402);
-    expect((await bodyOf(response)).error).toBe('facilitator_is_source');
+    expect((await bodyOf(response)).reason).toBe('facilitator_is_source');
   });
 });

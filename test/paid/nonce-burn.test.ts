@@ -78,7 +78,7 @@ describe('a nonce burned by the payer is not a payment: our own facilitator', ()
     const response = await answer;
     const body = await bodyOf(response);
     expect(response.status, JSON.stringify(body)).toBe(402);
-    expect(body.error).toBe('settlement_failed');
+    expect(body.reason).toBe('settlement_failed');
 
     await reconcilePastExpiry(h, payment);
     const [row] = await paymentsOf(h, agent.publicKey());
@@ -90,7 +90,7 @@ describe('a nonce burned by the payer is not a payment: our own facilitator', ()
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC);
     // Sent again, the payment is still just failed.
     const again = await send(h, payment);
-    expect((await bodyOf(again)).error).toBe('payment_failed');
+    expect((await bodyOf(again)).reason).toBe('payment_failed');
     expect(harness.logs.some((line) => line.includes('nonce was spent by another invocation'))).toBe(true);
     await expectNothingLost(h, treasury);
   });
@@ -135,7 +135,7 @@ describe('a nonce burned by the payer is not a payment: our own facilitator', ()
     h.localnet.faults.failNextSend('ERROR', 50);
     const payment = await signed(h, agent);
     const failed = await send(h, payment);
-    expect((await bodyOf(failed)).error).toBe('settlement_failed');
+    expect((await bodyOf(failed)).reason).toBe('settlement_failed');
     h.localnet.faults.failNextSend('ERROR', 0);
     const landed = await submitPayment(h.ledgerServer.rpcUrl, payment, h.agent(0n));
     await h.localnet.closeLedger();

@@ -1,3 +1,4 @@
+import { X402_ERROR_CODES, x402ErrorCode } from '../../src/x402/error-codes.js';
 import { Keypair, Operation, StrKey, xdr } from '@stellar/stellar-sdk';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,9 +147,12 @@ describe('paid routes reject bad payments with a stable reason, before any money
     });
     const body = await bodyOf(res);
     expect(res.status, JSON.stringify(body)).toBe(402);
-    expect(body.error, JSON.stringify(body)).toBe(reason);
+    expect(body.reason, JSON.stringify(body)).toBe(reason);
+    // Beside it, the x402 standard code that x402 clients read.
+    expect(body.error, JSON.stringify(body)).toBe(x402ErrorCode(reason));
+    expect(X402_ERROR_CODES).toContain(body.error);
     expect(body.accepts[0].amount).toBe(price.toString());
-    expect(decodeJsonHeader<PaymentRequired>(res.headers.get('PAYMENT-REQUIRED')!).error).toBe(reason);
+    expect(decodeJsonHeader<PaymentRequired>(res.headers.get('PAYMENT-REQUIRED')!)).toMatchObject({ error: x402ErrorCode(reason), reason });
     // Give any (wrongly) submitted transaction time to land, then prove nothing moved.
     await h.localnet.closeLedger();
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(before.agent);

@@ -120,7 +120,7 @@ describe('replays never charge twice or issue twice', () => {
     expect((await send('/cards/create/tier/25', BODY, header)).status).toBe(201);
     const other = await send('/cards/create/tier/100', BODY, header);
     expect(other.status).toBe(402);
-    expect((await bodyOf(other)).error).toBe('requirements_mismatch');
+    expect((await bodyOf(other)).reason).toBe('requirements_mismatch');
     const otherBody = await send('/cards/create/tier/25', { ...BODY, nameOnCard: 'Someone Else' }, header);
     expect(otherBody.status).toBe(409);
     expect((await bodyOf(otherBody)).code).toBe('CONFLICT');

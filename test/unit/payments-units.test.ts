@@ -32,7 +32,7 @@ describe('payment header codec', () => {
     expect(decodePaymentHeader(header)).toEqual({ ok: false, reason: 'invalid_payment_header' });
   });
   it('round-trips PAYMENT-REQUIRED', () => {
-    const required = buildPaymentRequired({ resourceUrl: 'https://x/y', description: 'd', requirements: buildRequirements(terms, 5n), error: 'e' });
+    const required = buildPaymentRequired({ resourceUrl: 'https://x/y', description: 'd', requirements: buildRequirements(terms, 5n), reason: 'wrong_amount' });
     expect(decodeJsonHeader(encodeJsonHeader(required))).toEqual(required);
   });
   it('never asks for a non-positive amount', () => {

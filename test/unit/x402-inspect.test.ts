@@ -8,7 +8,7 @@ import { inspectPayment, VERIFY_REASONS } from '../../src/x402/verify.js';
 
 const payTo = Keypair.random().publicKey();
 const requirements = buildRequirements({ network: 'stellar:testnet', asset: 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA', payTo, maxTimeoutSeconds: 60 }, 1_000n);
-const required = buildPaymentRequired({ resourceUrl: 'https://card402.test/x', description: 'x', requirements, error: 'payment required' });
+const required = buildPaymentRequired({ resourceUrl: 'https://card402.test/x', description: 'x', requirements });
 const ctx = { networkPassphrase: LOCALNET_PASSPHRASE, facilitatorAddresses: new Set<string>(), maxFeeStroops: 1_000_000n };
 const payer = Keypair.random();
 const offline = { keypair: payer, networkPassphrase: LOCALNET_PASSPHRASE, rpc: 'http://127.0.0.1:9/unused' };
