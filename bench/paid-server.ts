@@ -10,7 +10,7 @@ import { SandboxIssuer } from '../src/cards/sandbox-issuer.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDatabase } from '../src/db/open.js';
-import { serveHttp } from '../src/http/serve.js';
+import { serveHttp } from '../src/http/kernel/serve.js';
 import { createLogger } from '../src/logger.js';
 import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from '../src/payments/wiring.js';
 import { loadStellarKeys } from '../src/stellar/keys.js';

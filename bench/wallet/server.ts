@@ -11,7 +11,7 @@ import { CardDataCipher } from '../../src/cards/card-data.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
-import { serveHttp } from '../../src/http/serve.js';
+import { serveHttp } from '../../src/http/kernel/serve.js';
 import { createLogger } from '../../src/logger.js';
 import { createVerifier, type VerifierName } from '../../src/wallet-auth/verifier.js';
 

@@ -6,10 +6,11 @@ import type { PaymentService } from '../../payments/service.js';
 import type { PaidOutcome, PaidRequest } from '../../payments/types.js';
 import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader, encodeJsonTextHeader } from '../../x402/codec.js';
 import type { PaymentRequired } from '../../x402/types.js';
-import type { AppEnv } from '../env.js';
-import { AppError } from '../errors.js';
-import { readJsonBody } from '../json-body.js';
-import { requestHeader } from '../request-header.js';
+import type { WalletEnv } from '../../wallet-auth/middleware.js';
+import type { AppEnv } from '../kernel/env.js';
+import { AppError } from '../kernel/errors.js';
+import { readJsonBody } from '../kernel/json-body.js';
+import { requestHeader } from '../kernel/request-header.js';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -79,7 +80,7 @@ function respond(c: Context<AppEnv>, outcome: PaidOutcome): Response {
   }
 }
 
-export function paidRoutes(deps: { config: Config; payments: PaymentService; authRead: MiddlewareHandler<AppEnv> }) {
+export function paidRoutes(deps: { config: Config; payments: PaymentService; authRead: MiddlewareHandler<WalletEnv> }) {
   const routes = new Hono<AppEnv>();
 
   const handle = async (c: Context<AppEnv>, request: PaidRequest) => {
@@ -106,7 +107,7 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
   routes.get('/payments/:paymentId', deps.authRead, async (c) => {
     const id = c.req.param('paymentId');
     const payment = UUID.test(id) ? await deps.payments.paymentStatus(id) : undefined;
-    if (!payment || payment.payer !== c.get('wallet')?.address) throw new AppError('NOT_FOUND', 'payment not found');
+    if (!payment || payment.payer !== c.get('wallet').address) throw new AppError('NOT_FOUND', 'payment not found');
     return c.json({
       paymentId: payment.id,
       kind: payment.kind,
