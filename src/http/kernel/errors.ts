@@ -1,8 +1,16 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { DomainError, type AnyDomainError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { PAYMENT_RESPONSE_HEADER, encodeJsonHeader } from '../../x402/codec.js';
+import type { AppEnv } from './env.js';
 
 /**
  * The closed set of error codes card402 answers with. Each maps to exactly one HTTP status in
- * STATUS_BY_CODE; `app.onError` is the only place an AppError becomes a response.
+ * STATUS_BY_CODE. Handlers and middleware throw AppError, services throw DomainError
+ * (src/errors.ts); `errorResponse` below, called from `app.onError` and `app.notFound`, is the only
+ * place either becomes a response.
  */
 export const ERROR_CODES = [
   'BAD_REQUEST',
@@ -115,4 +123,74 @@ export const CLIENT_CLOSED_REQUEST_STATUS = 499;
 
 export function errorBody(error: AppError): Record<string, unknown> {
   return { error: error.message, code: error.code, ...error.options.extra };
+}
+
+const retryAfter = (seconds: number) => ({ headers: { 'Retry-After': String(seconds) } });
+
+/** The API's answer to each service refusal: one case per DomainError code, checked exhaustively. */
+export function domainErrorToAppError(err: AnyDomainError): AppError {
+  const { message } = err;
+  switch (err.code) {
+    case 'card_not_found':
+      return new AppError('CARD_NOT_FOUND', message);
+    case 'owner_only':
+      return new AppError('OWNER_ONLY', message);
+    case 'details_revoked':
+      return new AppError('DETAILS_REVOKED', message);
+    case 'invalid_nonce':
+      return new AppError('INVALID_NONCE', message);
+    case 'nonce_replayed':
+      return new AppError('REPLAY_REJECTED', message);
+    case 'details_rate_limited': {
+      const seconds = err.details.retryAfterSeconds;
+      return new AppError('DETAILS_RATE_LIMITED', message, { ...retryAfter(seconds), extra: { retryAfter: seconds } });
+    }
+    case 'card_to_fund_not_found':
+      return new AppError('NOT_FOUND', message);
+    case 'provider_capacity':
+    case 'network_unavailable': {
+      const seconds = err.details.retryAfterSeconds;
+      return new AppError('SERVICE_UNAVAILABLE', message, { ...retryAfter(seconds), extra: { reason: err.code, retryAfter: seconds } });
+    }
+    case 'idempotency_conflict':
+      return new AppError('CONFLICT', message);
+    case 'payment_in_progress': {
+      const { paymentId, retryAfterSeconds: seconds } = err.details;
+      return new AppError('PAYMENT_IN_PROGRESS', message, { ...retryAfter(seconds), extra: { paymentId, retryAfter: seconds } });
+    }
+    case 'payment_under_review':
+      return new AppError('PAYMENT_UNDER_REVIEW', message, { extra: { paymentId: err.details.paymentId } });
+    case 'fulfilment_failed': {
+      const { paymentId, status, settlement, refundTxHash } = err.details;
+      return new AppError('FULFILMENT_FAILED', message, {
+        extra: { paymentId, status, ...(refundTxHash ? { refundTxHash } : {}) },
+        // The payer's money moved: the x402 settlement header says so even though no card came back.
+        headers: settlement ? { [PAYMENT_RESPONSE_HEADER]: encodeJsonHeader(settlement) } : {},
+      });
+    }
+  }
+}
+
+/** Anything thrown, as the AppError the caller sees; unexpected errors are logged, never shown. */
+function toAppError(err: unknown, c: Context<AppEnv>, logger: Logger): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof DomainError) return domainErrorToAppError(err as AnyDomainError);
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'request body is too large');
+    if (err.status === 400) return new AppError('BAD_REQUEST', 'malformed request');
+  }
+  logger.error('unhandled error', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, err });
+  return new AppError('INTERNAL_ERROR', 'internal server error', { extra: { requestId: c.get('requestId') } });
+}
+
+/**
+ * The one place an error becomes a response: `{error, code, ...extra}` JSON with its status and
+ * headers. A client that hangs up mid-request is not a server fault: no error line, no 5xx; the
+ * access log records it at info level as 499, and the response goes nowhere.
+ */
+export function errorResponse(c: Context<AppEnv>, err: unknown, logger: Logger): Response {
+  if (err instanceof RequestAbortedError) return new Response(null, { status: CLIENT_CLOSED_REQUEST_STATUS });
+  const error = toAppError(err, c, logger);
+  for (const [name, value] of Object.entries(error.options.headers ?? {})) c.header(name, value);
+  return c.json(errorBody(error), error.status);
 }

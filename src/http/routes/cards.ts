@@ -1,6 +1,6 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { CardServiceError, type CardManagementService, type CardSummary, type CardView } from '../../cards/management.js';
+import type { CardManagementService, CardSummary, CardView } from '../../cards/management.js';
 import { centsToDollarNumber } from '../../money/units.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
 import type { AppEnv } from '../kernel/env.js';
@@ -17,26 +17,6 @@ export interface CardRoutesDeps {
   authRead: MiddlewareHandler<WalletEnv>;
   /** Wallet auth for details and state changes: every signature is single-use. */
   authSingleUse: MiddlewareHandler<WalletEnv>;
-}
-
-/** Maps the card service's refusals to the API's codes; called only from app.onError. */
-export function cardServiceErrorToAppError(err: CardServiceError): AppError {
-  switch (err.reason) {
-    case 'card_not_found':
-      return new AppError('CARD_NOT_FOUND', err.message);
-    case 'owner_only':
-      return new AppError('OWNER_ONLY', err.message);
-    case 'details_revoked':
-      return new AppError('DETAILS_REVOKED', err.message);
-    case 'invalid_nonce':
-      return new AppError('INVALID_NONCE', err.message);
-    case 'nonce_replayed':
-      return new AppError('REPLAY_REJECTED', err.message);
-    case 'details_rate_limited': {
-      const retryAfter = err.retryAfterSeconds ?? 1;
-      return new AppError('DETAILS_RATE_LIMITED', err.message, { headers: { 'Retry-After': String(retryAfter) }, extra: { retryAfter } });
-    }
-  }
 }
 
 const pageQuery = z.object({
