@@ -5,10 +5,10 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
 import type { AppEnv } from './http/kernel/env.js';
-import { allowedMethodsOf, type AllowedMethods } from './http/allowed-methods.js';
 import { AppError, errorResponse } from './http/kernel/errors.js';
 import { accessLog } from './http/kernel/access-log.js';
 import { bodyLimit } from './http/kernel/body-limit.js';
+import { methodNotAllowed } from './http/kernel/method-not-allowed.js';
 import { clientIp } from './http/kernel/client-ip.js';
 import { requestId } from './http/kernel/request-id.js';
 import { securityHeaders } from './http/kernel/security-headers.js';
@@ -45,6 +45,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', accessLog(deps.logger, deps.clock));
   app.use('*', securityHeaders());
   app.use('*', bodyLimit(deps.config.bodyLimitBytes));
+  app.use('*', methodNotAllowed(app));
 
   app.route('/', publicRoutes(deps));
   const { config, db, clock } = deps;
@@ -62,16 +63,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', cardRoutes({ cards, ...walletAuth }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
 
-  let allowedMethods: AllowedMethods | undefined; // built on first use: every route is registered by then
-  app.notFound((c) => {
-    allowedMethods ??= allowedMethodsOf(app.routes);
-    const allow = allowedMethods(c.req.path);
-    if (allow.length > 0) {
-      const error = new AppError('METHOD_NOT_ALLOWED', `${c.req.path} is served with ${allow.join(', ')}, not ${c.req.method}`, { headers: { Allow: allow.join(', ') } });
-      return errorResponse(c, error, deps.logger);
-    }
-    return errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger);
-  });
+  app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger));
   app.onError((err, c) => errorResponse(c, err, deps.logger));
   return app;
 }
