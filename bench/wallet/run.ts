@@ -28,7 +28,7 @@ import { CardDataCipher } from '../../src/cards/card-data.js';
 import { addLedgerEntry, insertCard } from '../../src/cards/repository.js';
 import { secretSeedSigner, walletAuthHeadersV1, walletAuthHeadersV2, type WalletSigner } from '../../src/client/wallet-auth.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
-import { createVerifier, type VerifierName } from '../../src/wallet-auth/verifier.js';
+import { createVerifier, type VerifierName } from './tweetnacl-verifier.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
 import { serveHttp } from '../../src/http/kernel/serve.js';
 import { createLogger } from '../../src/logger.js';
-import { createVerifier, type VerifierName } from '../../src/wallet-auth/verifier.js';
+import { createVerifier, type VerifierName } from './tweetnacl-verifier.js';
 
 const [verifierName, dbFile] = process.argv.slice(2);
 if ((verifierName !== 'node' && verifierName !== 'tweetnacl') || !dbFile) {
