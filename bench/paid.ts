@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
-import { payAndFetch } from '../src/client/x402-payer.js';
+import { payAndFetch } from '../test/helpers/pay-and-fetch.js';
 import { LOCALNET_PASSPHRASE } from '../src/localnet/index.js';
 import { SorobanRpc } from '../src/stellar/rpc.js';
 import { startLedger } from './ledger-process.js';
