@@ -28,7 +28,7 @@ async function startServer(ledgerUrl: string, channels: number, dataDir: string)
       BENCH_FRIENDBOT_URL: `${ledgerUrl}/friendbot`,
       CHANNEL_COUNT: String(channels),
       SETTLE_POLL_INTERVAL_MS: '25',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env['BENCH_LOG_SINK'] ? 'info' : 'warn',
       PUBLIC_BASE_URL: 'http://card402.bench',
     },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

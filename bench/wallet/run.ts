@@ -179,7 +179,7 @@ async function startServer(verifier: VerifierName, dbFile: string, key: Buffer):
       ...process.env,
       NODE_ENV: 'production',
       CARD_DATA_KEY: key.toString('hex'),
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env['BENCH_LOG_SINK'] ? 'info' : 'silent',
       DETAILS_NONCES_PER_WINDOW: '1000000000',
       DATA_DIR: path.dirname(dbFile),
     },
