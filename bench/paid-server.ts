@@ -10,13 +10,13 @@ import { SandboxIssuer } from '../src/cards/sandbox-issuer.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDatabase } from '../src/db/open.js';
-import { serveHttp } from '../src/http/serve.js';
-import { createLogger } from '../src/logger.js';
+import { serveHttp } from '../src/http/kernel/serve.js';
+import { benchLogger } from './logger.js';
 import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from '../src/payments/wiring.js';
 import { loadStellarKeys } from '../src/stellar/keys.js';
 
 const config = loadConfig(process.env);
-const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(line + '\n') });
+const logger = await benchLogger(config.logLevel, (line) => process.stderr.write(line + '\n'));
 const friendbot = process.env['BENCH_FRIENDBOT_URL']!;
 const keys = loadStellarKeys(config, logger);
 for (const kp of [keys.treasury, ...keys.channels]) {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
-import { payAndFetch } from '../src/client/x402-payer.js';
+import { payAndFetch } from '../test/helpers/pay-and-fetch.js';
 import { LOCALNET_PASSPHRASE } from '../src/localnet/index.js';
 import { SorobanRpc } from '../src/stellar/rpc.js';
 import { startLedger } from './ledger-process.js';
@@ -28,7 +28,7 @@ async function startServer(ledgerUrl: string, channels: number, dataDir: string)
       BENCH_FRIENDBOT_URL: `${ledgerUrl}/friendbot`,
       CHANNEL_COUNT: String(channels),
       SETTLE_POLL_INTERVAL_MS: '25',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env['BENCH_LOG_SINK'] ? 'info' : 'warn',
       PUBLIC_BASE_URL: 'http://card402.bench',
     },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

@@ -1,19 +1,18 @@
-import { Hono, type Context } from 'hono';
-import { HTTPException } from 'hono/http-exception';
+import { Hono } from 'hono';
 import type { CardDataCipher } from './cards/card-data.js';
-import { CardManagementService, CardServiceError } from './cards/management.js';
+import { CardManagementService } from './cards/management.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
-import type { AppEnv } from './http/env.js';
-import { allowedMethodsOf, type AllowedMethods } from './http/allowed-methods.js';
-import { AppError, CLIENT_CLOSED_REQUEST_STATUS, RequestAbortedError, errorBody } from './http/errors.js';
-import { accessLog } from './http/middleware/access-log.js';
-import { bodyLimit } from './http/middleware/body-limit.js';
-import { clientIp } from './http/middleware/client-ip.js';
-import { requestId } from './http/middleware/request-id.js';
-import { securityHeaders } from './http/middleware/security-headers.js';
-import { cardRoutes, cardServiceErrorToAppError } from './http/routes/cards.js';
+import type { AppEnv } from './http/kernel/env.js';
+import { AppError, errorResponse } from './http/kernel/errors.js';
+import { accessLog } from './http/kernel/access-log.js';
+import { bodyLimit } from './http/kernel/body-limit.js';
+import { methodNotAllowed } from './http/kernel/method-not-allowed.js';
+import { clientIp } from './http/kernel/client-ip.js';
+import { requestId } from './http/kernel/request-id.js';
+import { securityHeaders } from './http/kernel/security-headers.js';
+import { cardRoutes } from './http/routes/cards.js';
 import { publicRoutes, type PaymentTerms } from './http/routes/public.js';
 import type { Logger } from './logger.js';
 import { createWalletAuth } from './wallet-auth/index.js';
@@ -39,23 +38,6 @@ export interface AppDeps {
   payments?: PaymentService;
 }
 
-function respondWithError(c: Context<AppEnv>, error: AppError) {
-  for (const [name, value] of Object.entries(error.options.headers ?? {})) c.header(name, value);
-  return c.json(errorBody(error), error.status);
-}
-
-/** Maps anything thrown to `{error, code}` JSON; unexpected errors are logged, never shown. */
-function toAppError(err: unknown, c: Context<AppEnv>, logger: Logger): AppError {
-  if (err instanceof AppError) return err;
-  if (err instanceof CardServiceError) return cardServiceErrorToAppError(err);
-  if (err instanceof HTTPException) {
-    if (err.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'request body is too large');
-    if (err.status === 400) return new AppError('BAD_REQUEST', 'malformed request');
-  }
-  logger.error('unhandled error', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, err });
-  return new AppError('INTERNAL_ERROR', 'internal server error', { extra: { requestId: c.get('requestId') } });
-}
-
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requestId());
@@ -63,6 +45,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', accessLog(deps.logger, deps.clock));
   app.use('*', securityHeaders());
   app.use('*', bodyLimit(deps.config.bodyLimitBytes));
+  app.use('*', methodNotAllowed(app));
 
   app.route('/', publicRoutes(deps));
   const { config, db, clock } = deps;
@@ -80,21 +63,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', cardRoutes({ cards, ...walletAuth }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
 
-  let allowedMethods: AllowedMethods | undefined; // built on first use: every route is registered by then
-  app.notFound((c) => {
-    allowedMethods ??= allowedMethodsOf(app.routes);
-    const allow = allowedMethods(c.req.path);
-    if (allow.length > 0) {
-      const error = new AppError('METHOD_NOT_ALLOWED', `${c.req.path} is served with ${allow.join(', ')}, not ${c.req.method}`, { headers: { Allow: allow.join(', ') } });
-      return respondWithError(c, error);
-    }
-    return respondWithError(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`));
-  });
-  app.onError((err, c) => {
-    // A client that hangs up mid-request is not a server fault: no error line, no 5xx; the access
-    // log records it at info level as 499. The response goes nowhere.
-    if (err instanceof RequestAbortedError) return new Response(null, { status: CLIENT_CLOSED_REQUEST_STATUS });
-    return respondWithError(c, toAppError(err, c, deps.logger));
-  });
+  app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger));
+  app.onError((err, c) => errorResponse(c, err, deps.logger));
   return app;
 }

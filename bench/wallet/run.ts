@@ -28,7 +28,7 @@ import { CardDataCipher } from '../../src/cards/card-data.js';
 import { addLedgerEntry, insertCard } from '../../src/cards/repository.js';
 import { secretSeedSigner, walletAuthHeadersV1, walletAuthHeadersV2, type WalletSigner } from '../../src/client/wallet-auth.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
-import { createVerifier, type VerifierName } from '../../src/wallet-auth/verifier.js';
+import { createVerifier, type VerifierName } from './tweetnacl-verifier.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -179,7 +179,7 @@ async function startServer(verifier: VerifierName, dbFile: string, key: Buffer):
       ...process.env,
       NODE_ENV: 'production',
       CARD_DATA_KEY: key.toString('hex'),
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env['BENCH_LOG_SINK'] ? 'info' : 'silent',
       DETAILS_NONCES_PER_WINDOW: '1000000000',
       DATA_DIR: path.dirname(dbFile),
     },

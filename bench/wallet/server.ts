@@ -11,9 +11,9 @@ import { CardDataCipher } from '../../src/cards/card-data.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
-import { serveHttp } from '../../src/http/serve.js';
-import { createLogger } from '../../src/logger.js';
-import { createVerifier, type VerifierName } from '../../src/wallet-auth/verifier.js';
+import { serveHttp } from '../../src/http/kernel/serve.js';
+import { benchLogger } from '../logger.js';
+import { createVerifier, type VerifierName } from './tweetnacl-verifier.js';
 
 const [verifierName, dbFile] = process.argv.slice(2);
 if ((verifierName !== 'node' && verifierName !== 'tweetnacl') || !dbFile) {
@@ -28,7 +28,7 @@ const app = createApp({
   config,
   db,
   clock: systemClock,
-  logger: createLogger({ level: config.logLevel }),
+  logger: await benchLogger(config.logLevel),
   paymentTerms: { network: config.stellar.network, asset: config.stellar.usdcContract, payTo: Keypair.random().publicKey(), maxTimeoutSeconds: 60 },
   cardCipher: new CardDataCipher(config.cardDataKey),
   signatureVerifier: createVerifier(verifierName as VerifierName),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { CardDetailsAccessRow, CardLedgerEntryRow, CardRow, CardStatus, DetailsAccessOutcome } from '../db/schema.js';
+import { DomainError } from '../errors.js';
 import { immediateTransaction } from '../db/transaction.js';
 import { CardDataError, type CardDataCipher, type CardDetails } from './card-data.js';
 import {
@@ -28,26 +29,6 @@ import {
   setCardStatus,
   setDetailsRevoked,
 } from './repository.js';
-
-export type CardServiceErrorReason =
-  | 'card_not_found'
-  | 'owner_only'
-  | 'details_revoked'
-  | 'invalid_nonce'
-  | 'nonce_replayed'
-  | 'details_rate_limited';
-
-/** A refusal the caller can act on; the HTTP layer maps `reason` to a status and code. */
-export class CardServiceError extends Error {
-  override name = 'CardServiceError';
-  constructor(
-    readonly reason: CardServiceErrorReason,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
-}
 
 export interface DetailsLimits {
   /**
@@ -152,7 +133,7 @@ function hashNonce(nonce: string): string {
   return createHash('sha256').update(`card402:details-nonce:${nonce.toLowerCase()}`).digest('hex');
 }
 
-const notFound = () => new CardServiceError('card_not_found', 'card not found');
+const notFound = () => new DomainError('card_not_found', 'card not found');
 
 /**
  * What a wallet can do with its cards once they exist. Every method checks that the wallet is the
@@ -208,7 +189,7 @@ export class CardManagementService {
   async setDetailsRevoked(wallet: string, cardId: string, revoked: boolean): Promise<CardView> {
     const card = await this.cardFor(wallet, cardId);
     if (card.owner_address !== wallet) {
-      throw new CardServiceError('owner_only', `only the card's owner wallet may ${revoked ? 'revoke' : 'restore'} details`);
+      throw new DomainError('owner_only', `only the card's owner wallet may ${revoked ? 'revoke' : 'restore'} details`);
     }
     if (Boolean(card.details_revoked) !== revoked) await setDetailsRevoked(this.deps.db, card.id, revoked, this.deps.clock.nowMs());
     return this.view(await this.cardFor(wallet, cardId));
@@ -259,16 +240,16 @@ export class CardManagementService {
       }
       if (card.details_revoked) {
         await audit('revoked');
-        return { error: new CardServiceError('details_revoked', "the card's owner has revoked access to its details") };
+        return { error: new DomainError('details_revoked', "the card's owner has revoked access to its details") };
       }
       if (req.nonce === undefined || !UUID_V4.test(req.nonce)) {
         await audit('invalid_nonce');
-        return { error: new CardServiceError('invalid_nonce', 'X-AGENT-NONCE must be a fresh UUID v4') };
+        return { error: new DomainError('invalid_nonce', 'X-AGENT-NONCE must be a fresh UUID v4') };
       }
       const nonceHash = hashNonce(req.nonce);
       if (await isDetailsNonceSpent(trx, card.id, nonceHash)) {
         await audit('replayed');
-        return { error: new CardServiceError('nonce_replayed', 'this X-AGENT-NONCE was already used; send a fresh UUID v4') };
+        return { error: new DomainError('nonce_replayed', 'this X-AGENT-NONCE was already used; send a fresh UUID v4') };
       }
       // Each party has its own allowance (counted over the nonces it spent itself), so the holder
       // can never use up the owner's reads, nor the owner the holder's. When the owner is the
@@ -282,10 +263,10 @@ export class CardManagementService {
         const retryAfterSeconds = Math.max(1, Math.ceil((freedAtMs - nowMs) / 1000));
         await audit('rate_limited');
         return {
-          error: new CardServiceError(
+          error: new DomainError(
             'details_rate_limited',
             `each wallet of a card may read its details with at most ${limits.noncesPerWindow} nonces per ${limits.windowMs / 1000} s`,
-            retryAfterSeconds,
+            { retryAfterSeconds },
           ),
         };
       }

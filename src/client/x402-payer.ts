@@ -11,7 +11,7 @@ import {
 } from '@stellar/stellar-sdk';
 import { randomBytes } from 'node:crypto';
 import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
-import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_SIGNATURE_HEADER, decodeJsonHeader, encodeJsonHeader } from '../x402/codec.js';
+import { PAYMENT_REQUIRED_HEADER, decodeJsonHeader, encodeJsonHeader } from '../x402/codec.js';
 import { X402_VERSION, type OfferedPaymentRequired, type PaymentPayload, type PaymentRequired } from '../x402/types.js';
 
 /**
@@ -150,30 +150,4 @@ export async function readPaymentRequired(response: Response): Promise<PaymentRe
   const header = response.headers.get(PAYMENT_REQUIRED_HEADER);
   if (header) return decodeJsonHeader<PaymentRequired>(header);
   return (await response.json()) as PaymentRequired;
-}
-
-export interface PaidResponse {
-  response: Response;
-  /** Undefined when the server did not ask for payment. */
-  payment?: PaymentPayload;
-}
-
-/**
- * Makes the request; on 402 pays and repeats it once with the payment in PAYMENT-SIGNATURE (or
- * X-PAYMENT when `legacyHeader`). `doFetch` may be global fetch or an in-process app.request.
- */
-export async function payAndFetch(
-  doFetch: (url: string, init: RequestInit) => Promise<Response>,
-  url: string,
-  init: RequestInit,
-  opts: PayerOptions & { legacyHeader?: boolean; overrides?: PaymentOverrides },
-): Promise<PaidResponse> {
-  const first = await doFetch(url, init);
-  if (first.status !== 402) return { response: first };
-  const required = await readPaymentRequired(first);
-  const payment = await createExactPayment(required, opts, opts.overrides);
-  const headers = new Headers(init.headers);
-  headers.set(opts.legacyHeader ? LEGACY_PAYMENT_HEADER : PAYMENT_SIGNATURE_HEADER, encodePayment(payment));
-  const response = await doFetch(url, { ...init, headers });
-  return { response, payment };
 }

@@ -1,5 +1,6 @@
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationResultSet, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely';
+import { boundedCache } from '../cache.js';
 import { migrations } from './migrations/index.js';
 import { preparePrivateDatabaseFile } from './private-files.js';
 import type { Database } from './schema.js';
@@ -18,7 +19,7 @@ export const STATEMENT_CACHE_SIZE = 256;
 function withStatementCache(sqlite: SqliteDatabase.Database, max = STATEMENT_CACHE_SIZE): KyselySqliteDatabase {
   // The wrapper kysely gets is built once per statement too: a fresh object with fresh closures on
   // every query showed up in the profiles of the signed and paid paths.
-  const cache = new Map<string, SqliteStatement>();
+  const cache = boundedCache<string, SqliteStatement>(max);
   const wrap = (sql: string, stmt: SqliteStatement): SqliteStatement => ({
     reader: stmt.reader,
     all: (parameters) => stmt.all(parameters),
@@ -29,13 +30,10 @@ function withStatementCache(sqlite: SqliteDatabase.Database, max = STATEMENT_CAC
     close: () => sqlite.close(),
     prepare(sql: string): SqliteStatement {
       let wrapped = cache.get(sql);
-      if (wrapped) {
-        cache.delete(sql);
-      } else {
+      if (!wrapped) {
         wrapped = wrap(sql, sqlite.prepare(sql) as unknown as SqliteStatement);
+        cache.set(sql, wrapped);
       }
-      cache.set(sql, wrapped);
-      if (cache.size > max) cache.delete(cache.keys().next().value!);
       return wrapped;
     },
   };

@@ -1,4 +1,5 @@
 import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
+import { boundedCache } from '../cache.js';
 
 /** Placeholder parameter values: strings no caller can send (they start with a NUL). */
 const placeholder = (i: number) => `\u0000card402-param-${i}\u0000`;
@@ -55,12 +56,12 @@ export function reusableByShape<DB, Row>(
   maxShapes: number,
   build: (db: Kysely<DB>, shape: string, args: readonly unknown[]) => { compile(): CompiledQuery<Row> },
 ): (db: Kysely<DB>, shape: string, args: readonly unknown[]) => Promise<QueryResult<Row>> {
-  const shapes = new Map<string, (db: Kysely<DB>, ...args: unknown[]) => Promise<QueryResult<Row>>>();
+  const shapes = boundedCache<string, (db: Kysely<DB>, ...args: unknown[]) => Promise<QueryResult<Row>>>(maxShapes);
   return (db, shape, args) => {
     let run = shapes.get(shape);
     if (!run) {
       run = reusableStatement<DB, unknown[], Row>(args.length, (k, ...ph) => build(k, shape, ph));
-      if (shapes.size < maxShapes) shapes.set(shape, run); // beyond that, built per call (still correct)
+      shapes.set(shape, run);
     }
     return run(db, ...args);
   };

@@ -1,33 +1,46 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { xdr, type FeeBumpTransaction, type Keypair, type Transaction } from '@stellar/stellar-sdk';
+import { boundedCache } from '../cache.js';
 
 /**
- * Ed25519 through Node's native crypto (OpenSSL) rather than stellar-sdk's pure-JS curve code, which
- * costs milliseconds per signature and dominated the server's CPU per paid request. Same keys, same
- * signatures (Ed25519 is deterministic), byte for byte.
+ * The one Ed25519 key module: Ed25519 through Node's native crypto (OpenSSL) rather than
+ * stellar-sdk's pure-JS curve code, which costs milliseconds per signature and dominated the
+ * server's CPU per paid request. Same keys, same signatures (Ed25519 is deterministic), byte for
+ * byte. Wallet auth, the ledger, the facilitator and the SDK all take their key objects from here.
  */
+
+/** DER PKCS#8 prefix for a raw 32-byte Ed25519 seed (RFC 8410). */
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+/** DER SubjectPublicKeyInfo prefix for a raw 32-byte Ed25519 public key (RFC 8410). */
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-const publicKeys = new Map<string, KeyObject>();
-const MAX_CACHED_PUBLIC_KEYS = 10_000;
+export const ED25519_PUBLIC_KEY_BYTES = 32;
+export const ED25519_SIGNATURE_BYTES = 64;
 
-function publicKeyObject(raw: Buffer): KeyObject {
-  const id = raw.toString('hex');
+/** Parsed public keys, by raw bytes: wallets and payers come back, parsing costs more than a lookup. */
+const publicKeys = boundedCache<string, KeyObject>(10_000);
+
+/** The KeyObject of a raw 32-byte public key; throws if it is not one (e.g. not a curve point). */
+export function ed25519PublicKey(raw: Uint8Array): KeyObject {
+  const id = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
   let key = publicKeys.get(id);
   if (!key) {
     key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
-    if (publicKeys.size >= MAX_CACHED_PUBLIC_KEYS) publicKeys.clear();
     publicKeys.set(id, key);
   }
   return key;
 }
 
+/** The KeyObject of a raw 32-byte secret seed (never cached: the seed is not kept around). */
+export function ed25519PrivateKey(seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+}
+
 /** Verifies a 64-byte signature by the 32-byte public key over `message`. */
 export function verifyEd25519(publicKey: Buffer, message: Buffer, signature: Buffer): boolean {
-  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES || signature.length !== ED25519_SIGNATURE_BYTES) return false;
   try {
-    return verify(null, message, publicKeyObject(publicKey), signature);
+    return verify(null, message, ed25519PublicKey(publicKey), signature);
   } catch {
     return false;
   }
@@ -42,7 +55,7 @@ export class NativeSigner {
   readonly hint: Buffer;
 
   constructor(keypair: Keypair) {
-    this.privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, keypair.rawSecretKey()]), format: 'der', type: 'pkcs8' });
+    this.privateKey = ed25519PrivateKey(keypair.rawSecretKey());
     this.publicKey = keypair.publicKey();
     this.rawPublicKey = Buffer.from(keypair.rawPublicKey());
     this.hint = this.rawPublicKey.subarray(28);

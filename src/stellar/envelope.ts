@@ -15,9 +15,6 @@ export interface SignedEnvelope {
   hash: string;
 }
 
-/** Inclusion fee bid per operation, as TransactionBuilder's BASE_FEE. */
-export const BASE_INCLUSION_FEE_STROOPS = 100n;
-
 /** SorobanTransactionData as the RPC's simulation returned it (decoded once there, to check it). */
 export interface EncodedSorobanData {
   xdr: Buffer;

@@ -1,8 +1,10 @@
+import { boundedCache, type BoundedCache } from '../cache.js';
+
 /**
  * Counts failed authentication attempts per key (client IP or claimed wallet) in fixed windows.
  * Once a key reaches its limit, further requests from it are refused before any signature is
  * verified, so a flood of bad signatures costs a map lookup, not an Ed25519 verification.
- * Memory is bounded: at most `maxKeys` keys are tracked, the oldest evicted first.
+ * Memory is bounded: at most `maxKeys` keys are tracked, the least recently used evicted first.
  */
 export interface FailureLimiterOptions {
   limit: number;
@@ -18,13 +20,12 @@ interface Window {
 export const DEFAULT_MAX_TRACKED_KEYS = 100_000;
 
 export class FailureLimiter {
-  private readonly windows = new Map<string, Window>();
-  private readonly maxKeys: number;
+  private readonly windows: BoundedCache<string, Window>;
 
   constructor(private readonly opts: FailureLimiterOptions) {
     if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new RangeError('limit must be a positive integer');
     if (!(opts.windowMs > 0)) throw new RangeError('windowMs must be positive');
-    this.maxKeys = opts.maxKeys ?? DEFAULT_MAX_TRACKED_KEYS;
+    this.windows = boundedCache(opts.maxKeys ?? DEFAULT_MAX_TRACKED_KEYS);
   }
 
   /** Milliseconds until `key` may try again; 0 when it is not blocked. */
@@ -45,8 +46,6 @@ export class FailureLimiter {
       window.failures += 1;
       return;
     }
-    if (window) this.windows.delete(key);
     this.windows.set(key, { startMs: nowMs, failures: 1 });
-    if (this.windows.size > this.maxKeys) this.windows.delete(this.windows.keys().next().value!);
   }
 }

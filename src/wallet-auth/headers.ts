@@ -1,4 +1,5 @@
 import { StrKey } from '@stellar/stellar-sdk';
+import { boundedCache } from '../cache.js';
 import { V2_NONCE_PATTERN, WALLET_HEADERS, type AuthVersion, type SigningMode } from './messages.js';
 import { ED25519_SIGNATURE_BYTES } from './verifier.js';
 
@@ -22,7 +23,7 @@ const SIGNATURE_BASE64 = /^[A-Za-z0-9+/]{86}(==)?$/;
 const UNIX_SECONDS = /^\d{1,12}$/;
 
 export const ADDRESS_CACHE_SIZE = 10_000;
-const decodedAddresses = new Map<string, Uint8Array>();
+const decodedAddresses = boundedCache<string, Uint8Array>(ADDRESS_CACHE_SIZE);
 
 /**
  * The raw Ed25519 key of a G... address, or undefined if it is not one. StrKey's base32 decoding
@@ -31,15 +32,10 @@ const decodedAddresses = new Map<string, Uint8Array>();
  */
 export function decodeAccountAddress(address: string): Uint8Array | undefined {
   const cached = decodedAddresses.get(address);
-  if (cached) {
-    decodedAddresses.delete(address);
-    decodedAddresses.set(address, cached);
-    return cached;
-  }
+  if (cached) return cached;
   if (!StrKey.isValidEd25519PublicKey(address)) return undefined;
   const key = Uint8Array.from(StrKey.decodeEd25519PublicKey(address));
   decodedAddresses.set(address, key);
-  if (decodedAddresses.size > ADDRESS_CACHE_SIZE) decodedAddresses.delete(decodedAddresses.keys().next().value!);
   return key;
 }
 

@@ -2,17 +2,16 @@ import type { MiddlewareHandler } from 'hono';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
-import type { AppEnv } from '../http/env.js';
 import { FailureLimiter } from './failure-limiter.js';
-import { walletAuth } from './middleware.js';
+import { walletAuth, type WalletEnv } from './middleware.js';
 import { SqliteReplayStore } from './replay-store.js';
 import { NodeEd25519Verifier, type SignatureVerifier } from './verifier.js';
 
 export interface WalletAuthMiddlewares {
   /** Plain reads: v1 signatures are ASG-compatible bearers within the timestamp window. */
-  authRead: MiddlewareHandler<AppEnv>;
+  authRead: MiddlewareHandler<WalletEnv>;
   /** Details and state changes: every signature (v1 or v2) is accepted once, never after a read used it. */
-  authSingleUse: MiddlewareHandler<AppEnv>;
+  authSingleUse: MiddlewareHandler<WalletEnv>;
 }
 
 /** Both flavours of wallet auth over one replay store and one set of failure limits. */

@@ -1,13 +1,13 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Clock } from '../clock.js';
-import type { AppEnv } from '../http/env.js';
-import { AppError } from '../http/errors.js';
+import type { AppEnv } from '../http/kernel/env.js';
+import { AppError } from '../http/kernel/errors.js';
+import { requestHeader } from '../http/kernel/request-header.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { parseWalletHeaders } from './headers.js';
 import { pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message, type AuthVersion, type SigningMode } from './messages.js';
 import type { ReplayStore } from './replay-store.js';
 import type { SignatureVerifier } from './verifier.js';
-import { requestHeader } from '../http/request-header.js';
 
 /** What a handler learns about the caller: published as `c.get('wallet')`. */
 export interface WalletIdentity {
@@ -17,6 +17,15 @@ export interface WalletIdentity {
   timestamp: number;
   /** True when this signature (v1) or nonce (v2) has been spent and cannot be used again. */
   singleUse: boolean;
+}
+
+/**
+ * The env of a wallet-signed route: the kernel's variables plus `wallet`. Handlers mounted after a
+ * walletAuth middleware see `c.get('wallet')` typed as a WalletIdentity, never undefined, because
+ * the middleware sets it before calling next() or throws.
+ */
+export interface WalletEnv extends AppEnv {
+  Variables: AppEnv['Variables'] & { wallet: WalletIdentity };
 }
 
 export interface WalletAuthOptions {
@@ -46,7 +55,7 @@ function rateLimited(blockedMs: number): AppError {
  * Ed25519 wallet authentication (DESIGN §6). Order: failure limits (before any crypto) →
  * headers (400) → timestamp window (401) → signature (401) → single use (401) → `c.set('wallet')`.
  */
-export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<AppEnv> {
+export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<WalletEnv> {
   if (!Number.isInteger(opts.maxSkewSeconds) || opts.maxSkewSeconds < 1) throw new RangeError('maxSkewSeconds must be a positive integer');
   const { verifier, replayStore, clock, maxSkewSeconds, failures } = opts;
 

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { boundedCache } from '../cache.js';
 import type { Db } from '../db/open.js';
 import { reusableStatement } from '../db/reusable-query.js';
 import type { Database } from '../db/schema.js';
@@ -39,7 +40,7 @@ const claimStatement = reusableStatement(3, (db: Kysely<Database>, key: string, 
 export class SqliteReplayStore implements ReplayStore {
   private lastPurgeMs = 0;
   /** Keys known to be live in wallet_auth_replays (written or claimed by this process) → expiry. */
-  private readonly recorded = new Map<string, number>();
+  private readonly recorded = boundedCache<string, number>(RECORDED_KEYS_CACHE_SIZE);
 
   constructor(private readonly db: Db) {}
 
@@ -47,7 +48,11 @@ export class SqliteReplayStore implements ReplayStore {
     if (nowMs - this.lastPurgeMs >= REPLAY_PURGE_INTERVAL_MS) {
       this.lastPurgeMs = nowMs;
       await this.db.deleteFrom('wallet_auth_replays').where('expires_at', '<', nowMs).execute();
-      for (const [k, expiry] of this.recorded) if (expiry < nowMs) this.recorded.delete(k);
+      const expired: string[] = [];
+      this.recorded.forEach((expiry, k) => {
+        if (expiry < nowMs) expired.push(k);
+      });
+      for (const k of expired) this.recorded.delete(k);
     }
     const result = await claimStatement(this.db, key, expiresAtMs, nowMs);
     // Claimed or not, a live row for the key now exists.
@@ -62,11 +67,6 @@ export class SqliteReplayStore implements ReplayStore {
   }
 
   private markRecorded(key: string, expiresAtMs: number): void {
-    this.recorded.delete(key);
     this.recorded.set(key, expiresAtMs);
-    if (this.recorded.size > RECORDED_KEYS_CACHE_SIZE) {
-      const oldest = this.recorded.keys().next().value;
-      if (oldest !== undefined) this.recorded.delete(oldest);
-    }
   }
 }

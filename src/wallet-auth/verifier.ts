@@ -1,9 +1,9 @@
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import nacl from 'tweetnacl';
+import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, ed25519PublicKey } from '../stellar/ed25519.js';
 
 /**
- * Ed25519 signature verification behind one interface, so the server can use Node's native
- * implementation and the benchmark can swap in tweetnacl's pure-JS one for comparison.
+ * Ed25519 signature verification behind one interface, so the server uses Node's native
+ * implementation and the benchmark can swap in tweetnacl's pure-JS one (bench/wallet) for comparison.
  */
 export interface SignatureVerifier {
   readonly name: string;
@@ -11,8 +11,7 @@ export interface SignatureVerifier {
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }
 
-export const ED25519_PUBLIC_KEY_BYTES = 32;
-export const ED25519_SIGNATURE_BYTES = 64;
+export { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES };
 
 /** The group order L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
 const GROUP_ORDER_LE = Buffer.from('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 'hex');
@@ -31,22 +30,15 @@ export function hasCanonicalScalar(signature: Uint8Array): boolean {
   return false; // S == L
 }
 
-function wellFormed(publicKey: Uint8Array, signature: Uint8Array): boolean {
+export function wellFormed(publicKey: Uint8Array, signature: Uint8Array): boolean {
   return (
     publicKey.length === ED25519_PUBLIC_KEY_BYTES && signature.length === ED25519_SIGNATURE_BYTES && hasCanonicalScalar(signature)
   );
 }
 
-/** DER SubjectPublicKeyInfo prefix for a raw Ed25519 key (RFC 8410). */
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-export const DEFAULT_KEY_CACHE_SIZE = 10_000;
-
-/** Node's built-in (OpenSSL) Ed25519. Parsed public keys are kept in a bounded LRU cache. */
+/** Node's built-in (OpenSSL) Ed25519, over the shared key cache of stellar/ed25519.ts. */
 export class NodeEd25519Verifier implements SignatureVerifier {
   readonly name = 'node-crypto';
-  private readonly keys = new Map<string, KeyObject>();
-
-  constructor(private readonly maxCachedKeys = DEFAULT_KEY_CACHE_SIZE) {}
 
   /**
    * With a callback, Node runs the verification on libuv's thread pool: the ~100–150 µs of curve
@@ -56,7 +48,7 @@ export class NodeEd25519Verifier implements SignatureVerifier {
     if (!wellFormed(publicKey, signature)) return Promise.resolve(false);
     let key: KeyObject;
     try {
-      key = this.keyObject(publicKey);
+      key = ed25519PublicKey(publicKey);
     } catch {
       return Promise.resolve(false); // e.g. a public key that is not a valid curve point
     }
@@ -68,38 +60,4 @@ export class NodeEd25519Verifier implements SignatureVerifier {
       }
     });
   }
-
-  private keyObject(publicKey: Uint8Array): KeyObject {
-    const id = Buffer.from(publicKey).toString('base64');
-    const cached = this.keys.get(id);
-    if (cached) {
-      this.keys.delete(id);
-      this.keys.set(id, cached); // most recently used last
-      return cached;
-    }
-    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-    this.keys.set(id, key);
-    if (this.keys.size > this.maxCachedKeys) this.keys.delete(this.keys.keys().next().value!);
-    return key;
-  }
-}
-
-/** tweetnacl's pure-JS Ed25519: portable, and the baseline the benchmark compares against. */
-export class TweetnaclVerifier implements SignatureVerifier {
-  readonly name = 'tweetnacl';
-
-  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    if (!wellFormed(publicKey, signature)) return Promise.resolve(false);
-    try {
-      return Promise.resolve(nacl.sign.detached.verify(message, signature, publicKey));
-    } catch {
-      return Promise.resolve(false);
-    }
-  }
-}
-
-export type VerifierName = 'node' | 'tweetnacl';
-
-export function createVerifier(name: VerifierName): SignatureVerifier {
-  return name === 'node' ? new NodeEd25519Verifier() : new TweetnaclVerifier();
 }

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { serveHttp } from '../../src/http/serve.js';
+import { serveHttp } from '../../src/http/kernel/serve.js';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 
 /** Sends the headers and part of the declared body, then drops the connection. */

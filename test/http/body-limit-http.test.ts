@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { ServerType } from '@hono/node-server';
-import { serveHttp } from '../../src/http/serve.js';
+import { serveHttp } from '../../src/http/kernel/serve.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp } from '../helpers/app.js';
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveHttp } from '../../src/http/serve.js';
+import { serveHttp } from '../../src/http/kernel/serve.js';
 import { makeTestApp } from '../helpers/app.js';
 import { bootServer } from '../helpers/server.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bodyOf } from '../helpers/http.js';
 import { z } from 'zod';
-import { AppError } from '../../src/http/errors.js';
-import { readJsonBody } from '../../src/http/json-body.js';
+import { AppError } from '../../src/http/kernel/errors.js';
+import { readJsonBody } from '../../src/http/kernel/json-body.js';
 import { makeTestApp } from '../helpers/app.js';
 
 /** A test app with two extra routes: one that validates JSON, one that fails unexpectedly. */

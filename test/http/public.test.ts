@@ -1,5 +1,5 @@
 import type { ServerType } from '@hono/node-server';
-import { serveHttp } from '../../src/http/serve.js';
+import { serveHttp } from '../../src/http/kernel/serve.js';
 import { bodyOf } from '../helpers/http.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../helpers/app.js';

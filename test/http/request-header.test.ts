@@ -2,8 +2,8 @@ import net from 'node:net';
 import type { ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestHeader } from '../../src/http/request-header.js';
-import { serveHttp } from '../../src/http/serve.js';
+import { requestHeader } from '../../src/http/kernel/request-header.js';
+import { serveHttp } from '../../src/http/kernel/serve.js';
 
 const NAMES = ['X-Request-Id', 'payment-signature', 'IDEMPOTENCY-KEY', 'X-Absent'];
 const app = new Hono().get('/h', (c) => c.json(Object.fromEntries(NAMES.map((name) => [name, requestHeader(c, name) ?? null]))));

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import type { AppEnv } from '../../src/http/env.js';
-import { clientIp, UNKNOWN_IP } from '../../src/http/middleware/client-ip.js';
+import type { AppEnv } from '../../src/http/kernel/env.js';
+import { clientIp, UNKNOWN_IP } from '../../src/http/kernel/client-ip.js';
 
 function probe(trustedProxyHops: number) {
   const app = new Hono<AppEnv>();

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS, securityHeaders } from '../../src/http/middleware/security-headers.js';
+import { SECURITY_HEADERS, securityHeaders } from '../../src/http/kernel/security-headers.js';
 
 function headersOf(res: Response): Record<string, string> {
   const out: Record<string, string> = {};

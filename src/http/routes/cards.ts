@@ -1,11 +1,11 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { CardServiceError, type CardManagementService, type CardSummary, type CardView } from '../../cards/management.js';
+import type { CardManagementService, CardSummary, CardView } from '../../cards/management.js';
 import { centsToDollarNumber } from '../../money/units.js';
-import type { WalletIdentity } from '../../wallet-auth/middleware.js';
-import type { AppEnv } from '../env.js';
-import { AppError } from '../errors.js';
-import { requestHeader } from '../request-header.js';
+import type { WalletEnv } from '../../wallet-auth/middleware.js';
+import type { AppEnv } from '../kernel/env.js';
+import { AppError } from '../kernel/errors.js';
+import { requestHeader } from '../kernel/request-header.js';
 
 export const DETAILS_NONCE_HEADER = 'X-AGENT-NONCE';
 export const DEFAULT_PAGE_SIZE = 20;
@@ -14,29 +14,9 @@ export const MAX_PAGE_SIZE = 100;
 export interface CardRoutesDeps {
   cards: CardManagementService;
   /** Wallet auth for plain reads: v1 signatures re-usable within the timestamp window (ASG). */
-  authRead: MiddlewareHandler<AppEnv>;
+  authRead: MiddlewareHandler<WalletEnv>;
   /** Wallet auth for details and state changes: every signature is single-use. */
-  authSingleUse: MiddlewareHandler<AppEnv>;
-}
-
-/** Maps the card service's refusals to the API's codes; called only from app.onError. */
-export function cardServiceErrorToAppError(err: CardServiceError): AppError {
-  switch (err.reason) {
-    case 'card_not_found':
-      return new AppError('CARD_NOT_FOUND', err.message);
-    case 'owner_only':
-      return new AppError('OWNER_ONLY', err.message);
-    case 'details_revoked':
-      return new AppError('DETAILS_REVOKED', err.message);
-    case 'invalid_nonce':
-      return new AppError('INVALID_NONCE', err.message);
-    case 'nonce_replayed':
-      return new AppError('REPLAY_REJECTED', err.message);
-    case 'details_rate_limited': {
-      const retryAfter = err.retryAfterSeconds ?? 1;
-      return new AppError('DETAILS_RATE_LIMITED', err.message, { headers: { 'Retry-After': String(retryAfter) }, extra: { retryAfter } });
-    }
-  }
+  authSingleUse: MiddlewareHandler<WalletEnv>;
 }
 
 const pageQuery = z.object({
@@ -58,7 +38,7 @@ export const ASSIGNED_CARDS_DESCRIPTION =
   'Cards other wallets bought and named you owner of. Any payer can name any wallet owner without asking it: ' +
   'you did not buy or accept these cards, and their holder (agentAddress) can use and read them.';
 
-function parseQuery<T extends z.ZodType>(c: Context<AppEnv>, schema: T): z.output<T> {
+function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
   const parsed = schema.safeParse(c.req.query());
   if (!parsed.success) {
     const summary = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -67,13 +47,7 @@ function parseQuery<T extends z.ZodType>(c: Context<AppEnv>, schema: T): z.outpu
   return parsed.data;
 }
 
-const parsePage = (c: Context<AppEnv>) => parseQuery(c, pageQuery);
-
-function walletOf(c: Context<AppEnv>): WalletIdentity {
-  const wallet = c.get('wallet');
-  if (!wallet) throw new Error('wallet route mounted without walletAuth');
-  return wallet;
-}
+const parsePage = (c: Context) => parseQuery(c, pageQuery);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -106,7 +80,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
 
   routes.get('/cards', authRead, async (c) => {
     const { role } = parseQuery(c, listQuery);
-    const wallet = walletOf(c).address;
+    const wallet = c.get('wallet').address;
     if (role === 'owner') {
       const assigned = await cards.listAssignedCards(wallet);
       return c.json({
@@ -120,7 +94,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
   });
 
   routes.get('/cards/:cardId', authRead, async (c) => {
-    const card = await cards.getCard(walletOf(c).address, c.req.param('cardId'));
+    const card = await cards.getCard(c.get('wallet').address, c.req.param('cardId'));
     return c.json({ card: cardJson(card) });
   });
 
@@ -135,7 +109,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
 
   routes.get('/cards/:cardId/details', noHead, authSingleUse, async (c) => {
     const details = await cards.readDetails({
-      wallet: walletOf(c).address,
+      wallet: c.get('wallet').address,
       cardId: c.req.param('cardId'),
       nonce: requestHeader(c, DETAILS_NONCE_HEADER)?.trim(),
       ip: c.get('clientIp'),
@@ -146,21 +120,21 @@ export function cardRoutes(deps: CardRoutesDeps) {
 
   for (const [action, status] of [['freeze', 'frozen'], ['unfreeze', 'active']] as const) {
     routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
-      const card = await cards.setStatus(walletOf(c).address, c.req.param('cardId'), status);
+      const card = await cards.setStatus(c.get('wallet').address, c.req.param('cardId'), status);
       return c.json({ success: true, cardId: card.cardId, status: card.status });
     });
   }
 
   for (const [action, revoked] of [['revoke-details', true], ['restore-details', false]] as const) {
     routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
-      const card = await cards.setDetailsRevoked(walletOf(c).address, c.req.param('cardId'), revoked);
+      const card = await cards.setDetailsRevoked(c.get('wallet').address, c.req.param('cardId'), revoked);
       return c.json({ success: true, cardId: card.cardId, detailsRevoked: card.detailsRevoked });
     });
   }
 
   routes.get('/cards/:cardId/transactions', authRead, async (c) => {
     const page = parsePage(c);
-    const result = await cards.transactions(walletOf(c).address, c.req.param('cardId'), page);
+    const result = await cards.transactions(c.get('wallet').address, c.req.param('cardId'), page);
     return c.json({
       cardId: c.req.param('cardId'),
       transactions: result.items.map((e) => ({
@@ -176,13 +150,13 @@ export function cardRoutes(deps: CardRoutesDeps) {
   });
 
   routes.get('/cards/:cardId/balance', authRead, async (c) => {
-    const result = await cards.balance(walletOf(c).address, c.req.param('cardId'));
+    const result = await cards.balance(c.get('wallet').address, c.req.param('cardId'));
     return c.json({ cardId: result.cardId, balance: centsToDollarNumber(result.balanceCents), balanceCents: result.balanceCents, currency: 'USD' });
   });
 
   routes.get('/cards/:cardId/details-access', authRead, async (c) => {
     const page = parsePage(c);
-    const result = await cards.detailsAccess(walletOf(c).address, c.req.param('cardId'), page);
+    const result = await cards.detailsAccess(c.get('wallet').address, c.req.param('cardId'), page);
     return c.json({
       cardId: c.req.param('cardId'),
       attempts: result.items.map((a) => ({

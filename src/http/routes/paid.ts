@@ -3,13 +3,15 @@ import type { Config } from '../../config.js';
 import type { PricingResult } from '../../money/pricing.js';
 import { centsToDollarNumber, formatAtomic } from '../../money/units.js';
 import type { PaymentService } from '../../payments/service.js';
-import type { PaidOutcome, PaidRequest } from '../../payments/types.js';
+import { paidRefusalError, type PaidAnswer } from '../../payments/refusals.js';
+import type { PaidRequest } from '../../payments/types.js';
 import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader, encodeJsonTextHeader } from '../../x402/codec.js';
 import type { PaymentRequired } from '../../x402/types.js';
-import type { AppEnv } from '../env.js';
-import { AppError } from '../errors.js';
-import { readJsonBody } from '../json-body.js';
-import { requestHeader } from '../request-header.js';
+import type { WalletEnv } from '../../wallet-auth/middleware.js';
+import type { AppEnv } from '../kernel/env.js';
+import { AppError } from '../kernel/errors.js';
+import { readJsonBody } from '../kernel/json-body.js';
+import { requestHeader } from '../kernel/request-header.js';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -35,51 +37,13 @@ function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
   return key;
 }
 
-function respond(c: Context<AppEnv>, outcome: PaidOutcome): Response {
-  switch (outcome.type) {
-    case 'payment_required':
-      return paymentRequiredResponse(c, outcome.paymentRequired);
-    case 'fulfilled':
-      c.header(PAYMENT_RESPONSE_HEADER, encodeJsonHeader(outcome.settlement));
-      return c.json(outcome.body, outcome.httpStatus);
-    case 'provider_capacity':
-      throw new AppError('SERVICE_UNAVAILABLE', 'the card provider is at capacity; try again later', {
-        extra: { reason: 'provider_capacity', retryAfter: outcome.retryAfterSeconds },
-        headers: { 'Retry-After': String(outcome.retryAfterSeconds) },
-      });
-    case 'network_unavailable':
-      throw new AppError('SERVICE_UNAVAILABLE', 'the payment network is unreachable; nothing was charged', {
-        extra: { reason: 'network_unavailable', retryAfter: 5 },
-        headers: { 'Retry-After': '5' },
-      });
-    case 'card_not_found':
-      throw new AppError('NOT_FOUND', 'card not found');
-    case 'idempotency_conflict':
-      throw new AppError('CONFLICT', 'this payment or Idempotency-Key was already used for a different request');
-    case 'in_progress':
-      throw new AppError('PAYMENT_IN_PROGRESS', 'this payment is being processed; repeat the request with the same payment to get the result', {
-        extra: { paymentId: outcome.paymentId, retryAfter: outcome.retryAfterSeconds },
-        headers: { 'Retry-After': String(outcome.retryAfterSeconds) },
-      });
-    case 'under_review':
-      throw new AppError('PAYMENT_UNDER_REVIEW', 'the outcome of this payment cannot be established from the ledger; it is held for review and nothing more will be charged', {
-        extra: { paymentId: outcome.paymentId },
-      });
-    case 'fulfilment_failed':
-      throw new AppError(
-        'FULFILMENT_FAILED',
-        outcome.status === 'refunded'
-          ? 'the card could not be provided; the payment was refunded on-chain'
-          : 'the payment settled but the card could not be provided yet; it is retried and otherwise refunded',
-        {
-          extra: { paymentId: outcome.paymentId, status: outcome.status, ...(outcome.refundTxHash ? { refundTxHash: outcome.refundTxHash } : {}) },
-          headers: outcome.settlement ? { [PAYMENT_RESPONSE_HEADER]: encodeJsonHeader(outcome.settlement) } : {},
-        },
-      );
-  }
+/** The one function that builds a paid request's success: the card (or funding) and the x402 settlement header. */
+function paidResponse(c: Context<AppEnv>, outcome: Extract<PaidAnswer, { type: 'fulfilled' }>): Response {
+  c.header(PAYMENT_RESPONSE_HEADER, encodeJsonHeader(outcome.settlement));
+  return c.json(outcome.body, outcome.httpStatus);
 }
 
-export function paidRoutes(deps: { config: Config; payments: PaymentService; authRead: MiddlewareHandler<AppEnv> }) {
+export function paidRoutes(deps: { config: Config; payments: PaymentService; authRead: MiddlewareHandler<WalletEnv> }) {
   const routes = new Hono<AppEnv>();
 
   const handle = async (c: Context<AppEnv>, request: PaidRequest) => {
@@ -89,7 +53,9 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
       paymentHeader: requestHeader(c, PAYMENT_SIGNATURE_HEADER) ?? requestHeader(c, LEGACY_PAYMENT_HEADER),
       idempotencyKey: idempotencyKeyOf(c),
     });
-    return respond(c, outcome);
+    if (outcome.type === 'payment_required') return paymentRequiredResponse(c, outcome.paymentRequired);
+    if (outcome.type === 'fulfilled') return paidResponse(c, outcome);
+    throw paidRefusalError(outcome);
   };
 
   // One route per paid product (payments/products). Path and body are validated before any
@@ -106,7 +72,7 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
   routes.get('/payments/:paymentId', deps.authRead, async (c) => {
     const id = c.req.param('paymentId');
     const payment = UUID.test(id) ? await deps.payments.paymentStatus(id) : undefined;
-    if (!payment || payment.payer !== c.get('wallet')?.address) throw new AppError('NOT_FOUND', 'payment not found');
+    if (!payment || payment.payer !== c.get('wallet').address) throw new AppError('NOT_FOUND', 'payment not found');
     return c.json({
       paymentId: payment.id,
       kind: payment.kind,

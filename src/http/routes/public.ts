@@ -14,7 +14,7 @@ import { centsToDollarNumber } from '../../money/units.js';
 import { VERSION } from '../../version.js';
 import { countPaymentsInStatus } from '../../payments/repository.js';
 import { REVIEW_STATUSES } from '../../payments/state.js';
-import type { AppEnv } from '../env.js';
+import type { AppEnv } from '../kernel/env.js';
 
 /** What this server accepts as payment; served by /supported and used to build 402 challenges. */
 export interface PaymentTerms {

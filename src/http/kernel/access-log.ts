@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
-import type { AppEnv } from '../env.js';
+import type { AppEnv } from './env.js';
 
 /**
  * One line per request. Only method, path (without query), status, duration and request id are

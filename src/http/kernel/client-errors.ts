@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppError, errorBody, type ErrorCode } from './errors.js';
-import { SECURITY_HEADERS } from './middleware/security-headers.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 const REASON: Partial<Record<ErrorCode, string>> = {
   BAD_REQUEST: 'Bad Request',

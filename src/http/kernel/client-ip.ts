@@ -1,7 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../env.js';
-import { requestHeader } from '../request-header.js';
+import type { AppEnv } from './env.js';
+import { requestHeader } from './request-header.js';
 
 export const UNKNOWN_IP = 'unknown';
 

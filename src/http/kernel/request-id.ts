@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../env.js';
-import { requestHeader } from '../request-header.js';
+import type { AppEnv } from './env.js';
+import { requestHeader } from './request-header.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;

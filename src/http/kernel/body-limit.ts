@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
-import { AppError, RequestAbortedError } from '../errors.js';
+import { AppError, RequestAbortedError } from './errors.js';
 
 type NodeIncoming = IncomingMessage & { rawBody?: Buffer };
 const utf8 = new TextDecoder(); // as fetch's Body.text(): UTF-8, BOM dropped

@@ -1,0 +1,46 @@
+import type { PaymentStatus } from './db/schema.js';
+import type { SettlementResponse } from './x402/types.js';
+
+/**
+ * What a service refuses, and what the caller can learn from it: a closed set of codes, each with
+ * its own typed details. Services throw DomainError and know nothing of HTTP; the HTTP kernel's
+ * one mapper (`http/kernel/errors.ts`, called from `app.onError`) turns each code into exactly one
+ * status, `{error, code}` body and headers. A new refusal is a row here and a case there.
+ */
+export interface DomainErrorDetails {
+  // Card management (DESIGN §3, §6–7).
+  card_not_found: Record<string, never>;
+  owner_only: Record<string, never>;
+  details_revoked: Record<string, never>;
+  invalid_nonce: Record<string, never>;
+  nonce_replayed: Record<string, never>;
+  details_rate_limited: { retryAfterSeconds: number };
+  // Paid requests (DESIGN §4–5).
+  /** The card a funding payment names does not exist or is not the payer's. */
+  card_to_fund_not_found: Record<string, never>;
+  provider_capacity: { retryAfterSeconds: number };
+  network_unavailable: { retryAfterSeconds: number };
+  idempotency_conflict: Record<string, never>;
+  payment_in_progress: { paymentId: string; retryAfterSeconds: number };
+  payment_under_review: { paymentId: string };
+  fulfilment_failed: { paymentId: string; status: PaymentStatus; settlement?: SettlementResponse | undefined; refundTxHash?: string | null | undefined };
+}
+
+export type DomainErrorCode = keyof DomainErrorDetails;
+
+/** A refusal the caller can act on. Its message is shown to the caller as-is: keep secrets and internals out. */
+export class DomainError<C extends DomainErrorCode = DomainErrorCode> extends Error {
+  override name = 'DomainError';
+  readonly details: DomainErrorDetails[C];
+  constructor(
+    readonly code: C,
+    message: string,
+    ...details: DomainErrorDetails[C] extends Record<string, never> ? [] : [DomainErrorDetails[C]]
+  ) {
+    super(message);
+    this.details = (details[0] ?? {}) as DomainErrorDetails[C];
+  }
+}
+
+/** Every DomainError as a union discriminated by `code`, so a switch over `code` narrows `details`. */
+export type AnyDomainError = { [C in DomainErrorCode]: DomainError<C> }[DomainErrorCode];
