@@ -3,7 +3,7 @@ import { Keypair } from '@stellar/stellar-sdk';
 import { Card402Client } from '../../src/client/card402-client.js';
 import { ApiError } from '../../src/client/errors.js';
 import type { StellarNetwork } from '../../src/config.js';
-import { formatAtomic } from '../../src/money/units.js';
+import { formatAtomic } from '../../src/protocol/money/units.js';
 
 /**
  * The agent story told by `npm run demo` (local ledger) and `npm run testnet:story` (Stellar

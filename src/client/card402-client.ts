@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Account, Keypair, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative } from '@stellar/stellar-sdk';
 import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../config.js';
-import { priceCardCreation, priceCardFunding, type PricingResult } from '../money/pricing.js';
-import { ATOMIC_PER_USDC } from '../money/units.js';
+import { priceCardCreation, priceCardFunding, type PricingResult } from '../protocol/money/pricing.js';
+import { ATOMIC_PER_USDC } from '../protocol/money/units.js';
 import { SorobanRpc } from '../stellar/rpc.js';
 import { parsePaymentRequired, selectRequirement, type PaymentRequirements } from './challenge.js';
 import {

@@ -8,7 +8,7 @@ import {
   v2Message,
   WALLET_HEADERS,
   type SigningMode,
-} from '../wallet-auth/messages.js';
+} from '../protocol/wallet-auth.js';
 
 /**
  * Client side of card402 wallet auth: builds the headers for a request. Anything with

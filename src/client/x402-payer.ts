@@ -11,8 +11,8 @@ import {
 } from '@stellar/stellar-sdk';
 import { randomBytes } from 'node:crypto';
 import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
-import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_SIGNATURE_HEADER, decodeJsonHeader, encodeJsonHeader } from '../x402/codec.js';
-import { X402_VERSION, type OfferedPaymentRequired, type PaymentPayload, type PaymentRequired } from '../x402/types.js';
+import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_SIGNATURE_HEADER, decodeJsonHeader, encodeJsonHeader } from '../protocol/x402-codec.js';
+import { X402_VERSION, type OfferedPaymentRequired, type PaymentPayload, type PaymentRequired } from '../protocol/x402.js';
 
 /**
  * The paying side of x402 `exact` on Stellar: builds `transfer(from, to, amount)` on the asset

@@ -1,4 +1,4 @@
-import { EXACT_SCHEME, X402_VERSION, type PaymentRequired, type PaymentRequirements } from './types.js';
+import { EXACT_SCHEME, X402_VERSION, type PaymentRequired, type PaymentRequirements } from '../protocol/x402.js';
 
 /** What this server accepts as payment (everything but the amount, which each request prices). */
 export interface PaymentTerms {

@@ -5,7 +5,7 @@ import type { EncodedSorobanData } from '../stellar/envelope.js';
 import { networkId } from '../stellar/network-id.js';
 import { addressOf, i128Of, readContractEvent, scAddressToString } from '../stellar/scval.js';
 import { accountAddress } from '../stellar/strkeys.js';
-import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
+import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from '../protocol/x402.js';
 
 /**
  * Verification of an x402 `exact` payment on Stellar, following every MUST of the spec

@@ -1,11 +1,11 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Config } from '../../config.js';
-import type { PricingResult } from '../../money/pricing.js';
-import { centsToDollarNumber, formatAtomic } from '../../money/units.js';
+import type { PricingResult } from '../../protocol/money/pricing.js';
+import { centsToDollarNumber, formatAtomic } from '../../protocol/money/units.js';
 import type { PaymentService } from '../../payments/service.js';
 import type { PaidOutcome, PaidRequest } from '../../payments/types.js';
-import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader, encodeJsonTextHeader } from '../../x402/codec.js';
-import type { PaymentRequired } from '../../x402/types.js';
+import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader, encodeJsonTextHeader } from '../../protocol/x402-codec.js';
+import type { PaymentRequired } from '../../protocol/x402.js';
 import type { AppEnv } from '../env.js';
 import { AppError } from '../errors.js';
 import { readJsonBody } from '../json-body.js';

@@ -3,7 +3,7 @@ import { StrKey } from '@stellar/stellar-sdk';
 import { z } from 'zod';
 import { addLedgerEntry, insertCard } from '../../cards/repository.js';
 import type { CardRow } from '../../db/schema.js';
-import { priceCardCreation } from '../../money/pricing.js';
+import { priceCardCreation } from '../../protocol/money/pricing.js';
 import { cardView, paymentView } from '../views.js';
 import { defineProduct } from './product.js';
 

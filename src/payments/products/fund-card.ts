@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { addLedgerEntry, cardBalanceCents, findCard } from '../../cards/repository.js';
-import { priceCardFunding } from '../../money/pricing.js';
-import { centsToDollarNumber } from '../../money/units.js';
+import { priceCardFunding } from '../../protocol/money/pricing.js';
+import { centsToDollarNumber } from '../../protocol/money/units.js';
 import { paymentView } from '../views.js';
 import { defineProduct } from './product.js';
 
