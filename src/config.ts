@@ -1,27 +1,12 @@
 import path from 'node:path';
-import { Networks } from '@stellar/stellar-sdk';
 import { z } from 'zod';
+import { NETWORKS, USDC_CONTRACTS } from './protocol/networks.js';
 import { localnetEnvSchema, type LocalnetEnv } from './localnet/config.js';
 
 /** Thrown when the environment holds a bad value; the message names every bad variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
-
-export const NETWORKS = ['stellar:testnet', 'stellar:pubnet'] as const;
-export type StellarNetwork = (typeof NETWORKS)[number];
-
-/** Network passphrases (what transaction and auth-entry signatures commit to). */
-export const NETWORK_PASSPHRASES: Record<StellarNetwork, string> = {
-  'stellar:testnet': Networks.TESTNET,
-  'stellar:pubnet': Networks.PUBLIC,
-};
-
-/** Circle's USDC Stellar Asset Contracts; the testnet one is also what the local ledger serves. */
-export const USDC_CONTRACTS: Record<StellarNetwork, string> = {
-  'stellar:testnet': 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA',
-  'stellar:pubnet': 'CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75',
-};
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();

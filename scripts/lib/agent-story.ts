@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Keypair } from '@stellar/stellar-sdk';
 import { Card402Client } from '../../src/client/card402-client.js';
 import { ApiError } from '../../src/client/errors.js';
-import type { StellarNetwork } from '../../src/config.js';
+import type { StellarNetwork } from '../../src/protocol/networks.js';
 import { formatAtomic } from '../../src/protocol/money/units.js';
 
 /**

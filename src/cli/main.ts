@@ -5,7 +5,7 @@ import { Keypair, StrKey } from '@stellar/stellar-sdk';
 import { Card402Client, type PaymentProgress } from '../client/card402-client.js';
 import { ApiError, Card402Error, InsufficientBalanceError, PaymentError, PaymentRefusedError, TimeoutError } from '../client/errors.js';
 import type * as Api from '../client/types.js';
-import { NETWORKS, type StellarNetwork } from '../config.js';
+import { NETWORKS, type StellarNetwork } from '../protocol/networks.js';
 import { centsToAtomic, parseDollarsToCents } from '../protocol/money/units.js';
 import { CliError, EXIT } from './errors.js';
 import { Progress, dollars, groupCardNumber, maskCardNumber, table, usdc } from './format.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Account, Keypair, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative } from '@stellar/stellar-sdk';
-import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../config.js';
+import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../protocol/networks.js';
 import { priceCardCreation, priceCardFunding, type PricingResult } from '../protocol/money/pricing.js';
 import { ATOMIC_PER_USDC } from '../protocol/money/units.js';
 import { SorobanRpc } from '../stellar/rpc.js';
