@@ -1,11 +1,16 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { NETWORKS, USDC_CONTRACTS } from './protocol/networks.js';
-import { localnetEnvSchema, type LocalnetEnv } from './localnet/config.js';
 
 /** Thrown when the environment holds a bad value; the message names every bad variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** One line per bad variable, naming it (never its value). */
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -68,7 +73,7 @@ const envSchema = z.object({
 
 export type Config = ReturnType<typeof toConfig>;
 
-function toConfig(env: z.infer<typeof envSchema>, localnet: LocalnetEnv) {
+function toConfig(env: z.infer<typeof envSchema>) {
   const dataDir = path.resolve(env.DATA_DIR);
   return {
     port: env.PORT,
@@ -88,17 +93,6 @@ function toConfig(env: z.infer<typeof envSchema>, localnet: LocalnetEnv) {
     },
     /** Undefined means: use (or generate) the key file in DATA_DIR/keys. */
     cardDataKey: env.CARD_DATA_KEY ? decodeKey(env.CARD_DATA_KEY) : undefined,
-    /** The embedded local ledger (used when no STELLAR_RPC_URL is set); same variables as `npm run localnet`. */
-    localnet: {
-      port: localnet.LOCALNET_PORT,
-      host: localnet.LOCALNET_HOST,
-      ledgerMs: localnet.LOCALNET_LEDGER_MS,
-      statePath: localnet.LOCALNET_STATE ?? path.join(dataDir, 'localnet-state.json'),
-      tls:
-        localnet.LOCALNET_TLS_CERT && localnet.LOCALNET_TLS_KEY
-          ? { certFile: localnet.LOCALNET_TLS_CERT, keyFile: localnet.LOCALNET_TLS_KEY, port: localnet.LOCALNET_TLS_PORT }
-          : undefined,
-    },
     /** Number of reverse proxies whose X-Forwarded-For entries are trusted (0: use the socket address). */
     trustedProxyHops: env.TRUST_PROXY,
     walletAuth: {
@@ -146,11 +140,8 @@ function decodeKey(text: string): Buffer {
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = envSchema.safeParse(cleaned);
-  const localnet = localnetEnvSchema.safeParse(Object.fromEntries(Object.entries(cleaned).filter(([k]) => k.startsWith('LOCALNET_'))));
-  const issues = [...(parsed.error?.issues ?? []), ...(localnet.error?.issues ?? [])];
-  if (!parsed.success || !localnet.success) {
-    const problems = issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`));
   }
-  return toConfig(parsed.data, localnet.data);
+  return toConfig(parsed.data);
 }
