@@ -1,4 +1,4 @@
-import type { WalletIdentity } from '../wallet-auth/middleware.js';
+import type { WalletIdentity } from '../wallet-auth/identity.js';
 
 /** Typed context variables that middleware publishes for handlers. */
 export interface AppEnv {

@@ -4,20 +4,10 @@ import type { AppEnv } from '../http/env.js';
 import { AppError } from '../http/errors.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { parseWalletHeaders } from './headers.js';
-import { pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message, type AuthVersion, type SigningMode } from '../protocol/wallet-auth.js';
+import { pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message } from '../protocol/wallet-auth.js';
 import type { ReplayStore } from './replay-store.js';
 import type { SignatureVerifier } from './verifier.js';
 import { requestHeader } from '../http/request-header.js';
-
-/** What a handler learns about the caller: published as `c.get('wallet')`. */
-export interface WalletIdentity {
-  address: string;
-  version: AuthVersion;
-  mode: SigningMode;
-  timestamp: number;
-  /** True when this signature (v1) or nonce (v2) has been spent and cannot be used again. */
-  singleUse: boolean;
-}
 
 export interface WalletAuthOptions {
   verifier: SignatureVerifier;

@@ -2,7 +2,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { CardServiceError, type CardManagementService, type CardSummary, type CardView } from '../../cards/management.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
-import type { WalletIdentity } from '../../wallet-auth/middleware.js';
+import type { WalletIdentity } from '../../wallet-auth/identity.js';
 import type { AppEnv } from '../env.js';
 import { AppError } from '../errors.js';
 import { requestHeader } from '../request-header.js';
