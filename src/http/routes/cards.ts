@@ -1,6 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { CardServiceError, type CardManagementService, type CardSummary, type CardView } from '../../cards/management.js';
+import type * as api from '../../protocol/api.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
 import type { WalletIdentity } from '../../wallet-auth/identity.js';
 import type { AppEnv } from '../env.js';
@@ -77,7 +78,7 @@ function walletOf(c: Context<AppEnv>): WalletIdentity {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function summaryJson(card: CardSummary) {
+function summaryJson(card: CardSummary): api.CardSummary {
   return {
     cardId: card.cardId,
     nameOnCard: card.nameOnCard,
@@ -89,7 +90,7 @@ function summaryJson(card: CardSummary) {
   };
 }
 
-function cardJson(card: CardView) {
+function cardJson(card: CardView): api.Card {
   return {
     ...summaryJson(card),
     detailsRevoked: card.detailsRevoked,
@@ -113,15 +114,15 @@ export function cardRoutes(deps: CardRoutesDeps) {
         role: 'owner',
         description: ASSIGNED_CARDS_DESCRIPTION,
         cards: assigned.map((card) => ({ ...summaryJson(card), agentAddress: card.agentAddress })),
-      });
+      } satisfies api.AssignedCardList);
     }
     const list = await cards.listCards(wallet);
-    return c.json({ cards: list.map(summaryJson) });
+    return c.json({ cards: list.map(summaryJson) } satisfies api.CardList);
   });
 
   routes.get('/cards/:cardId', authRead, async (c) => {
     const card = await cards.getCard(walletOf(c).address, c.req.param('cardId'));
-    return c.json({ card: cardJson(card) });
+    return c.json({ card: cardJson(card) } satisfies api.CardResponse);
   });
 
   // hono answers HEAD with the GET handler and drops the body: for details that would spend a
@@ -141,20 +142,20 @@ export function cardRoutes(deps: CardRoutesDeps) {
       ip: c.get('clientIp'),
       userAgent: requestHeader(c, 'User-Agent') ?? '',
     });
-    return c.json({ details });
+    return c.json({ details } satisfies api.CardDetailsResponse);
   });
 
   for (const [action, status] of [['freeze', 'frozen'], ['unfreeze', 'active']] as const) {
     routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
       const card = await cards.setStatus(walletOf(c).address, c.req.param('cardId'), status);
-      return c.json({ success: true, cardId: card.cardId, status: card.status });
+      return c.json({ success: true, cardId: card.cardId, status: card.status } satisfies api.StatusChange);
     });
   }
 
   for (const [action, revoked] of [['revoke-details', true], ['restore-details', false]] as const) {
     routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
       const card = await cards.setDetailsRevoked(walletOf(c).address, c.req.param('cardId'), revoked);
-      return c.json({ success: true, cardId: card.cardId, detailsRevoked: card.detailsRevoked });
+      return c.json({ success: true, cardId: card.cardId, detailsRevoked: card.detailsRevoked } satisfies api.DetailsRevocation);
     });
   }
 
@@ -172,12 +173,12 @@ export function cardRoutes(deps: CardRoutesDeps) {
         createdAt: iso(e.created_at),
       })),
       nextCursor: result.nextCursor,
-    });
+    } satisfies api.TransactionsPage);
   });
 
   routes.get('/cards/:cardId/balance', authRead, async (c) => {
     const result = await cards.balance(walletOf(c).address, c.req.param('cardId'));
-    return c.json({ cardId: result.cardId, balance: centsToDollarNumber(result.balanceCents), balanceCents: result.balanceCents, currency: 'USD' });
+    return c.json({ cardId: result.cardId, balance: centsToDollarNumber(result.balanceCents), balanceCents: result.balanceCents, currency: 'USD' } satisfies api.BalanceResponse);
   });
 
   routes.get('/cards/:cardId/details-access', authRead, async (c) => {
@@ -198,7 +199,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
         firstAt: result.unlisted.firstAtMs === null ? null : iso(result.unlisted.firstAtMs),
         lastAt: result.unlisted.lastAtMs === null ? null : iso(result.unlisted.lastAtMs),
       },
-    });
+    } satisfies api.DetailsAccessPage);
   });
 
   return routes;
