@@ -108,7 +108,7 @@ export async function runAgentStory(opts: StoryOptions): Promise<void> {
 
   step(9, 'Transactions and balance');
   const history = await client.transactions(cardId);
-  for (const entry of history.transactions) say(`   ${String(entry.createdAt)}  ${String(entry.type ?? entry.kind)}  $${String(entry.amount)}`);
+  for (const entry of history.transactions) say(`   ${entry.createdAt}  ${entry.type}  $${entry.amount}`);
   const balance = await client.balance(cardId);
   say(`   balance $${balance.balance}`);
   expect(balance.balance === funded.newBalance, 'balance does not match the top-up result');
