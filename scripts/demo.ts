@@ -7,9 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { startCard402, type RunningCard402 } from '../src/server.js';
+import { loadServerConfig, startCard402, type RunningCard402 } from '../src/server.js';
 import { runAgentStory } from './lib/agent-story.js';
 
 const say = (line: string) => process.stdout.write(line + '\n');
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
   if (!apiUrl || !rpcUrl) {
     dataDir = mkdtempSync(path.join(tmpdir(), 'card402-demo-'));
     say('Starting card402 with its embedded local Stellar ledger (1 s ledgers)…');
-    const config = loadConfig({ PORT: '0', LOCALNET_PORT: '0', LOCALNET_LEDGER_MS: '1000', STELLAR_LEDGER_SECONDS: '1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+    const config = loadServerConfig({ PORT: '0', LOCALNET_PORT: '0', LOCALNET_LEDGER_MS: '1000', STELLAR_LEDGER_SECONDS: '1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
     running = await startCard402(config, createLogger({ level: 'warn', write: (line) => process.stderr.write(line + '\n') }));
     apiUrl = running.url;
     rpcUrl = running.rpcUrl;

@@ -1,27 +1,17 @@
 import path from 'node:path';
-import { Networks } from '@stellar/stellar-sdk';
 import { z } from 'zod';
-import { localnetEnvSchema, type LocalnetEnv } from './localnet/config.js';
+import { NETWORKS, USDC_CONTRACTS } from './protocol/networks.js';
 
 /** Thrown when the environment holds a bad value; the message names every bad variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** One line per bad variable, naming it (never its value). */
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
 }
-
-export const NETWORKS = ['stellar:testnet', 'stellar:pubnet'] as const;
-export type StellarNetwork = (typeof NETWORKS)[number];
-
-/** Network passphrases (what transaction and auth-entry signatures commit to). */
-export const NETWORK_PASSPHRASES: Record<StellarNetwork, string> = {
-  'stellar:testnet': Networks.TESTNET,
-  'stellar:pubnet': Networks.PUBLIC,
-};
-
-/** Circle's USDC Stellar Asset Contracts; the testnet one is also what the local ledger serves. */
-export const USDC_CONTRACTS: Record<StellarNetwork, string> = {
-  'stellar:testnet': 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA',
-  'stellar:pubnet': 'CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75',
-};
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -83,7 +73,7 @@ const envSchema = z.object({
 
 export type Config = ReturnType<typeof toConfig>;
 
-function toConfig(env: z.infer<typeof envSchema>, localnet: LocalnetEnv) {
+function toConfig(env: z.infer<typeof envSchema>) {
   const dataDir = path.resolve(env.DATA_DIR);
   return {
     port: env.PORT,
@@ -103,17 +93,6 @@ function toConfig(env: z.infer<typeof envSchema>, localnet: LocalnetEnv) {
     },
     /** Undefined means: use (or generate) the key file in DATA_DIR/keys. */
     cardDataKey: env.CARD_DATA_KEY ? decodeKey(env.CARD_DATA_KEY) : undefined,
-    /** The embedded local ledger (used when no STELLAR_RPC_URL is set); same variables as `npm run localnet`. */
-    localnet: {
-      port: localnet.LOCALNET_PORT,
-      host: localnet.LOCALNET_HOST,
-      ledgerMs: localnet.LOCALNET_LEDGER_MS,
-      statePath: localnet.LOCALNET_STATE ?? path.join(dataDir, 'localnet-state.json'),
-      tls:
-        localnet.LOCALNET_TLS_CERT && localnet.LOCALNET_TLS_KEY
-          ? { certFile: localnet.LOCALNET_TLS_CERT, keyFile: localnet.LOCALNET_TLS_KEY, port: localnet.LOCALNET_TLS_PORT }
-          : undefined,
-    },
     /** Number of reverse proxies whose X-Forwarded-For entries are trusted (0: use the socket address). */
     trustedProxyHops: env.TRUST_PROXY,
     walletAuth: {
@@ -161,11 +140,8 @@ function decodeKey(text: string): Buffer {
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = envSchema.safeParse(cleaned);
-  const localnet = localnetEnvSchema.safeParse(Object.fromEntries(Object.entries(cleaned).filter(([k]) => k.startsWith('LOCALNET_'))));
-  const issues = [...(parsed.error?.issues ?? []), ...(localnet.error?.issues ?? [])];
-  if (!parsed.success || !localnet.success) {
-    const problems = issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`));
   }
-  return toConfig(parsed.data, localnet.data);
+  return toConfig(parsed.data);
 }

@@ -1,5 +1,5 @@
 import type { PaymentStatus } from './db/schema.js';
-import type { SettlementResponse } from './x402/types.js';
+import type { SettlementResponse } from './protocol/x402.js';
 
 /**
  * What a service refuses, and what the caller can learn from it: a closed set of codes, each with

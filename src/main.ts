@@ -1,10 +1,10 @@
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError } from './config.js';
 import { createLogger } from './logger.js';
-import { startCard402 } from './server.js';
+import { loadServerConfig, startCard402, type ServerConfig } from './server.js';
 
-function configOrExit(): Config {
+function configOrExit(): ServerConfig {
   try {
-    return loadConfig(process.env);
+    return loadServerConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`card402: ${err.message}\n`);

@@ -6,11 +6,12 @@ import { assertKeyOpensStoredCards } from './cards/card-data.js';
 import { newestCardCiphertext } from './cards/repository.js';
 import { SandboxIssuer } from './cards/sandbox-issuer.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
 import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/kernel/serve.js';
+import { loadLocalnetEnv, localnetSettings, type LocalnetSettings } from './localnet/config.js';
 import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { Logger } from './logger.js';
 import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from './payments/wiring.js';
@@ -25,16 +26,43 @@ export interface RunningCard402 {
   close(): Promise<void>;
 }
 
-async function startEmbeddedLocalnet(config: Config, logger: Logger) {
+/**
+ * What the server boots from: the production configuration, and beside it the settings of the
+ * local ledger, a development tool composed here and started only when no STELLAR_RPC_URL is set.
+ */
+export type ServerConfig = Config & { localnet: LocalnetSettings };
+
+/** Pure: loadConfig plus the LOCALNET_* variables; every bad variable of both is named in one ConfigError. */
+export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const problems: string[] = [];
+  let config: Config | undefined;
+  try {
+    config = loadConfig(cleaned);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  let localnet: ReturnType<typeof loadLocalnetEnv> | undefined;
+  try {
+    localnet = loadLocalnetEnv(cleaned);
+  } catch (err) {
+    problems.push(err instanceof Error ? err.message : String(err));
+  }
+  if (!config || !localnet) throw new ConfigError(problems);
+  return { ...config, localnet: localnetSettings(localnet, config.dataDir) };
+}
+
+async function startEmbeddedLocalnet(settings: LocalnetSettings, logger: Logger) {
   const ledger = createLocalnet({
-    ledgerMs: config.localnet.ledgerMs,
-    statePath: config.localnet.statePath,
+    ledgerMs: settings.ledgerMs,
+    statePath: settings.statePath,
     log: (event, fields) => logger.debug(event, fields),
   });
-  const tls = config.localnet.tls;
+  const tls = settings.tls;
   const server = await serveLocalnet(ledger, {
-    port: config.localnet.port,
-    host: config.localnet.host,
+    port: settings.port,
+    host: settings.host,
     ...(tls ? { tls: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), port: tls.port } } : {}),
   });
   // The clock starts only once the ledger is served, so a start that fails to listen leaves no timer behind.
@@ -66,7 +94,7 @@ class Teardown {
  * keys, the embedded ledger when no STELLAR_RPC_URL is set, the payment stack, start-up recovery
  * of unfinished payments, the reconciler, and the HTTP server. Used by `npm start` and by the demo.
  */
-export async function startCard402(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningCard402> {
+export async function startCard402(config: ServerConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningCard402> {
   const teardown = new Teardown();
   try {
     // Emails, names and payer addresses: DATA_DIR 0700 and the database files 0600, also when an
@@ -84,7 +112,7 @@ export async function startCard402(config: Config, logger: Logger, clock: Clock 
     const cardCipher = loadCardDataCipher(config, logger);
     assertKeyOpensStoredCards(cardCipher, await newestCardCiphertext(db), config.cardDataKey ? 'CARD_DATA_KEY' : 'DATA_DIR/keys/card-data.key');
 
-    const localnet = config.stellar.rpcUrl ? undefined : await startEmbeddedLocalnet(config, logger);
+    const localnet = config.stellar.rpcUrl ? undefined : await startEmbeddedLocalnet(config.localnet, logger);
     if (localnet) {
       teardown.add(async () => {
         await localnet.ledger.stop();

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Keypair } from '@stellar/stellar-sdk';
 import { Card402Client } from '../../src/client/card402-client.js';
 import { ApiError } from '../../src/client/errors.js';
-import type { StellarNetwork } from '../../src/config.js';
-import { formatAtomic } from '../../src/money/units.js';
+import type { StellarNetwork } from '../../src/protocol/networks.js';
+import { formatAtomic } from '../../src/protocol/money/units.js';
 
 /**
  * The agent story told by `npm run demo` (local ledger) and `npm run testnet:story` (Stellar
@@ -108,7 +108,7 @@ export async function runAgentStory(opts: StoryOptions): Promise<void> {
 
   step(9, 'Transactions and balance');
   const history = await client.transactions(cardId);
-  for (const entry of history.transactions) say(`   ${String(entry.createdAt)}  ${String(entry.type ?? entry.kind)}  $${String(entry.amount)}`);
+  for (const entry of history.transactions) say(`   ${entry.createdAt}  ${entry.type}  $${entry.amount}`);
   const balance = await client.balance(cardId);
   say(`   balance $${balance.balance}`);
   expect(balance.balance === funded.newBalance, 'balance does not match the top-up result');

@@ -1,21 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { CardDetails } from '../protocol/api.js';
 
-/** The sensitive part of a card. Only ever stored encrypted; only decrypted for the details endpoint. */
-export interface CardDetails {
-  cardNumber: string;
-  expiryMonth: number;
-  expiryYear: number;
-  cvv: string;
-  billingAddress: BillingAddress;
-}
-
-export interface BillingAddress {
-  line1: string;
-  city: string;
-  state: string;
-  postalCode: string;
-  country: string;
-}
+/** The sensitive part of a card, as the API shows it (src/protocol/api.ts). Only ever stored encrypted. */
+export type { BillingAddress, CardDetails } from '../protocol/api.js';
 
 export const CARD_DATA_KEY_BYTES = 32;
 const FORMAT_VERSION = 1;

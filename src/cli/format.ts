@@ -1,4 +1,4 @@
-import { formatAtomic } from '../money/units.js';
+import { formatAtomic } from '../protocol/money/units.js';
 import { terminalLine } from './terminal.js';
 
 /** 113.5 → "$113.50"; dollar numbers from the API are display values, formatted without float math on money. */

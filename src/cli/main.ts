@@ -4,9 +4,9 @@ import { parseArgs } from 'node:util';
 import { Keypair, StrKey } from '@stellar/stellar-sdk';
 import { Card402Client, type PaymentProgress } from '../client/card402-client.js';
 import { ApiError, Card402Error, InsufficientBalanceError, PaymentError, PaymentRefusedError, TimeoutError } from '../client/errors.js';
-import type * as Api from '../client/types.js';
-import { NETWORKS, type StellarNetwork } from '../config.js';
-import { centsToAtomic, parseDollarsToCents } from '../money/units.js';
+import type * as Api from '../protocol/api.js';
+import { NETWORKS, type StellarNetwork } from '../protocol/networks.js';
+import { centsToAtomic, parseDollarsToCents } from '../protocol/money/units.js';
 import { CliError, EXIT } from './errors.js';
 import { Progress, dollars, groupCardNumber, maskCardNumber, table, usdc } from './format.js';
 import { terminalJson, terminalLine, terminalText } from './terminal.js';
@@ -283,7 +283,7 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
       const limit = values.limit ? Number(values.limit) : undefined;
       if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) throw new CliError('--limit must be a positive integer', EXIT.usage);
       const page = await client.transactions(id, limit ? { limit } : {});
-      const rows = page.transactions.map((t) => [String(t.createdAt ?? ''), String(t.type ?? t.kind ?? ''), dollars(t.amount as number), String(t.description ?? '')]);
+      const rows = page.transactions.map((t) => [t.createdAt, t.type, dollars(t.amount), t.description]);
       out.result(page, rows.length ? table([['when', 'type', 'amount', 'description'], ...rows]) : 'no transactions');
       return;
     }

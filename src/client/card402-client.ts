@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import { Account, Keypair, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative } from '@stellar/stellar-sdk';
-import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../config.js';
-import { priceCardCreation, priceCardFunding, type PricingResult } from '../money/pricing.js';
-import { ATOMIC_PER_USDC } from '../money/units.js';
-import { SorobanRpc } from '../stellar/rpc.js';
+import * as Api from '../protocol/api.js';
+import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../protocol/networks.js';
+import { priceCardCreation, priceCardFunding, type PricingResult } from '../protocol/money/pricing.js';
+import { ATOMIC_PER_USDC } from '../protocol/money/units.js';
+import { SorobanPayerRpc } from './soroban-rpc.js';
 import { parsePaymentRequired, selectRequirement, type PaymentRequirements } from './challenge.js';
 import {
   ApiError,
@@ -14,7 +16,6 @@ import {
   TimeoutError,
   isRecord,
 } from './errors.js';
-import type * as Api from './types.js';
 import { walletAuthHeadersV2, type WalletSigner } from './wallet-auth.js';
 import { PLACEHOLDER_SOURCE, createExactPayment, encodePayment } from './x402-payer.js';
 
@@ -105,66 +106,67 @@ export class Card402Client {
   // --- public endpoints ---
 
   health(): Promise<Api.Health> {
-    return this.json('GET', '/health');
+    return this.json(Api.healthSchema, 'GET', '/health');
   }
 
   pricing(): Promise<Api.Pricing> {
-    return this.json('GET', '/pricing');
+    return this.json(Api.pricingSchema, 'GET', '/pricing');
   }
 
   // --- paid endpoints ---
 
   async createCard(input: { amount: string | number; nameOnCard: string; email: string; ownerAddress?: string }): Promise<Api.CreateCardResult> {
     const amount = amountText(input.amount);
-    const body = { nameOnCard: input.nameOnCard, email: input.email, ...(input.ownerAddress ? { ownerAddress: input.ownerAddress } : {}) };
-    return this.paid(`/cards/create/tier/${amount}`, body, priceCardCreation(amount));
+    const body: Api.CreateCardRequest = { nameOnCard: input.nameOnCard, email: input.email, ...(input.ownerAddress ? { ownerAddress: input.ownerAddress } : {}) };
+    return this.paid(Api.createCardResultSchema, `/cards/create/tier/${amount}`, body, priceCardCreation(amount));
   }
 
   async fundCard(cardId: string, amount: string | number): Promise<Api.FundCardResult> {
     const text = amountText(amount);
-    return this.paid(`/cards/fund/tier/${text}`, { cardId }, priceCardFunding(text));
+    const body: Api.FundCardRequest = { cardId };
+    return this.paid(Api.fundCardResultSchema, `/cards/fund/tier/${text}`, body, priceCardFunding(text));
   }
 
   // --- wallet-signed endpoints ---
 
   /** The cards this wallet holds (bought), as ASG lists them. */
   listCards(): Promise<Api.CardList> {
-    return this.signed('GET', '/cards');
+    return this.signed(Api.cardListSchema, 'GET', '/cards');
   }
 
   /** Cards other wallets bought and named this wallet owner of; the payer chose that, not this wallet. */
   listAssignedCards(): Promise<Api.AssignedCardList> {
-    return this.signed('GET', '/cards?role=owner');
+    return this.signed(Api.assignedCardListSchema, 'GET', '/cards?role=owner');
   }
 
   getCard(cardId: string): Promise<Api.CardResponse> {
-    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}`);
+    return this.signed(Api.cardResponseSchema, 'GET', `/cards/${encodeURIComponent(cardId)}`);
   }
 
   /** Reads the card number and CVV; each call spends a fresh UUIDv4 nonce (5 per card per hour for each of its holder and owner). */
   getDetails(cardId: string): Promise<Api.CardDetailsResponse> {
-    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}/details`, undefined, { 'X-AGENT-NONCE': randomUUID() });
+    return this.signed(Api.cardDetailsResponseSchema, 'GET', `/cards/${encodeURIComponent(cardId)}/details`, undefined, { 'X-AGENT-NONCE': randomUUID() });
   }
 
   /** As getDetails, with a caller-chosen nonce (to show that a replayed nonce is refused). */
   getDetailsWithNonce(cardId: string, nonce: string): Promise<Api.CardDetailsResponse> {
-    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}/details`, undefined, { 'X-AGENT-NONCE': nonce });
+    return this.signed(Api.cardDetailsResponseSchema, 'GET', `/cards/${encodeURIComponent(cardId)}/details`, undefined, { 'X-AGENT-NONCE': nonce });
   }
 
   freeze(cardId: string): Promise<Api.StatusChange> {
-    return this.signed('POST', `/cards/${encodeURIComponent(cardId)}/freeze`);
+    return this.signed(Api.statusChangeSchema, 'POST', `/cards/${encodeURIComponent(cardId)}/freeze`);
   }
 
   unfreeze(cardId: string): Promise<Api.StatusChange> {
-    return this.signed('POST', `/cards/${encodeURIComponent(cardId)}/unfreeze`);
+    return this.signed(Api.statusChangeSchema, 'POST', `/cards/${encodeURIComponent(cardId)}/unfreeze`);
   }
 
   revokeDetails(cardId: string): Promise<Api.DetailsRevocation> {
-    return this.signed('POST', `/cards/${encodeURIComponent(cardId)}/revoke-details`);
+    return this.signed(Api.detailsRevocationSchema, 'POST', `/cards/${encodeURIComponent(cardId)}/revoke-details`);
   }
 
   restoreDetails(cardId: string): Promise<Api.DetailsRevocation> {
-    return this.signed('POST', `/cards/${encodeURIComponent(cardId)}/restore-details`);
+    return this.signed(Api.detailsRevocationSchema, 'POST', `/cards/${encodeURIComponent(cardId)}/restore-details`);
   }
 
   transactions(cardId: string, page: { limit?: number; cursor?: string } = {}): Promise<Api.TransactionsPage> {
@@ -172,15 +174,15 @@ export class Card402Client {
     if (page.limit !== undefined) query.set('limit', String(page.limit));
     if (page.cursor !== undefined) query.set('cursor', page.cursor);
     const suffix = query.size > 0 ? `?${query}` : '';
-    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}/transactions${suffix}`);
+    return this.signed(Api.transactionsPageSchema, 'GET', `/cards/${encodeURIComponent(cardId)}/transactions${suffix}`);
   }
 
   balance(cardId: string): Promise<Api.BalanceResponse> {
-    return this.signed('GET', `/cards/${encodeURIComponent(cardId)}/balance`);
+    return this.signed(Api.balanceResponseSchema, 'GET', `/cards/${encodeURIComponent(cardId)}/balance`);
   }
 
   payment(paymentId: string): Promise<Api.PaymentStatus> {
-    return this.signed('GET', `/payments/${encodeURIComponent(paymentId)}`);
+    return this.signed(Api.paymentStatusSchema, 'GET', `/payments/${encodeURIComponent(paymentId)}`);
   }
 
   // --- chain ---
@@ -206,9 +208,9 @@ export class Card402Client {
     return NETWORK_PASSPHRASES[this.network];
   }
 
-  private rpc(): SorobanRpc {
+  private rpc(): SorobanPayerRpc {
     if (!this.opts.rpcUrl) throw new Card402Error('rpcUrl is required to pay or read balances');
-    return new SorobanRpc(this.opts.rpcUrl);
+    return new SorobanPayerRpc(this.opts.rpcUrl);
   }
 
   private requireSigner(): Keypair {
@@ -242,21 +244,21 @@ export class Card402Client {
     return { status: response.status, headers: response.headers, body: parsed };
   }
 
-  private async json<T>(method: string, path: string): Promise<T> {
+  private async json<S extends z.ZodType>(schema: S, method: string, path: string): Promise<z.output<S>> {
     const res = await this.send(method, path, undefined, {});
     if (res.status >= 400) throw new ApiError(res.status, res.body);
-    return res.body as T;
+    return parseBody(schema, res.body, method, path);
   }
 
-  private async signed<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
+  private async signed<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<z.output<S>> {
     const text = body === undefined ? undefined : JSON.stringify(body);
     const auth = walletAuthHeadersV2(this.requireSigner() as WalletSigner, { method, url: path, body: text ?? null });
     const res = await this.send(method, path, text, { ...auth, ...extra });
     if (res.status >= 400) throw new ApiError(res.status, res.body);
-    return res.body as T;
+    return parseBody(schema, res.body, method, path);
   }
 
-  private async paid<T>(path: string, body: Record<string, unknown>, price: PricingResult): Promise<T> {
+  private async paid<S extends z.ZodType>(schema: S, path: string, body: Api.CreateCardRequest | Api.FundCardRequest, price: PricingResult): Promise<z.output<S>> {
     if (!price.ok) throw new Card402Error(`invalid amount: ${price.reason}`);
     const signer = this.requireSigner();
     const bodyText = JSON.stringify(body);
@@ -266,7 +268,7 @@ export class Card402Client {
     const first = await this.send('POST', path, bodyText, baseHeaders);
     if (first.status !== 402) {
       if (first.status >= 400) throw new ApiError(first.status, first.body);
-      return first.body as T;
+      return parseBody(schema, first.body, 'POST', path);
     }
     const challenge = parsePaymentRequired(first.headers.get('PAYMENT-REQUIRED'), first.body);
     const requirement = this.checkChallenge(challenge, price.price.totalAtomic);
@@ -283,7 +285,7 @@ export class Card402Client {
     // Counted from the moment it is signed: from here on the money may move.
     this.spentAtomic += price.price.totalAtomic;
     const paymentHeader = encodePayment(payload);
-    return this.submitPaid<T>(path, bodyText, { ...baseHeaders, 'PAYMENT-SIGNATURE': paymentHeader }, price.price.totalAtomic);
+    return this.submitPaid(schema, path, bodyText, { ...baseHeaders, 'PAYMENT-SIGNATURE': paymentHeader }, price.price.totalAtomic);
   }
 
   private checkChallenge(challenge: ReturnType<typeof parsePaymentRequired>, amountAtomic: bigint): PaymentRequirements {
@@ -317,7 +319,7 @@ export class Card402Client {
    * 409 PAYMENT_IN_PROGRESS are answered by resending the SAME payment (the server deduplicates it);
    * a new payment is never signed here.
    */
-  private async submitPaid<T>(path: string, bodyText: string, headers: Record<string, string>, amountAtomic: bigint): Promise<T> {
+  private async submitPaid<S extends z.ZodType>(schema: S, path: string, bodyText: string, headers: Record<string, string>, amountAtomic: bigint): Promise<z.output<S>> {
     const deadline = Date.now() + (this.opts.paymentTimeoutMs ?? DEFAULT_PAYMENT_TIMEOUT_MS);
     for (let attempt = 1; ; attempt++) {
       this.opts.onProgress?.({ stage: 'submitting', attempt });
@@ -330,7 +332,7 @@ export class Card402Client {
         waitReason = err.message;
       }
       if (res) {
-        if (res.status < 300) return res.body as T;
+        if (res.status < 300) return parseBody(schema, res.body, 'POST', path);
         const code = isRecord(res.body) ? res.body.code : undefined;
         if (res.status === 402) {
           // Refused before settlement: no money moved.
@@ -351,6 +353,14 @@ export class Card402Client {
       await new Promise((resolve) => setTimeout(resolve, retryInMs));
     }
   }
+}
+
+/** A 2xx body read with the API's own schema (src/protocol/api.ts); anything else is not an answer this SDK can use. */
+function parseBody<S extends z.ZodType>(schema: S, body: unknown, method: string, path: string): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const where = parsed.error.issues.slice(0, 3).map((issue) => issue.path.join('.') || '(body)').join(', ');
+  throw new Card402Error(`${method} ${path}: the server's answer does not match the card402 API (${where})`);
 }
 
 /** The path form of an amount; pricing (checked in `paid` before any request) decides whether it is valid. */

@@ -1,4 +1,4 @@
-import type { OfferedPaymentRequired, OfferedRequirements } from '../x402/types.js';
+import type { OfferedPaymentRequired, OfferedRequirements } from '../protocol/x402.js';
 import { PaymentRefusedError, isRecord } from './errors.js';
 
 /** The x402 v2 shapes as the client reads them (wire format: amounts are atomic-unit strings). */

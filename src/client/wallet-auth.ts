@@ -1,6 +1,6 @@
 import { randomBytes, sign as cryptoSign } from 'node:crypto';
 import { Keypair } from '@stellar/stellar-sdk';
-import { ed25519PrivateKey } from '../stellar/ed25519.js';
+import { ed25519PrivateKey } from '../protocol/ed25519-keys.js';
 import {
   pathWithQueryOf,
   sha256Hex,
@@ -9,7 +9,7 @@ import {
   v2Message,
   WALLET_HEADERS,
   type SigningMode,
-} from '../wallet-auth/messages.js';
+} from '../protocol/wallet-auth.js';
 
 /**
  * Client side of card402 wallet auth: builds the headers for a request. Anything with

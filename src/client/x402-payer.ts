@@ -10,9 +10,9 @@ import {
   xdr,
 } from '@stellar/stellar-sdk';
 import { randomBytes } from 'node:crypto';
-import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
-import { PAYMENT_REQUIRED_HEADER, decodeJsonHeader, encodeJsonHeader } from '../x402/codec.js';
-import { X402_VERSION, type OfferedPaymentRequired, type PaymentPayload, type PaymentRequired } from '../x402/types.js';
+import { SorobanPayerRpc, type FetchLike, type PayerRpc } from './soroban-rpc.js';
+import { PAYMENT_REQUIRED_HEADER, decodeJsonHeader, encodeJsonHeader } from '../protocol/x402-codec.js';
+import { X402_VERSION, type OfferedPaymentRequired, type PaymentPayload, type PaymentRequired } from '../protocol/x402.js';
 
 /**
  * The paying side of x402 `exact` on Stellar: builds `transfer(from, to, amount)` on the asset
@@ -30,7 +30,7 @@ export interface PayerOptions {
   keypair: Keypair;
   networkPassphrase: string;
   /** An RPC URL (http allowed, for the local ledger) or a client. */
-  rpc: string | SorobanRpc;
+  rpc: string | PayerRpc;
   fetch?: FetchLike;
   ledgerSeconds?: number;
 }
@@ -49,8 +49,8 @@ export interface PaymentOverrides {
   skipSimulation?: boolean;
 }
 
-function rpcOf(opts: PayerOptions): SorobanRpc {
-  return typeof opts.rpc === 'string' ? new SorobanRpc(opts.rpc, opts.fetch ? { fetch: opts.fetch } : {}) : opts.rpc;
+function rpcOf(opts: PayerOptions): PayerRpc {
+  return typeof opts.rpc === 'string' ? new SorobanPayerRpc(opts.rpc, opts.fetch ? { fetch: opts.fetch } : {}) : opts.rpc;
 }
 
 /** An unsigned address-credential entry for `signer` (random nonce), as a recording simulation returns it. */

@@ -1,4 +1,4 @@
-import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
+import type { PaymentPayload, PaymentRequirements } from '../protocol/x402.js';
 import type { FetchLike } from '../stellar/rpc.js';
 import type { Facilitator, SettleOutcome, VerifyOutcome } from './types.js';
 

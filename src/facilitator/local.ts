@@ -7,7 +7,7 @@ import { buildInvokeEnvelope, type SignedEnvelope } from '../stellar/envelope.js
 import { LedgerWatcher } from '../stellar/ledger-watcher.js';
 import type { SendResult, SorobanRpc, TransactionLookup } from '../stellar/rpc.js';
 import { TransactionWatcher } from '../stellar/transaction-watcher.js';
-import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
+import type { PaymentPayload, PaymentRequirements } from '../protocol/x402.js';
 import { checkPaymentOnLedger, inspectPayment, type InspectedPayment, type LedgerChecked } from '../x402/verify.js';
 import type { EnvelopeTracking, Facilitator, SettleHooks, SettleOutcome, VerificationHandle, VerifyOutcome } from './types.js';
 

@@ -1,7 +1,7 @@
 import { x402ErrorCode } from '../x402/error-codes.js';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { paymentPayloadSchema, type PaymentRequirements } from '../x402/types.js';
+import { paymentPayloadSchema, type PaymentRequirements } from '../protocol/x402.js';
 import type { Facilitator } from './types.js';
 
 const requirementsSchema = z.object({

@@ -1,4 +1,4 @@
-import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
+import type { PaymentPayload, PaymentRequirements } from '../protocol/x402.js';
 import type { InspectedPayment, VerifyReason } from '../x402/verify.js';
 import type { SendResult, TransactionLookup } from '../stellar/rpc.js';
 

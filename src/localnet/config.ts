@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LEDGER_MS } from './constants.js';
 
@@ -26,4 +27,27 @@ export function loadLocalnetEnv(env: Record<string, string | undefined>): Localn
   const parsed = localnetEnvSchema.safeParse(blankless);
   if (parsed.success) return parsed.data;
   throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`).join('; '));
+}
+
+/** How card402's server runs the embedded ledger (only when no STELLAR_RPC_URL is set). */
+export interface LocalnetSettings {
+  port: number;
+  host: string;
+  ledgerMs: number | 'manual';
+  statePath: string;
+  tls: { certFile: string; keyFile: string; port: number } | undefined;
+}
+
+/** The embedded ledger's settings: the same variables as `npm run localnet`, its state kept in `dataDir`. */
+export function localnetSettings(env: LocalnetEnv, dataDir: string): LocalnetSettings {
+  return {
+    port: env.LOCALNET_PORT,
+    host: env.LOCALNET_HOST,
+    ledgerMs: env.LOCALNET_LEDGER_MS,
+    statePath: env.LOCALNET_STATE ?? path.join(dataDir, 'localnet-state.json'),
+    tls:
+      env.LOCALNET_TLS_CERT && env.LOCALNET_TLS_KEY
+        ? { certFile: env.LOCALNET_TLS_CERT, keyFile: env.LOCALNET_TLS_KEY, port: env.LOCALNET_TLS_PORT }
+        : undefined,
+  };
 }

@@ -1,7 +1,6 @@
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import type { Localnet } from './index.js';
 
 export interface LocalnetServer {
   url: string;
@@ -12,6 +11,11 @@ export interface LocalnetServer {
 }
 
 type NodeServer = ReturnType<typeof createAdaptorServer>;
+
+/** What is served: a Localnet's fetch (its JSON-RPC and friendbot app). */
+export interface ServedLedger {
+  fetch(request: Request): Promise<Response>;
+}
 
 function listen(server: NodeServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,7 +37,7 @@ function shutdown(server: NodeServer): Promise<void> {
 
 /** Serves the same ledger over HTTP, and over HTTPS when given a certificate (port 0 picks a free port). */
 export async function serveLocalnet(
-  localnet: Localnet,
+  localnet: ServedLedger,
   opts: { port: number; host?: string; tls?: { cert: string | Buffer; key: string | Buffer; port: number } },
 ): Promise<LocalnetServer> {
   const host = opts.host ?? '127.0.0.1';

@@ -4,7 +4,7 @@ import type { PaymentRow, PaymentStatus } from '../db/schema.js';
 import type { Facilitator } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
 import { buildRequirements, type PaymentTerms } from '../x402/challenge.js';
-import { X402_VERSION, type PaymentPayload, type PaymentRequirements } from '../x402/types.js';
+import { X402_VERSION, type PaymentPayload, type PaymentRequirements } from '../protocol/x402.js';
 import { authValidityLedgers } from '../x402/verify.js';
 import { establishFate, type Fate, type LedgerEvidence } from './fate.js';
 import { fulfilOrRecordFailure, type FulfilmentDeps } from './fulfilment.js';

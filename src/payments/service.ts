@@ -8,7 +8,7 @@ import type { Facilitator } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
 import type { Treasury } from '../stellar/treasury.js';
 import type { PaymentTerms } from '../x402/challenge.js';
-import type { PaymentRequirements } from '../x402/types.js';
+import type { PaymentRequirements } from '../protocol/x402.js';
 import { Checkout } from './checkout.js';
 import { PRODUCTS, ProductRegistry, type PaidProduct } from './products/index.js';
 import type { LedgerEvidence } from './fate.js';

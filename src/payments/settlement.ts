@@ -5,7 +5,7 @@ import type { PaymentRow, PaymentStatus } from '../db/schema.js';
 import type { Facilitator, SettleOutcome, VerificationHandle } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
 import { provesTransfer } from '../stellar/transfer-evidence.js';
-import type { PaymentPayload, PaymentRequirements } from '../x402/types.js';
+import type { PaymentPayload, PaymentRequirements } from '../protocol/x402.js';
 import { expectedTransferOf, type LedgerEvidence } from './fate.js';
 import { DuplicatePaymentError, insertPayment, transitionPayment } from './repository.js';
 

@@ -1,6 +1,6 @@
 import type { PaymentStatus } from '../db/schema.js';
-import type { Price } from '../money/pricing.js';
-import type { PaymentRequired, SettlementResponse } from '../x402/types.js';
+import type { Price } from '../protocol/money/pricing.js';
+import type { PaymentRequired, SettlementResponse } from '../protocol/x402.js';
 import type { PaidProduct } from './products/index.js';
 
 /** A priced purchase of one product, its body validated by the product's schema. */

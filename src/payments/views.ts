@@ -1,5 +1,5 @@
 import type { CardRow, PaymentRow } from '../db/schema.js';
-import { centsToDollarNumber } from '../money/units.js';
+import { centsToDollarNumber } from '../protocol/money/units.js';
 
 /** The `payment` object of a paid response (ASG's shape). */
 export function paymentView(payment: PaymentRow): Record<string, unknown> {

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
-import { NETWORK_PASSPHRASES, type Config } from '../config.js';
+import type { Config } from '../config.js';
+import { NETWORK_PASSPHRASES } from '../protocol/networks.js';
 import { CardDataCipher, CARD_DATA_KEY_BYTES } from '../cards/card-data.js';
 import type { CardIssuer } from '../cards/issuer.js';
 import type { Db } from '../db/open.js';

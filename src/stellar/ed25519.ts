@@ -1,18 +1,15 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { sign, verify, type KeyObject } from 'node:crypto';
 import { xdr, type FeeBumpTransaction, type Keypair, type Transaction } from '@stellar/stellar-sdk';
 import { boundedCache } from '../cache.js';
+import { ed25519PrivateKey, ed25519PublicKeyObject } from '../protocol/ed25519-keys.js';
 
 /**
  * The one Ed25519 key module: Ed25519 through Node's native crypto (OpenSSL) rather than
  * stellar-sdk's pure-JS curve code, which costs milliseconds per signature and dominated the
  * server's CPU per paid request. Same keys, same signatures (Ed25519 is deterministic), byte for
- * byte. Wallet auth, the ledger, the facilitator and the SDK all take their key objects from here.
+ * byte. Wallet auth, the ledger and the facilitator take their key objects from here; the DER framing
+ * itself is in protocol/ed25519-keys.ts, which the SDK shares.
  */
-
-/** DER PKCS#8 prefix for a raw 32-byte Ed25519 seed (RFC 8410). */
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-/** DER SubjectPublicKeyInfo prefix for a raw 32-byte Ed25519 public key (RFC 8410). */
-const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
@@ -25,16 +22,13 @@ export function ed25519PublicKey(raw: Uint8Array): KeyObject {
   const id = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
   let key = publicKeys.get(id);
   if (!key) {
-    key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
+    key = ed25519PublicKeyObject(raw);
     publicKeys.set(id, key);
   }
   return key;
 }
 
-/** The KeyObject of a raw 32-byte secret seed (never cached: the seed is not kept around). */
-export function ed25519PrivateKey(seed: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-}
+export { ed25519PrivateKey };
 
 /** Verifies a 64-byte signature by the 32-byte public key over `message`. */
 export function verifyEd25519(publicKey: Buffer, message: Buffer, signature: Buffer): boolean {

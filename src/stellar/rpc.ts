@@ -1,7 +1,7 @@
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { StrKey, xdr, rpc, type FeeBumpTransaction, type Transaction } from '@stellar/stellar-sdk';
-import type { LedgerView, SimulationOutcome } from '../x402/verify.js';
+import type { LedgerView, SimulationOutcome } from './ledger-view.js';
 import type { EncodedSorobanData } from './envelope.js';
 import { Http1Client, Http1Error, type Http1Endpoint } from './http1-transport.js';
 

@@ -1,6 +1,6 @@
 import { StrKey } from '@stellar/stellar-sdk';
 import { boundedCache } from '../cache.js';
-import { V2_NONCE_PATTERN, WALLET_HEADERS, type AuthVersion, type SigningMode } from './messages.js';
+import { V2_NONCE_PATTERN, WALLET_HEADERS, type AuthVersion, type SigningMode } from '../protocol/wallet-auth.js';
 import { ED25519_SIGNATURE_BYTES } from './verifier.js';
 
 export interface WalletAuthHeaders {

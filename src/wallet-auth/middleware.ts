@@ -5,7 +5,7 @@ import { AppError } from '../http/kernel/errors.js';
 import { requestHeader } from '../http/kernel/request-header.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { parseWalletHeaders } from './headers.js';
-import { pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message, type AuthVersion, type SigningMode } from './messages.js';
+import { pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message, type AuthVersion, type SigningMode } from '../protocol/wallet-auth.js';
 import type { ReplayStore } from './replay-store.js';
 import type { SignatureVerifier } from './verifier.js';
 

@@ -1,5 +1,5 @@
 import { x402ErrorCode } from './error-codes.js';
-import { EXACT_SCHEME, X402_VERSION, type PaymentRequired, type PaymentRequirements } from './types.js';
+import { EXACT_SCHEME, X402_VERSION, type PaymentRequired, type PaymentRequirements } from '../protocol/x402.js';
 
 /** What this server accepts as payment (everything but the amount, which each request prices). */
 export interface PaymentTerms {

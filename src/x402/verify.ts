@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { xdr } from '@stellar/stellar-sdk';
 import { verifyEd25519 } from '../stellar/ed25519.js';
 import type { EncodedSorobanData } from '../stellar/envelope.js';
+import type { LedgerView } from '../stellar/ledger-view.js';
 import { networkId } from '../stellar/network-id.js';
 import { addressOf, i128Of, readContractEvent, scAddressToString } from '../stellar/scval.js';
 import { accountAddress } from '../stellar/strkeys.js';
-import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from './types.js';
+import { EXACT_SCHEME, X402_VERSION, type PaymentPayload, type PaymentRequirements } from '../protocol/x402.js';
 
 /**
  * Verification of an x402 `exact` payment on Stellar, following every MUST of the spec
@@ -275,16 +276,6 @@ function inspectChecked(payload: PaymentPayload, expected: PaymentRequirements, 
 }
 
 /** The part of a Soroban RPC verification needs; src/stellar/rpc.ts implements it. */
-export interface LedgerView {
-  latestLedger(): Promise<number>;
-  /** Simulates a base64 transaction envelope. */
-  simulate(transactionXdr: string): Promise<SimulationOutcome>;
-}
-
-export type SimulationOutcome =
-  | { ok: true; events: xdr.DiagnosticEvent[]; minResourceFee: bigint; transactionData: EncodedSorobanData; latestLedger: number }
-  | { ok: false; error: string };
-
 export interface LedgerContext {
   ledger: LedgerView;
   ledgerSeconds: number;

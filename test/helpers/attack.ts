@@ -2,7 +2,7 @@ import { Address, Keypair, Operation, TransactionBuilder, rpc as sdkRpc, xdr } f
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
 import type { FetchLike } from '../../src/stellar/rpc.js';
-import type { PaymentPayload } from '../../src/x402/types.js';
+import type { PaymentPayload } from '../../src/protocol/x402.js';
 import type { PaidHarness } from './paid.js';
 import { invokeOpOf, sign, transferArgs } from './payments.js';
 

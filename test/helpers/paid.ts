@@ -46,7 +46,7 @@ export interface PaidHarness {
     route: string,
     body: unknown,
     opts?: { headers?: Record<string, string>; overrides?: PaymentOverrides; legacyHeader?: boolean },
-  ): Promise<{ response: Response; payment?: import('../../src/x402/types.js').PaymentPayload }>;
+  ): Promise<{ response: Response; payment?: import('../../src/protocol/x402.js').PaymentPayload }>;
   /** A second app instance over the same db, ledger and keys: "the process after a restart". */
   restart(opts?: { rpcFetch?: FetchLike; issuer?: CardIssuer }): PaidHarness['stack'];
   close(): Promise<void>;

@@ -1,6 +1,6 @@
-import { LEGACY_PAYMENT_HEADER, PAYMENT_SIGNATURE_HEADER } from '../../src/x402/codec.js';
+import { LEGACY_PAYMENT_HEADER, PAYMENT_SIGNATURE_HEADER } from '../../src/protocol/x402-codec.js';
 import { createExactPayment, encodePayment, readPaymentRequired, type PayerOptions, type PaymentOverrides } from '../../src/client/x402-payer.js';
-import type { PaymentPayload } from '../../src/x402/types.js';
+import type { PaymentPayload } from '../../src/protocol/x402.js';
 
 export interface PaidResponse {
   response: Response;

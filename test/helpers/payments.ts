@@ -11,7 +11,7 @@ import {
 } from '@stellar/stellar-sdk';
 import { PLACEHOLDER_SOURCE, unsignedAuthEntry } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
-import type { PaymentPayload } from '../../src/x402/types.js';
+import type { PaymentPayload } from '../../src/protocol/x402.js';
 
 /** Low-level pieces to hand-craft (mis)signed payments for rejection tests. */
 export const PASSPHRASE = LOCALNET_PASSPHRASE;

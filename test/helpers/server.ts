@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
-import { loadConfig } from '../../src/config.js';
 import { createMemoryLogger } from '../../src/logger.js';
-import { startCard402, type RunningCard402 } from '../../src/server.js';
+import { loadServerConfig, startCard402, type RunningCard402 } from '../../src/server.js';
 
 export interface BootedServer {
   running: RunningCard402;
@@ -20,7 +19,7 @@ export interface BootedServer {
 /** card402 exactly as `npm start` boots it (startCard402), on free ports with fast ledgers. */
 export async function bootServer(env: Record<string, string> = {}): Promise<BootedServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'card402-server-'));
-  const config = loadConfig({
+  const config = loadServerConfig({
     PORT: '0',
     LOCALNET_PORT: '0',
     LOCALNET_LEDGER_MS: '500',

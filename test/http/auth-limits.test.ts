@@ -2,7 +2,7 @@ import { Keypair } from '@stellar/stellar-sdk';
 import { describe, expect, it } from 'vitest';
 import { NodeEd25519Verifier, type SignatureVerifier } from '../../src/wallet-auth/verifier.js';
 import { FailureLimiter } from '../../src/wallet-auth/failure-limiter.js';
-import { WALLET_HEADERS } from '../../src/wallet-auth/messages.js';
+import { WALLET_HEADERS } from '../../src/protocol/wallet-auth.js';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 import { bodyOf } from '../helpers/http.js';
 import { v1 } from '../helpers/wallet.js';

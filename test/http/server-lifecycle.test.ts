@@ -7,15 +7,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CardDataCipher } from '../../src/cards/card-data.js';
 import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
 import { InstanceLockError } from '../../src/db/instance-lock.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
 import { createMemoryLogger } from '../../src/logger.js';
-import { startCard402 } from '../../src/server.js';
+import { loadServerConfig, startCard402 } from '../../src/server.js';
 import { sampleDetails } from '../helpers/wallet.js';
 
 function configFor(dataDir: string, env: Record<string, string> = {}) {
-  return loadConfig({ PORT: '0', LOCALNET_PORT: '0', LOCALNET_LEDGER_MS: '500', DATA_DIR: dataDir, ...env });
+  return loadServerConfig({ PORT: '0', LOCALNET_PORT: '0', LOCALNET_LEDGER_MS: '500', DATA_DIR: dataDir, ...env });
 }
 
 describe('one card402 process per database', () => {

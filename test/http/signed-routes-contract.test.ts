@@ -1,7 +1,7 @@
 import { Keypair } from '@stellar/stellar-sdk';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { WALLET_HEADERS } from '../../src/wallet-auth/messages.js';
+import { WALLET_HEADERS } from '../../src/protocol/wallet-auth.js';
 import { makeTestApp } from '../helpers/app.js';
 import { bodyOf } from '../helpers/http.js';
 import { seedCard, signedRequest, v1 } from '../helpers/wallet.js';

@@ -2,7 +2,7 @@ import { Keypair } from '@stellar/stellar-sdk';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { walletAuthHeadersV1, walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
-import { WALLET_HEADERS } from '../../src/wallet-auth/messages.js';
+import { WALLET_HEADERS } from '../../src/protocol/wallet-auth.js';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 import { bodyOf } from '../helpers/http.js';
 import { seedCard, unixNow, v1, v2 } from '../helpers/wallet.js';

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
-import { decodeJsonHeader } from '../../src/x402/codec.js';
-import type { PaymentRequired } from '../../src/x402/types.js';
+import { decodeJsonHeader } from '../../src/protocol/x402-codec.js';
+import type { PaymentRequired } from '../../src/protocol/x402.js';
 import { bodyOf } from '../helpers/http.js';
 import { makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 

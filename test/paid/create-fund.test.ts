@@ -2,7 +2,7 @@ import { Keypair } from '@stellar/stellar-sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLuhnValid } from '../../src/cards/sandbox-issuer.js';
 import { cardBalanceCents, findCard } from '../../src/cards/repository.js';
-import { decodeJsonHeader } from '../../src/x402/codec.js';
+import { decodeJsonHeader } from '../../src/protocol/x402-codec.js';
 import { bodyOf } from '../helpers/http.js';
 import { fetchPayment, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentPayload } from '../../src/x402/types.js';
+import type { PaymentPayload } from '../../src/protocol/x402.js';
 import { burnNonce, countingSends, entryOf, sendPayment, signedPayment, submitPayment, until } from '../helpers/attack.js';
 import { makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 

@@ -3,7 +3,7 @@ import { Operation, TransactionBuilder, rpc as sdkRpc } from '@stellar/stellar-s
 import type { CardIssuer } from '../../src/cards/issuer.js';
 import { createCard } from '../../src/payments/products/create-card.js';
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
-import { decodeJsonHeader } from '../../src/x402/codec.js';
+import { decodeJsonHeader } from '../../src/protocol/x402-codec.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { startPaymentRuntime } from '../../src/payments/wiring.js';

@@ -10,7 +10,7 @@ import { LOCALNET_PASSPHRASE, type Localnet } from '../../src/localnet/index.js'
 import { createMemoryLogger } from '../../src/logger.js';
 import { ChannelPool } from '../../src/stellar/channels.js';
 import { SorobanRpc, type FetchLike } from '../../src/stellar/rpc.js';
-import type { PaymentPayload } from '../../src/x402/types.js';
+import type { PaymentPayload } from '../../src/protocol/x402.js';
 import { burnNonce, countingSends, entryOf, sendPayment, signedPayment, submitPayment, until } from '../helpers/attack.js';
 import { bodyOf } from '../helpers/http.js';
 import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';

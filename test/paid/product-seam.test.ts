@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { centsToAtomic } from '../../src/money/units.js';
+import { centsToAtomic } from '../../src/protocol/money/units.js';
 import { defineProduct, PRODUCTS } from '../../src/payments/products/index.js';
-import { decodeJsonHeader } from '../../src/x402/codec.js';
+import { decodeJsonHeader } from '../../src/protocol/x402-codec.js';
 import { signedPayment, sendPayment } from '../helpers/attack.js';
 import { bodyOf } from '../helpers/http.js';
 import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';

@@ -5,10 +5,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CardDataCipher } from '../../src/cards/card-data.js';
 import { insertCard } from '../../src/cards/repository.js';
-import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
 import { createMemoryLogger } from '../../src/logger.js';
-import { startCard402 } from '../../src/server.js';
+import { loadServerConfig, startCard402 } from '../../src/server.js';
 import { sampleDetails } from '../helpers/wallet.js';
 
 const dirs: string[] = [];
@@ -17,7 +16,7 @@ afterEach(() => {
 });
 
 function env(dataDir: string, extra: Record<string, string> = {}) {
-  return loadConfig({ PORT: '0', LOCALNET_PORT: '0', LOCALNET_LEDGER_MS: 'manual', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...extra });
+  return loadServerConfig({ PORT: '0', LOCALNET_PORT: '0', LOCALNET_LEDGER_MS: 'manual', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...extra });
 }
 
 async function storeCard(databasePath: string, key: Buffer): Promise<void> {

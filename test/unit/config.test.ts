@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadServerConfig } from '../../src/server.js';
 
 describe('loadConfig', () => {
   it('runs offline with no configuration at all', () => {
@@ -52,7 +53,6 @@ describe('loadConfig', () => {
     ['BODY_LIMIT_BYTES', '-1'],
     ['TREASURY_SECRET', 'GABC'],
     ['USDC_CONTRACT', 'USDC'],
-    ['LOCALNET_LEDGER_MS', '0'],
     ['DETAILS_AUDIT_RETENTION_DAYS', '0'],
     ['DETAILS_AUDIT_RETENTION_DAYS', '1.5'],
     ['DETAILS_AUDIT_RETENTION_DAYS', '3651'],
@@ -75,5 +75,29 @@ describe('loadConfig', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain(secretish);
     }
+  });
+});
+
+describe('loadServerConfig (the production configuration plus the embedded ledger\'s LOCALNET_* settings)', () => {
+  it('defaults the embedded ledger and keeps its state in DATA_DIR', () => {
+    const config = loadServerConfig({ DATA_DIR: '/tmp/x' });
+    expect(config.localnet).toEqual({ port: 8000, host: '127.0.0.1', ledgerMs: 5000, statePath: '/tmp/x/localnet-state.json', tls: undefined });
+    expect(config.port).toBe(4020);
+  });
+
+  it('names every bad variable of both sets in one ConfigError', () => {
+    let thrown: unknown;
+    try {
+      loadServerConfig({ LOCALNET_LEDGER_MS: '0', PORT: 'abc' });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toContain('LOCALNET_LEDGER_MS');
+    expect((thrown as Error).message).toContain('PORT');
+  });
+
+  it('leaves the production configuration without the local ledger', () => {
+    expect(loadConfig({ LOCALNET_PORT: '0' })).not.toHaveProperty('localnet');
   });
 });

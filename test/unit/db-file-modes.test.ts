@@ -3,10 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
 import { createMemoryLogger } from '../../src/logger.js';
-import { startCard402 } from '../../src/server.js';
+import { loadServerConfig, startCard402 } from '../../src/server.js';
 
 const dirs: string[] = [];
 const dbs: Db[] = [];
@@ -66,7 +65,7 @@ describe("database files are private to card402's user", () => {
     const file = path.join(dataDir, 'card402.sqlite');
     const old = olderVersionsFiles(dataDir, file);
     const logger = createMemoryLogger('warn');
-    const config = loadConfig({ PORT: '0', LOCALNET_PORT: '0', LOCALNET_LEDGER_MS: 'manual', DATA_DIR: dataDir });
+    const config = loadServerConfig({ PORT: '0', LOCALNET_PORT: '0', LOCALNET_LEDGER_MS: 'manual', DATA_DIR: dataDir });
     try {
       const running = await startCard402(config, logger);
       await running.close();

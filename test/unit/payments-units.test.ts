@@ -7,7 +7,7 @@ import { DuplicatePaymentError, insertPayment, replaceRefund, transitionPayment 
 import { ChannelPool } from '../../src/stellar/channels.js';
 import type { SorobanRpc } from '../../src/stellar/rpc.js';
 import { buildPaymentRequired, buildRequirements } from '../../src/x402/challenge.js';
-import { decodeJsonHeader, decodePaymentHeader, encodeJsonHeader } from '../../src/x402/codec.js';
+import { decodeJsonHeader, decodePaymentHeader, encodeJsonHeader } from '../../src/protocol/x402-codec.js';
 
 const terms = { network: 'stellar:testnet', asset: 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA', payTo: Keypair.random().publicKey(), maxTimeoutSeconds: 60 };
 const payload = {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { percentageFeeCents, priceCardCreation, priceCardFunding, type PricingResult } from '../../src/money/pricing.js';
+import { percentageFeeCents, priceCardCreation, priceCardFunding, type PricingResult } from '../../src/protocol/money/pricing.js';
 import {
   ATOMIC_PER_CENT,
   atomicToCents,
@@ -9,7 +9,7 @@ import {
   formatCents,
   MoneyError,
   parseDollarsToCents,
-} from '../../src/money/units.js';
+} from '../../src/protocol/money/units.js';
 
 function total(result: PricingResult): string {
   if (!result.ok) throw new Error(`unexpected rejection: ${result.reason}`);

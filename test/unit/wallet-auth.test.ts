@@ -5,7 +5,7 @@ import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { secretSeedSigner, walletAuthHeadersV1, walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
 import { parseWalletHeaders } from '../../src/wallet-auth/headers.js';
-import { EMPTY_BODY_SHA256_HEX, pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message } from '../../src/wallet-auth/messages.js';
+import { EMPTY_BODY_SHA256_HEX, pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message } from '../../src/protocol/wallet-auth.js';
 import { TweetnaclVerifier } from '../../bench/wallet/tweetnacl-verifier.js';
 import { hasCanonicalScalar, NodeEd25519Verifier } from '../../src/wallet-auth/verifier.js';
 

@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DomainError, type AnyDomainError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { PAYMENT_RESPONSE_HEADER, encodeJsonHeader } from '../../x402/codec.js';
+import { PAYMENT_RESPONSE_HEADER, encodeJsonHeader } from '../../protocol/x402-codec.js';
 import type { AppEnv } from './env.js';
 
 /**

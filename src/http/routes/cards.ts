@@ -1,7 +1,8 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { CardManagementService, CardSummary, CardView } from '../../cards/management.js';
-import { centsToDollarNumber } from '../../money/units.js';
+import type * as api from '../../protocol/api.js';
+import { centsToDollarNumber } from '../../protocol/money/units.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
 import type { AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
@@ -51,7 +52,7 @@ const parsePage = (c: Context) => parseQuery(c, pageQuery);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function summaryJson(card: CardSummary) {
+function summaryJson(card: CardSummary): api.CardSummary {
   return {
     cardId: card.cardId,
     nameOnCard: card.nameOnCard,
@@ -63,7 +64,7 @@ function summaryJson(card: CardSummary) {
   };
 }
 
-function cardJson(card: CardView) {
+function cardJson(card: CardView): api.Card {
   return {
     ...summaryJson(card),
     detailsRevoked: card.detailsRevoked,
@@ -87,15 +88,15 @@ export function cardRoutes(deps: CardRoutesDeps) {
         role: 'owner',
         description: ASSIGNED_CARDS_DESCRIPTION,
         cards: assigned.map((card) => ({ ...summaryJson(card), agentAddress: card.agentAddress })),
-      });
+      } satisfies api.AssignedCardList);
     }
     const list = await cards.listCards(wallet);
-    return c.json({ cards: list.map(summaryJson) });
+    return c.json({ cards: list.map(summaryJson) } satisfies api.CardList);
   });
 
   routes.get('/cards/:cardId', authRead, async (c) => {
     const card = await cards.getCard(c.get('wallet').address, c.req.param('cardId'));
-    return c.json({ card: cardJson(card) });
+    return c.json({ card: cardJson(card) } satisfies api.CardResponse);
   });
 
   // hono answers HEAD with the GET handler and drops the body: for details that would spend a
@@ -115,20 +116,20 @@ export function cardRoutes(deps: CardRoutesDeps) {
       ip: c.get('clientIp'),
       userAgent: requestHeader(c, 'User-Agent') ?? '',
     });
-    return c.json({ details });
+    return c.json({ details } satisfies api.CardDetailsResponse);
   });
 
   for (const [action, status] of [['freeze', 'frozen'], ['unfreeze', 'active']] as const) {
     routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
       const card = await cards.setStatus(c.get('wallet').address, c.req.param('cardId'), status);
-      return c.json({ success: true, cardId: card.cardId, status: card.status });
+      return c.json({ success: true, cardId: card.cardId, status: card.status } satisfies api.StatusChange);
     });
   }
 
   for (const [action, revoked] of [['revoke-details', true], ['restore-details', false]] as const) {
     routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
       const card = await cards.setDetailsRevoked(c.get('wallet').address, c.req.param('cardId'), revoked);
-      return c.json({ success: true, cardId: card.cardId, detailsRevoked: card.detailsRevoked });
+      return c.json({ success: true, cardId: card.cardId, detailsRevoked: card.detailsRevoked } satisfies api.DetailsRevocation);
     });
   }
 
@@ -146,12 +147,12 @@ export function cardRoutes(deps: CardRoutesDeps) {
         createdAt: iso(e.created_at),
       })),
       nextCursor: result.nextCursor,
-    });
+    } satisfies api.TransactionsPage);
   });
 
   routes.get('/cards/:cardId/balance', authRead, async (c) => {
     const result = await cards.balance(c.get('wallet').address, c.req.param('cardId'));
-    return c.json({ cardId: result.cardId, balance: centsToDollarNumber(result.balanceCents), balanceCents: result.balanceCents, currency: 'USD' });
+    return c.json({ cardId: result.cardId, balance: centsToDollarNumber(result.balanceCents), balanceCents: result.balanceCents, currency: 'USD' } satisfies api.BalanceResponse);
   });
 
   routes.get('/cards/:cardId/details-access', authRead, async (c) => {
@@ -172,7 +173,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
         firstAt: result.unlisted.firstAtMs === null ? null : iso(result.unlisted.firstAtMs),
         lastAt: result.unlisted.lastAtMs === null ? null : iso(result.unlisted.lastAtMs),
       },
-    });
+    } satisfies api.DetailsAccessPage);
   });
 
   return routes;

@@ -1,12 +1,13 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Config } from '../../config.js';
-import type { PricingResult } from '../../money/pricing.js';
-import { centsToDollarNumber, formatAtomic } from '../../money/units.js';
+import { isUuid, type PaymentStatus } from '../../protocol/api.js';
+import type { PricingResult } from '../../protocol/money/pricing.js';
+import { centsToDollarNumber, formatAtomic } from '../../protocol/money/units.js';
 import type { PaymentService } from '../../payments/service.js';
 import { paidRefusalError, type PaidAnswer } from '../../payments/refusals.js';
 import type { PaidRequest } from '../../payments/types.js';
-import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader, encodeJsonTextHeader } from '../../x402/codec.js';
-import type { PaymentRequired } from '../../x402/types.js';
+import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader, encodeJsonTextHeader } from '../../protocol/x402-codec.js';
+import type { PaymentRequired } from '../../protocol/x402.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
 import type { AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
@@ -15,7 +16,6 @@ import { requestHeader } from '../kernel/request-header.js';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The one function that builds a 402: the same PaymentRequired as JSON body and base64 header. */
 export function paymentRequiredResponse(c: Context<AppEnv>, paymentRequired: PaymentRequired): Response {
@@ -71,7 +71,7 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
   // Only the wallet that paid sees a payment; anyone else gets the same 404 as for an unknown id.
   routes.get('/payments/:paymentId', deps.authRead, async (c) => {
     const id = c.req.param('paymentId');
-    const payment = UUID.test(id) ? await deps.payments.paymentStatus(id) : undefined;
+    const payment = isUuid(id) ? await deps.payments.paymentStatus(id) : undefined;
     if (!payment || payment.payer !== c.get('wallet').address) throw new AppError('NOT_FOUND', 'payment not found');
     return c.json({
       paymentId: payment.id,
@@ -87,7 +87,7 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
       refundTxHash: payment.refund_tx_hash,
       createdAt: new Date(payment.created_at).toISOString(),
       updatedAt: new Date(payment.updated_at).toISOString(),
-    });
+    } satisfies PaymentStatus);
   });
   return routes;
 }

@@ -9,8 +9,8 @@ import {
   priceCardCreation,
   priceCardFunding,
   type Price,
-} from '../../money/pricing.js';
-import { centsToDollarNumber } from '../../money/units.js';
+} from '../../protocol/money/pricing.js';
+import { centsToDollarNumber } from '../../protocol/money/units.js';
 import { VERSION } from '../../version.js';
 import { countPaymentsInStatus } from '../../payments/repository.js';
 import { REVIEW_STATUSES } from '../../payments/state.js';

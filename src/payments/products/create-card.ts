@@ -1,24 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { StrKey } from '@stellar/stellar-sdk';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { addLedgerEntry, insertCard } from '../../cards/repository.js';
 import type { CardRow } from '../../db/schema.js';
-import { priceCardCreation } from '../../money/pricing.js';
+import { createCardRequestSchema } from '../../protocol/api.js';
+import { priceCardCreation } from '../../protocol/money/pricing.js';
 import { cardView, paymentView } from '../views.js';
 import { defineProduct } from './product.js';
 
-export const createCardBody = z.object({
-  // Printable text only: the name goes to the card provider and is shown to the owner wallet, so
-  // no control or invisible formatting characters (terminal escapes, NUL, bidi overrides).
-  nameOnCard: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}\p{Cf}]*$/u, 'nameOnCard must be printable text (no control characters)'),
-  email: z.email().max(254),
-  /** Who may manage the card besides the payer; defaults to the payer. */
-  ownerAddress: z
-    .string()
-    .refine((v) => StrKey.isValidEd25519PublicKey(v), 'expected a Stellar account address (G...)')
-    .optional(),
-});
-export type CreateCardBody = z.infer<typeof createCardBody>;
+/** The body as the route parsed it with the API's schema (`nameOnCard` trimmed); `ownerAddress` defaults to the payer. */
+export type CreateCardBody = z.output<typeof createCardRequestSchema>;
 
 /** A new virtual card with an initial load (0 for a card only): `POST /cards/create/tier/:amount`. */
 export const createCard = defineProduct<CreateCardBody>({
@@ -26,7 +16,7 @@ export const createCard = defineProduct<CreateCardBody>({
   route: '/cards/create/tier/:amount',
   description: 'Create a virtual card',
   successStatus: 201,
-  body: createCardBody,
+  body: createCardRequestSchema,
   price: (params) => priceCardCreation(params.amount ?? ''),
   async prepare(ctx, payment, body) {
     const issued = await ctx.issuer.issueCard({ requestKey: payment.id, nameOnCard: body.nameOnCard, email: body.email, loadCents: payment.load_cents });

@@ -1,16 +1,12 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { addLedgerEntry, cardBalanceCents, findCard } from '../../cards/repository.js';
-import { priceCardFunding } from '../../money/pricing.js';
-import { centsToDollarNumber } from '../../money/units.js';
+import { fundCardRequestSchema } from '../../protocol/api.js';
+import { priceCardFunding } from '../../protocol/money/pricing.js';
+import { centsToDollarNumber } from '../../protocol/money/units.js';
 import { paymentView } from '../views.js';
 import { defineProduct } from './product.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export const fundCardBody = z.object({
-  cardId: z.string().regex(UUID, 'expected a card id (UUID)'),
-});
-export type FundCardBody = z.infer<typeof fundCardBody>;
+export type FundCardBody = z.output<typeof fundCardRequestSchema>;
 
 /** A top-up of an existing card: `POST /cards/fund/tier/:amount`. */
 export const fundCard = defineProduct<FundCardBody>({
@@ -18,7 +14,7 @@ export const fundCard = defineProduct<FundCardBody>({
   route: '/cards/fund/tier/:amount',
   description: 'Fund a virtual card',
   successStatus: 200,
-  body: fundCardBody,
+  body: fundCardRequestSchema,
   price: (params) => priceCardFunding(params.amount ?? ''),
   // The card must exist before anything is asked for, and funding a card the payer neither holds
   // nor owns is refused before any money moves: 404 both, as for an unknown card.

@@ -5,7 +5,7 @@ import type { CardIssuer } from '../../cards/issuer.js';
 import type { Executor } from '../../cards/repository.js';
 import type { Db } from '../../db/open.js';
 import type { PaymentRow } from '../../db/schema.js';
-import type { PricingResult } from '../../money/pricing.js';
+import type { PricingResult } from '../../protocol/money/pricing.js';
 
 /**
  * A paid product (docs/ARCHITECTURE.md, "Where new things go"): everything that differs between

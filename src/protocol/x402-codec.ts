@@ -1,4 +1,4 @@
-import { paymentPayloadSchema, type PaymentPayload } from './types.js';
+import { paymentPayloadSchema, type PaymentPayload } from './x402.js';
 
 /** Header names, as the x402 v2 transport and ASG clients use them. */
 export const PAYMENT_REQUIRED_HEADER = 'PAYMENT-REQUIRED';

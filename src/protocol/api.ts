@@ -1,0 +1,262 @@
+import { StrKey } from '@stellar/stellar-sdk';
+import { z } from 'zod';
+
+/**
+ * The card402 API's request and response bodies, as zod schemas: the routes validate requests
+ * with them and shape their answers to them, the SDK parses answers with them. Dollar amounts are
+ * JSON numbers (ASG-compatible) with integer twins in cents where the server sends them; atomic
+ * USDC amounts are decimal strings. Response objects are parsed without their unknown keys, so an
+ * older SDK ignores fields a newer server adds.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Card, payment and ledger-entry ids are UUIDs. */
+export function isUuid(text: string): boolean {
+  return UUID.test(text);
+}
+
+// --- requests: POST /cards/create/tier/:amount and /cards/fund/tier/:amount ---
+
+export const createCardRequestSchema = z.object({
+  // Printable text only: the name goes to the card provider and is shown to the owner wallet, so
+  // no control or invisible formatting characters (terminal escapes, NUL, bidi overrides).
+  nameOnCard: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}\p{Cf}]*$/u, 'nameOnCard must be printable text (no control characters)'),
+  email: z.email().max(254),
+  ownerAddress: z
+    .string()
+    .refine((v) => StrKey.isValidEd25519PublicKey(v), 'expected a Stellar account address (G...)')
+    .optional(),
+});
+/** What a client sends; the server works with the parsed form (`nameOnCard` trimmed). */
+export type CreateCardRequest = z.input<typeof createCardRequestSchema>;
+
+export const fundCardRequestSchema = z.object({
+  cardId: z.string().regex(UUID, 'expected a card id (UUID)'),
+});
+export type FundCardRequest = z.input<typeof fundCardRequestSchema>;
+
+// --- public ---
+
+export const healthSchema = z.object({
+  status: z.string(),
+  timestamp: z.string(),
+  version: z.string(),
+  unixTime: z.number().int(),
+  /** Payments held for a person to decide (docs/ARCHITECTURE.md, "What proves a payment"). */
+  paymentsNeedingReview: z.number().int(),
+});
+export type Health = z.infer<typeof healthSchema>;
+
+export const priceQuoteSchema = z.object({
+  loadAmount: z.number(),
+  cardFee: z.number(),
+  topUpFee: z.number(),
+  totalCost: z.number(),
+  totalAtomic: z.string(),
+  endpoint: z.string(),
+});
+export type PriceQuote = z.infer<typeof priceQuoteSchema>;
+
+/** `GET /pricing` and `GET /cards/tiers`. */
+export const pricingSchema = z.object({
+  cardFee: z.number(),
+  topUpPercent: z.number(),
+  minAmount: z.number(),
+  maxAmount: z.number(),
+  currency: z.string(),
+  asset: z.string(),
+  cardFeeCents: z.number().int(),
+  topUpFeeBasisPoints: z.number().int(),
+  minAmountCents: z.number().int(),
+  maxAmountCents: z.number().int(),
+  description: z.string(),
+  tiers: z.array(priceQuoteSchema),
+  topUpExample: priceQuoteSchema,
+});
+export type Pricing = z.infer<typeof pricingSchema>;
+
+// --- card data ---
+
+export const billingAddressSchema = z.object({
+  line1: z.string(),
+  city: z.string(),
+  state: z.string(),
+  postalCode: z.string(),
+  country: z.string(),
+});
+export type BillingAddress = z.infer<typeof billingAddressSchema>;
+
+/** The sensitive part of a card: only ever stored encrypted, only shown by the details endpoint and the one-time envelope. */
+export const cardDetailsSchema = z.object({
+  cardNumber: z.string(),
+  expiryMonth: z.number().int(),
+  expiryYear: z.number().int(),
+  cvv: z.string(),
+  billingAddress: billingAddressSchema,
+});
+export type CardDetails = z.infer<typeof cardDetailsSchema>;
+
+// --- paid ---
+
+export const paymentSummarySchema = z.object({
+  amountCharged: z.number(),
+  txHash: z.string(),
+  network: z.string(),
+  paymentId: z.string(),
+});
+export type PaymentSummary = z.infer<typeof paymentSummarySchema>;
+
+/** The card as a purchase answers it. */
+export const purchasedCardSchema = z.object({
+  cardId: z.string(),
+  nameOnCard: z.string(),
+  balance: z.number(),
+  status: z.string(),
+  createdAt: z.string(),
+});
+export type PurchasedCard = z.infer<typeof purchasedCardSchema>;
+
+export const detailsEnvelopeSchema = cardDetailsSchema.extend({
+  oneTimeAccess: z.boolean(),
+  expiresInSeconds: z.number().int(),
+});
+export type DetailsEnvelope = z.infer<typeof detailsEnvelopeSchema>;
+
+/** 201 of `POST /cards/create/tier/:amount`. */
+export const createCardResultSchema = z.object({
+  success: z.boolean(),
+  card: purchasedCardSchema,
+  payment: paymentSummarySchema,
+  /** Only in the first response to a purchase; a replayed response leaves it out (read details with the details endpoint). */
+  detailsEnvelope: detailsEnvelopeSchema.optional(),
+});
+export type CreateCardResult = z.infer<typeof createCardResultSchema>;
+
+/** 200 of `POST /cards/fund/tier/:amount`. */
+export const fundCardResultSchema = z.object({
+  success: z.boolean(),
+  cardId: z.string(),
+  fundedAmount: z.number(),
+  newBalance: z.number(),
+  payment: paymentSummarySchema,
+});
+export type FundCardResult = z.infer<typeof fundCardResultSchema>;
+
+/** `GET /payments/:paymentId` (the wallet that paid only). */
+export const paymentStatusSchema = z.object({
+  paymentId: z.string(),
+  kind: z.string(),
+  status: z.string(),
+  payer: z.string(),
+  network: z.string(),
+  amountAtomic: z.string(),
+  amount: z.string(),
+  amountCharged: z.number(),
+  txHash: z.string().nullable(),
+  cardId: z.string().nullable(),
+  refundTxHash: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type PaymentStatus = z.infer<typeof paymentStatusSchema>;
+
+// --- wallet-signed ---
+
+export const cardSummarySchema = z.object({
+  cardId: z.string(),
+  nameOnCard: z.string(),
+  lastFour: z.string(),
+  balance: z.number(),
+  balanceCents: z.number().int(),
+  status: z.string(),
+  createdAt: z.string(),
+});
+export type CardSummary = z.infer<typeof cardSummarySchema>;
+
+/** `GET /cards`: the cards this wallet holds (bought). */
+export const cardListSchema = z.object({ cards: z.array(cardSummarySchema) });
+export type CardList = z.infer<typeof cardListSchema>;
+
+export const assignedCardSchema = cardSummarySchema.extend({ agentAddress: z.string() });
+export type AssignedCard = z.infer<typeof assignedCardSchema>;
+
+/** `GET /cards?role=owner`: cards other wallets bought and named this wallet owner of (not chosen by it). */
+export const assignedCardListSchema = z.object({
+  role: z.literal('owner'),
+  description: z.string(),
+  cards: z.array(assignedCardSchema),
+});
+export type AssignedCardList = z.infer<typeof assignedCardListSchema>;
+
+export const cardSchema = cardSummarySchema.extend({
+  detailsRevoked: z.boolean(),
+  agentAddress: z.string(),
+  ownerAddress: z.string(),
+  updatedAt: z.string(),
+});
+export type Card = z.infer<typeof cardSchema>;
+
+/** `GET /cards/:cardId`. */
+export const cardResponseSchema = z.object({ card: cardSchema });
+export type CardResponse = z.infer<typeof cardResponseSchema>;
+
+/** `GET /cards/:cardId/details`. */
+export const cardDetailsResponseSchema = z.object({ details: cardDetailsSchema });
+export type CardDetailsResponse = z.infer<typeof cardDetailsResponseSchema>;
+
+/** `POST /cards/:cardId/freeze` and `/unfreeze`. */
+export const statusChangeSchema = z.object({ success: z.boolean(), cardId: z.string(), status: z.string() });
+export type StatusChange = z.infer<typeof statusChangeSchema>;
+
+/** `POST /cards/:cardId/revoke-details` and `/restore-details`. */
+export const detailsRevocationSchema = z.object({ success: z.boolean(), cardId: z.string(), detailsRevoked: z.boolean() });
+export type DetailsRevocation = z.infer<typeof detailsRevocationSchema>;
+
+export const cardTransactionSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  amount: z.number(),
+  amountCents: z.number().int(),
+  description: z.string(),
+  createdAt: z.string(),
+});
+export type CardTransaction = z.infer<typeof cardTransactionSchema>;
+
+/** `GET /cards/:cardId/transactions`, newest first; pass `nextCursor` back as `cursor` (null on the last page). */
+export const transactionsPageSchema = z.object({
+  cardId: z.string(),
+  transactions: z.array(cardTransactionSchema),
+  nextCursor: z.string().nullable(),
+});
+export type TransactionsPage = z.infer<typeof transactionsPageSchema>;
+
+/** `GET /cards/:cardId/balance`. */
+export const balanceResponseSchema = z.object({
+  cardId: z.string(),
+  balance: z.number(),
+  balanceCents: z.number().int(),
+  currency: z.string(),
+});
+export type BalanceResponse = z.infer<typeof balanceResponseSchema>;
+
+export const detailsAccessAttemptSchema = z.object({
+  time: z.string(),
+  wallet: z.string(),
+  ip: z.string(),
+  userAgent: z.string(),
+  outcome: z.string(),
+});
+
+/** `GET /cards/:cardId/details-access`: the details audit, newest first, and refusals counted beyond it. */
+export const detailsAccessPageSchema = z.object({
+  cardId: z.string(),
+  attempts: z.array(detailsAccessAttemptSchema),
+  nextCursor: z.string().nullable(),
+  unlistedRefusals: z.object({
+    attempts: z.number().int(),
+    firstAt: z.string().nullable(),
+    lastAt: z.string().nullable(),
+  }),
+});
+export type DetailsAccessPage = z.infer<typeof detailsAccessPageSchema>;
