@@ -1,7 +1,7 @@
 // bench/rpc-transport: client CPU per JSON-RPC call to the local ledger over http:, node:http (what
 // SorobanRpc used before) vs our Http1Client. The ledger runs in a child process, so process.cpuUsage()
 // here is the client's alone: building the body, the transport, and JSON.parse of the answer.
-//   npx tsx bench/rpc-transport.ts   (env: CALLS per measurement, RUNS, BENCH_PORT for the ledger)
+//   npx tsx bench/rpc-transport.ts   (env: CALLS per measurement, RUNS)
 // Prints medians and ratios; results go to BENCHMARKS.md by hand. No assertions: timings are not tests.
 import http from 'node:http';
 import os from 'node:os';
@@ -15,7 +15,6 @@ import { startLedger } from './ledger-process.js';
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const calls = num('CALLS', 4000);
 const runs = num('RUNS', 5);
-const port = num('BENCH_PORT', 18_650);
 const TIMEOUT_MS = 30_000;
 
 type Post = (body: string) => Promise<{ status: number; text: string }>;
@@ -92,7 +91,7 @@ async function measure(post: Post, method: string, params: unknown, count: numbe
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 console.log(`bench/rpc-transport — ${new Date().toISOString()} — node ${process.version} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
-const ledger = await startLedger(1000, port);
+const ledger = await startLedger(1000);
 try {
   const url = new URL(`${ledger.url}/soroban/rpc`);
   const hash = await landedTransaction(ledger.url, new SorobanRpc(url.href));
