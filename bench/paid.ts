@@ -1,31 +1,34 @@
 // bench/paid: N concurrent agents buying cards from card402 against the local ledger, each in its own
 // process: the ledger (npm run localnet), card402 (bench/paid-server.ts) and the agents (this file).
+// card402 talks to the ledger's RPC over HTTPS, as a deployment talks to a real Soroban RPC: the bench
+// makes a self-signed certificate per run and only the server process trusts it (NODE_EXTRA_CA_CERTS).
 //   npx tsx bench/paid.ts            (env: AGENTS, CARDS, WARMUP_CARDS, LEDGER_MS, REPEAT, SCALE_LEDGER_MS, SCALE_SECONDS,
-//                                     BENCH_PORT: first local ledger port, so two benches can run side by side,
 //                                     BENCH_CPU_PROF: a directory for a CPU profile of the server over the measured cards)
 // Prints medians and ratios; results go to BENCHMARKS.md by hand. No assertions: timings are not tests.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
 import { payAndFetch } from '../test/helpers/pay-and-fetch.js';
 import { LOCALNET_PASSPHRASE } from '../src/localnet/index.js';
 import { SorobanRpc } from '../src/stellar/rpc.js';
-import { startLedger } from './ledger-process.js';
+import { selfSignedCert, startLedger, type LedgerProcess } from './ledger-process.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
-async function startServer(ledgerUrl: string, channels: number, dataDir: string): Promise<{ child: ChildProcess; url: string; cpu(): Promise<ServerCpu> }> {
+/** card402 in its own process, on the ledger's HTTPS RPC; `caPath` is the only extra CA it trusts. */
+async function startServer(ledger: LedgerProcess, caPath: string, channels: number, dataDir: string): Promise<{ child: ChildProcess; url: string; cpu(): Promise<ServerCpu> }> {
   const child = fork(path.join(root, 'bench/paid-server.ts'), [], {
     cwd: root,
     execArgv: ['--import', 'tsx'],
     env: {
       ...process.env,
+      NODE_EXTRA_CA_CERTS: caPath,
       DATA_DIR: dataDir,
-      STELLAR_RPC_URL: `${ledgerUrl}/soroban/rpc`,
-      BENCH_FRIENDBOT_URL: `${ledgerUrl}/friendbot`,
+      STELLAR_RPC_URL: `${ledger.httpsUrl!}/soroban/rpc`,
+      BENCH_FRIENDBOT_URL: `${ledger.url}/friendbot`,
       CHANNEL_COUNT: String(channels),
       SETTLE_POLL_INTERVAL_MS: '25',
       LOG_LEVEL: process.env['BENCH_LOG_SINK'] ? 'info' : 'warn',
@@ -68,13 +71,28 @@ interface RunResult {
   eventLoopMsPerCard: number;
   /** Server CPU per card over the warm-up cards of a fresh process. */
   warmupCpuMsPerCard: number;
+  /** /proc/loadavg's 1-minute load average before the warm-up and after the measured cards. */
+  loadBefore: string;
+  loadAfter: string;
 }
 
-async function run(opts: { agents: number; channels: number; ledgerMs: number; warmupCards: number; cards?: number; seconds?: number; port: number }): Promise<RunResult> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'card402-bench-'));
-  const ledger = await startLedger(opts.ledgerMs, opts.port);
-  const server = await startServer(ledger.url, opts.channels, dataDir);
+/** The 1-, 5- and 15-minute load averages: the machine is shared, so every run says how busy it was. */
+const loadAverage = () => {
   try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '-';
+  }
+};
+
+async function run(opts: { agents: number; channels: number; ledgerMs: number; warmupCards: number; cards?: number; seconds?: number }): Promise<RunResult> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'card402-bench-'));
+  const tls = selfSignedCert(dataDir);
+  const ledger = await startLedger(opts.ledgerMs, tls);
+  const server = await startServer(ledger, tls.certPath, opts.channels, dataDir);
+  const loadBefore = loadAverage();
+  try {
+    // The agents' own RPC calls (simulate, to sign) go over plain HTTP: their CPU is not measured.
     const rpc = new SorobanRpc(`${ledger.url}/soroban/rpc`);
     const agents = Array.from({ length: opts.agents }, () => Keypair.random());
     for (const a of agents) {
@@ -144,6 +162,8 @@ async function run(opts: { agents: number; channels: number; ledgerMs: number; w
       cpuMsPerCard: cpuMs / Math.max(1, issued),
       eventLoopMsPerCard: (cpuAfter.eventLoopUs - cpuBefore.eventLoopUs) / 1000 / Math.max(1, issued),
       warmupCpuMsPerCard: (cpuBefore.user - cpuAtStart.user + cpuBefore.system - cpuAtStart.system) / 1000 / Math.max(1, warmedUp),
+      loadBefore,
+      loadAfter: loadAverage(),
     };
   } finally {
     server.child.send('stop');
@@ -161,17 +181,17 @@ const ledgerMs = num('LEDGER_MS', 250);
 const cards = num('CARDS', 1200);
 const warmupCards = num('WARMUP_CARDS', 3000);
 const repeat = num('REPEAT', 3);
-const portBase = num('BENCH_PORT', 18_400);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`bench/paid — ${new Date().toISOString()} — node ${process.version} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
-console.log(`\n1) ${agents} concurrent agents, 16 channels, ledger every ${ledgerMs} ms, ${cards} cards (card only, $10) after ${warmupCards} warm-up cards; median of ${repeat} runs`);
+console.log(`\n1) ${agents} concurrent agents, 16 channels, ledger every ${ledgerMs} ms, RPC over HTTPS, ${cards} cards (card only, $10) after ${warmupCards} warm-up cards; median of ${repeat} runs`);
 const runs: RunResult[] = [];
-for (let i = 0; i < repeat; i++) runs.push(await run({ agents, channels: 16, ledgerMs, warmupCards, cards, port: portBase + i }));
+for (let i = 0; i < repeat; i++) runs.push(await run({ agents, channels: 16, ledgerMs, warmupCards, cards }));
 const m = (pick: (r: RunResult) => number) => median(runs.map(pick));
 console.log(`   issued ${runs.map((r) => r.cards).join('/')} cards, ${runs.reduce((n, r) => n + r.failures, 0)} failures in all runs`);
 console.log(`   ${fmt(m((r) => r.cardsPerSecond))} cards/s | latency (402 + pay + 201) p50 ${fmt(m((r) => r.p50Ms), 0)} ms, p99 ${fmt(m((r) => r.p99Ms), 0)} ms`);
 console.log(`   server CPU ${fmt(m((r) => r.cpuMsPerCard), 2)} ms per paid card (runs: ${runs.map((r) => fmt(r.cpuMsPerCard, 2)).join(', ')}; ledger and agents run in other processes)`);
 console.log(`   of which the event-loop thread ${fmt(m((r) => r.eventLoopMsPerCard), 2)} ms (runs: ${runs.map((r) => fmt(r.eventLoopMsPerCard, 2)).join(', ')}; the rest is GC, compiler and libuv threads)`);
+console.log(`   load average (1/5/15 min) before → after each run: ${runs.map((r) => `${r.loadBefore} → ${r.loadAfter}`).join('; ')}`);
 console.log(`   the ${warmupCards} warm-up cards of each fresh process: ${fmt(m((r) => r.warmupCpuMsPerCard), 2)} ms of server CPU per card (runs: ${runs.map((r) => fmt(r.warmupCpuMsPerCard, 2)).join(', ')})`);
 
 if (process.env['BENCH_ONLY_FIRST']) process.exit(0);
@@ -180,7 +200,7 @@ const scaleSeconds = num('SCALE_SECONDS', 15);
 console.log(`\n2) settlement throughput vs channels, ledger every ${scaleLedgerMs} ms, ${scaleSeconds} s each, 3 agents per channel`);
 const rows: Array<[number, RunResult]> = [];
 for (const channels of [1, 16]) {
-  rows.push([channels, await run({ agents: 3 * channels, channels, ledgerMs: scaleLedgerMs, warmupCards: channels, seconds: scaleSeconds, port: portBase + 100 + channels })]);
+  rows.push([channels, await run({ agents: 3 * channels, channels, ledgerMs: scaleLedgerMs, warmupCards: channels, seconds: scaleSeconds })]);
 }
 console.log('   channels | cards/s | ideal (channels ÷ ledger s) | ratio to ideal | p50 ms | failures | CPU ms/card');
 for (const [channels, r] of rows) {

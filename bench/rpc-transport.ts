@@ -1,32 +1,34 @@
-// bench/rpc-transport: client CPU per JSON-RPC call to the local ledger over http:, node:http (what
-// SorobanRpc used before) vs our Http1Client. The ledger runs in a child process, so process.cpuUsage()
-// here is the client's alone: building the body, the transport, and JSON.parse of the answer.
-//   npx tsx bench/rpc-transport.ts   (env: CALLS per measurement, RUNS, BENCH_PORT for the ledger)
+// bench/rpc-transport: client CPU per JSON-RPC call to the local ledger over HTTPS (as to a real
+// Soroban RPC), node:https with a keep-alive agent vs undici (a Pool; request() and a dispatch()
+// handler). The ledger runs in a child process, so process.cpuUsage() here is the client's alone:
+// building the body, the transport and TLS, and JSON.parse of the answer.
+//   npx tsx bench/rpc-transport.ts   (env: CALLS per measurement, RUNS)
 // Prints medians and ratios; results go to BENCHMARKS.md by hand. No assertions: timings are not tests.
-import http from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
+import path from 'node:path';
 import { urlToHttpOptions } from 'node:url';
 import { Account, Keypair, Operation, TransactionBuilder, nativeToScVal, rpc } from '@stellar/stellar-sdk';
+import { Pool, type Dispatcher } from 'undici';
 import { LOCALNET_PASSPHRASE, LOCALNET_USDC_CONTRACT } from '../src/localnet/index.js';
-import { Http1Client } from '../src/stellar/http1-transport.js';
 import { SorobanRpc } from '../src/stellar/rpc.js';
-import { startLedger } from './ledger-process.js';
+import { selfSignedCert, startLedger } from './ledger-process.js';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const calls = num('CALLS', 4000);
 const runs = num('RUNS', 5);
-const port = num('BENCH_PORT', 18_650);
 const TIMEOUT_MS = 30_000;
 
 type Post = (body: string) => Promise<{ status: number; text: string }>;
 
-/** node:http with a keep-alive agent, as SorobanRpc posted before Http1Client (request options prepared once). */
-function nodeHttpPost(url: URL): Post {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const target: http.RequestOptions = { ...urlToHttpOptions(url), agent, method: 'POST' };
+/** node:https with a keep-alive agent, request options prepared once. */
+function nodeHttpsPost(url: URL, ca: Buffer): Post {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 256, ca });
+  const target: https.RequestOptions = { ...urlToHttpOptions(url), agent, method: 'POST' };
   return (body) =>
     new Promise((resolve, reject) => {
-      const request = http.request({ ...target, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+      const request = https.request({ ...target, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
@@ -38,9 +40,41 @@ function nodeHttpPost(url: URL): Post {
     });
 }
 
-function http1Post(url: URL): Post {
-  const endpoint = new Http1Client().endpoint(url);
-  return (body) => endpoint.post(body, TIMEOUT_MS);
+const undiciPool = (url: URL, ca: Buffer) => new Pool(url.origin, { connections: 256, connect: { ca }, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
+
+/** undici's request(): the answer as a stream, read with body.text(). */
+function undiciRequestPost(url: URL, ca: Buffer): Post {
+  const pool = undiciPool(url, ca);
+  const pathname = url.pathname + url.search;
+  return async (body) => {
+    const response = await pool.request({ path: pathname, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: response.statusCode, text: await response.body.text() };
+  };
+}
+
+/** undici's dispatch() with a handler that collects the chunks: no stream per response. */
+function undiciDispatchPost(url: URL, ca: Buffer): Post {
+  const pool = undiciPool(url, ca);
+  const pathname = url.pathname + url.search;
+  return (body) =>
+    new Promise((resolve, reject) => {
+      let status = 0;
+      const chunks: Buffer[] = [];
+      const handler: Dispatcher.DispatchHandlers = {
+        onConnect: () => undefined,
+        onHeaders: (statusCode) => {
+          status = statusCode;
+          return true;
+        },
+        onData: (chunk) => {
+          chunks.push(chunk);
+          return true;
+        },
+        onComplete: () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }),
+        onError: reject,
+      };
+      pool.dispatch({ origin: url.origin, path: pathname, method: 'POST', headers: { 'content-type': 'application/json' }, body }, handler);
+    });
 }
 
 /** A USDC transfer that landed, so getTransaction answers SUCCESS with its envelope, result and meta. */
@@ -90,15 +124,20 @@ async function measure(post: Post, method: string, params: unknown, count: numbe
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-console.log(`bench/rpc-transport — ${new Date().toISOString()} — node ${process.version} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
-const ledger = await startLedger(1000, port);
+console.log(`bench/rpc-transport — ${new Date().toISOString()} — node ${process.version} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} — load ${loadAverage()}`);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'card402-rpc-bench-'));
+const tls = selfSignedCert(dir);
+const ca = readFileSync(tls.certPath);
+const ledger = await startLedger(1000, tls);
 try {
-  const url = new URL(`${ledger.url}/soroban/rpc`);
-  const hash = await landedTransaction(ledger.url, new SorobanRpc(url.href));
+  const url = new URL(`${ledger.httpsUrl!}/soroban/rpc`);
+  const hash = await landedTransaction(ledger.url, new SorobanRpc(`${ledger.url}/soroban/rpc`));
   const transports: Array<[string, Post]> = [
-    ['node:http', nodeHttpPost(url)],
-    ['Http1Client', http1Post(url)],
+    ['node:https', nodeHttpsPost(url, ca)],
+    ['undici request', undiciRequestPost(url, ca)],
+    ['undici dispatch', undiciDispatchPost(url, ca)],
   ];
   const cases: Array<[string, string, unknown]> = [
     ['getLatestLedger', 'getLatestLedger', undefined],
@@ -106,24 +145,27 @@ try {
     ['getTransaction SUCCESS', 'getTransaction', { hash }],
   ];
   for (const [label, method, params] of cases) {
-    const sample = await transports[1]![1](JSON.stringify({ jsonrpc: '2.0', id: 0, method, ...(params === undefined ? {} : { params }) }));
+    const sample = await transports[0]![1](JSON.stringify({ jsonrpc: '2.0', id: 0, method, ...(params === undefined ? {} : { params }) }));
     console.log(`\n${label} (answer ${sample.text.length} bytes), ${calls} calls per measurement, median of ${runs} runs, transports alternating`);
-    console.log('   in flight | node:http µs/call | Http1Client µs/call | node:http ÷ Http1Client');
+    console.log(`   in flight | ${transports.map(([name]) => `${name} µs/call`).join(' | ')} | ${transports.slice(1).map(([name]) => `node:https ÷ ${name}`).join(' | ')}`);
     for (const inFlight of [1, 8]) {
-      // Warm-up, not measured: both transports' code through V8's compilers and their sockets open.
+      // Warm-up, not measured: every transport's code through V8's compilers and its sockets open.
       for (const [, post] of transports) await measure(post, method, params, calls / 2, inFlight);
       const samples = transports.map((): number[] => []);
       for (let run = 0; run < runs; run++) {
         for (const [i, [, post]] of transports.entries()) samples[i]!.push(await measure(post, method, params, calls, inFlight));
       }
-      const [nodeUs, http1Us] = samples.map(median) as [number, number];
+      const medians = samples.map(median);
       console.log(
-        `   ${String(inFlight).padStart(9)} | ${nodeUs.toFixed(0).padStart(17)} | ${http1Us.toFixed(0).padStart(19)} | ${(nodeUs / http1Us).toFixed(2).padStart(22)}` +
+        `   ${String(inFlight).padStart(9)} | ${medians.map((m) => m.toFixed(0)).join(' | ')} | ${medians.slice(1).map((m) => (medians[0]! / m).toFixed(2)).join(' | ')}` +
           `   (runs: ${samples.map((s) => s.map((x) => x.toFixed(0)).join('/')).join(' vs ')})`,
       );
     }
   }
+  console.log(`\nload at the end: ${loadAverage()}`);
 } finally {
   ledger.child.kill('SIGTERM');
   await new Promise((resolve) => ledger.child.once('exit', resolve));
+  rmSync(dir, { recursive: true, force: true });
 }
+process.exit(0); // the pools' idle sockets

@@ -1,9 +1,7 @@
-import https from 'node:https';
-import { urlToHttpOptions } from 'node:url';
 import { StrKey, xdr, rpc, type FeeBumpTransaction, type Transaction } from '@stellar/stellar-sdk';
+import { Agent, Client, type Dispatcher } from 'undici';
 import type { LedgerView, SimulationOutcome } from './ledger-view.js';
 import type { EncodedSorobanData } from './envelope.js';
-import { Http1Client, Http1Error, type Http1Endpoint } from './http1-transport.js';
 
 /**
  * A small Soroban JSON-RPC client. It speaks plain JSON-RPC over an injectable fetch, so the same
@@ -17,8 +15,9 @@ export class RpcError extends Error {
   constructor(
     message: string,
     readonly code?: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -102,40 +101,91 @@ export const MAX_BATCH_SIZE = 100;
  */
 export const BATCH_REPROBE_MS = 5 * 60_000;
 
-/** Upper bound for one JSON-RPC round trip. */
+/**
+ * How long one JSON-RPC call may go without progress: connecting, then the answer's head after the
+ * request, then each piece of its body. An answer that keeps arriving may take longer in all.
+ */
 export const RPC_TIMEOUT_MS = 30_000;
 
-/** http: RPC URLs (the local ledger, an RPC next to us): half the CPU per call of node:http. */
-const http1Client = new Http1Client();
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
+/** Most bytes of one RPC answer (a getTransaction with its meta is a few KB; a batch of 100, ~1 MB). */
+export const MAX_RPC_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /**
- * POST over node:https with keep-alive: a fraction of the CPU of global fetch per call, which
- * matters because every settlement makes several RPC calls. `target` is the URL already turned into
- * request options: handing node a URL object converts it again on every call (~30 % of a call's CPU).
+ * The one RPC transport, for http: and https: URLs alike: undici, with kept-alive connections pooled
+ * per origin and shared by every SorobanRpc of the process. Idle connections close after undici's
+ * keep-alive timeout (4 s, or the server's Keep-Alive hint less 1 s), so we close before a server's
+ * own idle close would race our reuse, and they never keep the process alive.
+ * Why undici and not node:https with a keep-alive agent: over HTTPS it spends 130-190 instead of
+ * 170-255 µs of client CPU per call (bench/rpc-transport), and every paid card makes about four
+ * calls: 3.33 instead of 3.77 ms of server CPU per paid card in bench/paid (BENCHMARKS.md).
  */
-function httpsPost(target: https.RequestOptions, body: string, timeoutMs: number, mayRetryStale = true): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = https.request(
-      { ...target, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', reject);
-      },
-    );
-    request.on('error', (err: NodeJS.ErrnoException) => {
-      // A kept-alive connection the server closed while it sat idle fails as soon as it is reused
-      // (the server's idle timeout races our reuse). Once, on a fresh connection: every call we
-      // make is safe to repeat (reads, and sendTransaction of the same envelope is DUPLICATE).
-      if (mayRetryStale && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-        httpsPost({ ...target, agent: false }, body, timeoutMs, false).then(resolve, reject);
-      } else reject(err);
+const rpcAgent = new Agent({ connections: 256, maxResponseSize: MAX_RPC_RESPONSE_BYTES });
+
+/** Where one SorobanRpc posts: the URL split once, as undici wants it. */
+interface RpcTarget {
+  origin: string;
+  path: string;
+  /** Credentials in the URL become Basic auth, as node:http and fetch do with them. */
+  headers: Record<string, string>;
+}
+
+function rpcTarget(url: URL): RpcTarget {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (url.username || url.password) {
+    headers['authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  }
+  return { origin: url.origin, path: `${url.pathname}${url.search}`, headers };
+}
+
+/** Failures of the connection itself: what a kept-alive socket the server closed while idle gives. */
+const STALE_CODES: ReadonlySet<unknown> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+/** No byte moved for the timeout: connecting, waiting for the answer's head, or between body chunks. */
+const TIMEOUT_CODES: ReadonlySet<unknown> = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+const errorCode = (err: unknown): unknown => (typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined);
+
+/**
+ * The transport's failures as callers know them: a stall, or an answer the transport refuses
+ * (unframeable, too large, cut short), is the RPC's fault: an RpcError like the rest. Failing to
+ * reach the RPC at all (refused, unknown host, TLS) stays the socket's own error.
+ */
+function transportError(err: unknown, answerBegan: boolean): unknown {
+  const code = errorCode(err);
+  if (TIMEOUT_CODES.has(code)) return new RpcError('RPC request timed out', undefined, { cause: err });
+  if (answerBegan || (typeof code === 'string' && (code.startsWith('HPE_') || code.startsWith('UND_ERR_RES_')))) {
+    return new RpcError(`RPC response refused: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * POSTs `body`; rejects when no byte moves for `timeoutMs`. A connection reset or closed before the
+ * answer began (a kept-alive socket the server dropped while idle, as its idle timeout races our
+ * reuse) is tried once more on a fresh connection: every call we make is safe to repeat (reads, and
+ * sendTransaction of the same envelope is DUPLICATE).
+ */
+async function postJson(target: RpcTarget, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const request: Dispatcher.RequestOptions = { origin: target.origin, path: target.path, method: 'POST', headers: target.headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
+  let fresh: Client | undefined;
+  try {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await rpcAgent.request(request);
+    } catch (err) {
+      if (!STALE_CODES.has(errorCode(err))) throw transportError(err, false);
+      fresh = new Client(target.origin, { maxResponseSize: MAX_RPC_RESPONSE_BYTES });
+      response = await fresh.request(request).catch((retryErr: unknown) => {
+        throw transportError(retryErr, false);
+      });
+    }
+    const text = await response.body.text().catch((err: unknown) => {
+      throw transportError(err, true);
     });
-    request.setTimeout(timeoutMs, () => request.destroy(new RpcError('RPC request timed out')));
-    request.end(body);
-  });
+    return { status: response.statusCode, text };
+  } finally {
+    // Its one request is done, or failed: the connection goes (a stale pooled one is undici's to drop).
+    if (fresh) fresh.destroy().catch(() => undefined);
+  }
 }
 
 /** Decoded once, to refuse bytes that are not SorobanTransactionData and to read the fee; kept as sent. */
@@ -146,10 +196,9 @@ function encodedSorobanData(base64: string): EncodedSorobanData {
 }
 
 export class SorobanRpc implements LedgerView {
-  /** Exactly one transport: the injected fetch, or the built-in one for the URL's scheme. */
+  /** Exactly one transport: the injected fetch, or the built-in one. */
   private readonly fetchFn: FetchLike | undefined;
-  private readonly http1: Http1Endpoint | undefined;
-  private readonly httpsTarget: https.RequestOptions | undefined;
+  private readonly target: RpcTarget | undefined;
   private readonly timeoutMs: number;
   /** Until when (epoch ms) transactions() uses single calls because the server refused a batch. */
   private batchesRefusedUntil = 0;
@@ -166,9 +215,7 @@ export class SorobanRpc implements LedgerView {
     this.timeoutMs = opts.timeoutMs ?? RPC_TIMEOUT_MS;
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new RpcError(`unsupported RPC URL ${url}`);
-    if (this.fetchFn) return;
-    if (parsed.protocol === 'http:') this.http1 = http1Client.endpoint(parsed);
-    else this.httpsTarget = { ...urlToHttpOptions(parsed), agent: httpsAgent };
+    if (!this.fetchFn) this.target = rpcTarget(parsed);
   }
 
   private async post(body: string): Promise<{ status: number; text: string }> {
@@ -176,13 +223,7 @@ export class SorobanRpc implements LedgerView {
       const response = await this.fetchFn(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       return { status: response.status, text: await response.text() };
     }
-    if (this.http1) {
-      // A response the transport refuses, or a stall, is the RPC's fault: an RpcError like the rest.
-      return this.http1.post(body, this.timeoutMs).catch((err: unknown) => {
-        throw err instanceof Http1Error ? new RpcError(`RPC ${err.message}`) : err;
-      });
-    }
-    return httpsPost(this.httpsTarget!, body, this.timeoutMs);
+    return postJson(this.target!, body, this.timeoutMs);
   }
 
   async call<T>(method: string, params?: unknown): Promise<T> {

@@ -1,12 +1,17 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { xdr } from '@stellar/stellar-sdk';
-import { BATCH_REPROBE_MS, MAX_BATCH_SIZE, RpcError, SorobanRpc } from '../../src/stellar/rpc.js';
+import { BATCH_REPROBE_MS, MAX_BATCH_SIZE, MAX_RPC_RESPONSE_BYTES, RpcError, SorobanRpc } from '../../src/stellar/rpc.js';
 
-// A real HTTP server whose next answer each test chooses: the client's node:http transport and its
-// parsing are exercised exactly as against a Soroban RPC. An answer may be computed from the request.
+// A real HTTP server whose next answer each test chooses: the client's transport and its parsing are
+// exercised exactly as against a Soroban RPC. An answer may be computed from the request.
 type Reply = { status?: number; body: string };
 type Answer = Reply | 'hang' | ((request: unknown) => Reply);
 let answer: Answer = { body: '{}' };
@@ -158,49 +163,183 @@ describe('SorobanRpc.simulate: parses the fields verification uses', () => {
 });
 
 describe('SorobanRpc over kept-alive connections', () => {
-  it('a connection the server dropped while idle is retried once on a fresh one, not reported as a failure', async () => {
-    // A raw server: its first connection answers one request, then resets when it is reused (as a
-    // server whose idle timeout fired just as the client reused the socket); later connections answer.
-    let connections = 0;
+  const LEDGER_42 = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { id: 'x', protocolVersion: 23, sequence: 42 } });
+  const ok = (body = LEDGER_42) => `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  /** Lets the client's pool take a connection back after an answer, as between two calls of a real settlement. */
+  const idle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+  /**
+   * A raw TCP server writing exactly the bytes a test gives: `reply(socket, connection, nth)` answers
+   * the nth request (from 1) on connection number `connection` (from 1). It records which connection
+   * each request came on, and each request's head (request line and headers).
+   */
+  async function rawServer(reply: (socket: net.Socket, connection: number, nth: number) => void) {
+    const requestsOn: number[] = [];
+    const heads: string[] = [];
     const sockets = new Set<net.Socket>();
-    const answerBody = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { id: 'x', protocolVersion: 23, sequence: 42 } });
-    const raw = net.createServer((socket) => {
-      const n = ++connections;
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      const connection = ++connections;
       sockets.add(socket);
-      let served = 0;
+      let nth = 0;
       socket.on('data', (chunk: Buffer) => {
-        if (!chunk.toString('latin1').includes('\r\n\r\n')) return;
-        if (n === 1 && served === 1) return void socket.resetAndDestroy();
-        served += 1;
-        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nContent-Length: ${Buffer.byteLength(answerBody)}\r\n\r\n${answerBody}`);
+        const text = chunk.toString('latin1');
+        if (!text.includes('\r\n\r\n')) return;
+        requestsOn.push(connection);
+        heads.push(text.slice(0, text.indexOf('\r\n\r\n') + 2));
+        reply(socket, connection, ++nth);
       });
       socket.on('error', () => undefined);
     });
-    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
-    try {
-      const rpc = new SorobanRpc(`http://127.0.0.1:${(raw.address() as AddressInfo).port}/soroban/rpc`);
-      expect(await rpc.latestLedger()).toBe(42);
-      expect(await rpc.latestLedger()).toBe(42);
-      expect(connections).toBe(2);
-    } finally {
-      for (const socket of sockets) socket.destroy(); // the client keeps its socket pooled
-      await new Promise((resolve) => raw.close(resolve));
-    }
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      requestsOn,
+      heads,
+      rpc: new SorobanRpc(`http://127.0.0.1:${(server.address() as AddressInfo).port}/soroban/rpc`),
+      close: async () => {
+        for (const socket of sockets) socket.destroy(); // the client keeps its sockets pooled
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+  const servers: Array<{ close(): Promise<void> }> = [];
+  const start = async (reply: Parameters<typeof rawServer>[0]) => {
+    const server = await rawServer(reply);
+    servers.push(server);
+    return server;
+  };
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
-  it('a response the transport cannot frame is an RpcError', async () => {
-    const raw = net.createServer((socket) => {
-      socket.on('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}'));
-      socket.on('error', () => undefined);
+  it("posts JSON to the URL's path and query, with the URL's credentials as Basic auth", async () => {
+    const raw = await start((socket) => socket.write(ok()));
+    const url = new URL(raw.rpc.url);
+    url.username = 'user';
+    url.password = 'p%40ss';
+    url.search = '?key=abc';
+    expect(await new SorobanRpc(url.href).latestLedger()).toBe(42);
+    const [head] = raw.heads;
+    expect(head).toMatch(/^POST \/soroban\/rpc\?key=abc HTTP\/1\.1\r\n/);
+    expect(head).toMatch(/\r\ncontent-type: application\/json\r\n/i);
+    expect(head).toMatch(new RegExp(`\\r\\nauthorization: Basic ${Buffer.from('user:p@ss').toString('base64')}\\r\\n`, 'i'));
+  });
+
+  it('reuses one kept-alive connection for calls one after another', async () => {
+    const raw = await start((socket) => socket.write(ok()));
+    for (let i = 0; i < 3; i++) {
+      expect(await raw.rpc.latestLedger()).toBe(42);
+      await idle();
+    }
+    expect(raw.requestsOn).toEqual([1, 1, 1]);
+  });
+
+  it.each<[string, (socket: net.Socket) => void]>([
+    ['reset', (socket) => socket.resetAndDestroy()],
+    ['closed', (socket) => socket.end()],
+  ])('a kept-alive connection the server %s as it was reused is retried once on a fresh one, not reported as a failure', async (_label, drop) => {
+    // Connection 1 answers its first request, then drops the connection when it is reused (as a
+    // server whose idle timeout fired just as the client reused the socket); later connections answer.
+    const raw = await start((socket, connection, nth) => (connection === 1 && nth === 2 ? drop(socket) : socket.write(ok())));
+    expect(await raw.rpc.latestLedger()).toBe(42);
+    await idle();
+    expect(await raw.rpc.latestLedger()).toBe(42);
+    expect(raw.requestsOn).toEqual([1, 1, 2]);
+  });
+
+  it('retries only once: a fresh connection that is also reset is a failure', async () => {
+    const raw = await start((socket) => socket.resetAndDestroy());
+    const error = await raw.rpc.latestLedger().catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'ECONNRESET' });
+    expect(raw.requestsOn).toEqual([1, 2]);
+  });
+
+  it('does not retry once the answer began: a connection reset mid-answer is an RpcError', async () => {
+    const raw = await start((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"par');
+      setTimeout(() => socket.resetAndDestroy(), 10);
     });
-    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const error = await raw.rpc.latestLedger().catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(RpcError);
+    expect((error as Error).message).toMatch(/^RPC response refused: /);
+    expect(raw.requestsOn).toEqual([1]);
+  });
+
+  it.each<[string, string]>([
+    ['conflicting Content-Length values', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}'],
+    ['a malformed status line', 'HTTP/1.1 OK\r\nContent-Length: 2\r\n\r\n{}'],
+    ['a body cut short by the server closing', 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}'],
+    [`a body over ${MAX_RPC_RESPONSE_BYTES} bytes`, `HTTP/1.1 200 OK\r\nContent-Length: ${MAX_RPC_RESPONSE_BYTES + 1}\r\n\r\n{}`],
+  ])('an answer the transport refuses (%s) is an RpcError, not retried', async (_label, response) => {
+    const raw = await start((socket) => socket.end(response));
+    const error = await raw.rpc.latestLedger().catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(RpcError);
+    expect((error as Error).message).toMatch(/^RPC response refused: /);
+    expect(raw.requestsOn).toEqual([1]);
+  });
+
+  it('an RPC that cannot be reached fails with the socket error, without retrying', async () => {
+    const raw = await start(() => undefined);
+    await raw.close();
+    await expect(raw.rpc.latestLedger()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('waits longer than the timeout in all for an answer that keeps making progress', async () => {
+    const answer = ok();
+    const head = answer.indexOf('\r\n\r\n') + 4;
+    const raw = await start(async (socket) => {
+      // The head at once, then the body in three more pieces a second apart: 3 s in all, each gap half the timeout.
+      for (const piece of [answer.slice(0, head + 10), answer.slice(head + 10, head + 20), answer.slice(head + 20, head + 30), answer.slice(head + 30)]) {
+        socket.write(piece);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    });
+    expect(await new SorobanRpc(raw.rpc.url, { timeoutMs: 2_000 }).latestLedger()).toBe(42);
+  });
+
+  it('gives up on an answer that stops making progress', async () => {
+    const answer = ok();
+    const raw = await start((socket) => socket.write(answer.slice(0, answer.indexOf('\r\n\r\n') + 10)));
+    await expect(new SorobanRpc(raw.rpc.url, { timeoutMs: 50 }).latestLedger()).rejects.toThrow(/^RPC request timed out$/);
+  });
+});
+
+describe('SorobanRpc over HTTPS, in a process of its own', () => {
+  it('talks to an RPC whose certificate the process trusts, and exits while its connection sits idle in the pool', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rpc-tls-'));
+    const [certPath, keyPath] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+    const server = https.createServer({ cert: readFileSync(certPath), key: readFileSync(keyPath) }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { sequence: 77 } })));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const rpc = new SorobanRpc(`http://127.0.0.1:${(raw.address() as AddressInfo).port}/soroban/rpc`);
-      const error = await rpc.latestLedger().catch((err: unknown) => err);
-      expect(error).toBeInstanceOf(RpcError);
-      expect((error as Error).message).toBe('RPC response has conflicting Content-Length values');
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/soroban/rpc`;
+      const rpcModule = join(import.meta.dirname, '../../src/stellar/rpc.ts');
+      const script = `
+        import { SorobanRpc } from ${JSON.stringify(rpcModule)};
+        const rpc = new SorobanRpc(process.argv[1]);
+        console.log(await rpc.latestLedger(), await rpc.latestLedger());
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        // Sockets that would keep the process alive: none, though the kept-alive one is still open.
+        console.log(JSON.stringify(process.getActiveResourcesInfo().filter((r) => /TCP|TLS/.test(r))));
+      `;
+      // The CA comes through NODE_EXTRA_CA_CERTS (read at start-up): nothing turns certificate checks off.
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script, url], {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: certPath },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      expect(output.trim().split('\n')).toEqual(['77 77', '[]']);
+      expect(code).toBe(0);
     } finally {
-      await new Promise((resolve) => raw.close(resolve));
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
