@@ -1,15 +1,4 @@
-import {
-  Account,
-  Address,
-  Keypair,
-  Operation,
-  TransactionBuilder,
-  authorizeEntry,
-  nativeToScVal,
-  rpc,
-  xdr,
-} from '@stellar/stellar-sdk';
-import { randomBytes } from 'node:crypto';
+import { Account, Keypair, Operation, TransactionBuilder, authorizeEntry, nativeToScVal, rpc } from '@stellar/stellar-sdk';
 import { SorobanPayerRpc, type FetchLike, type PayerRpc } from './soroban-rpc.js';
 import { PAYMENT_REQUIRED_HEADER, decodeJsonHeader, encodeJsonHeader } from '../protocol/x402-codec.js';
 import { X402_VERSION, type OfferedPaymentRequired, type PaymentPayload, type PaymentRequired } from '../protocol/x402.js';
@@ -35,88 +24,42 @@ export interface PayerOptions {
   ledgerSeconds?: number;
 }
 
-/** Deviations for tests that need validly signed but wrong payments. */
-export interface PaymentOverrides {
-  amount?: bigint;
-  payTo?: string;
-  asset?: string;
-  expirationLedger?: number;
-  txSource?: string;
-  /**
-   * Build the auth entry locally (random nonce) instead of from a simulation: for payments that
-   * cannot simulate (e.g. an unknown asset) but must still be validly signed.
-   */
-  skipSimulation?: boolean;
-}
-
 function rpcOf(opts: PayerOptions): PayerRpc {
   return typeof opts.rpc === 'string' ? new SorobanPayerRpc(opts.rpc, opts.fetch ? { fetch: opts.fetch } : {}) : opts.rpc;
-}
-
-/** An unsigned address-credential entry for `signer` (random nonce), as a recording simulation returns it. */
-export function unsignedAuthEntry(
-  invoke: xdr.InvokeContractArgs,
-  signer: string,
-  subInvocations: xdr.SorobanAuthorizedInvocation[] = [],
-): xdr.SorobanAuthorizationEntry {
-  return new xdr.SorobanAuthorizationEntry({
-    credentials: xdr.SorobanCredentials.sorobanCredentialsAddress(
-      new xdr.SorobanAddressCredentials({
-        address: Address.fromString(signer).toScAddress(),
-        nonce: xdr.Int64.fromString(randomBytes(8).readBigInt64BE().toString()),
-        signatureExpirationLedger: 0,
-        signature: xdr.ScVal.scvVoid(),
-      }),
-    ),
-    rootInvocation: new xdr.SorobanAuthorizedInvocation({
-      function: xdr.SorobanAuthorizedFunction.sorobanAuthorizedFunctionTypeContractFn(invoke),
-      subInvocations,
-    }),
-  });
 }
 
 export async function createExactPayment(
   required: OfferedPaymentRequired,
   opts: PayerOptions,
-  overrides: PaymentOverrides = {},
 ): Promise<PaymentPayload> {
   const requirements = required.accepts.find((r) => r.scheme === 'exact');
   if (!requirements) throw new Error('no exact-scheme requirements offered');
   if (requirements.extra?.areFeesSponsored !== true) throw new Error('exact on Stellar needs areFeesSponsored');
   const server = rpcOf(opts);
   const payer = opts.keypair.publicKey();
-  const asset = overrides.asset ?? requirements.asset;
-  const payTo = overrides.payTo ?? requirements.payTo;
-  const amount = overrides.amount ?? BigInt(requirements.amount);
+  const { asset, payTo } = requirements;
+  const amount = BigInt(requirements.amount);
 
   const operation = Operation.invokeContractFunction({
     contract: asset,
     function: 'transfer',
     args: [nativeToScVal(payer, { type: 'address' }), nativeToScVal(payTo, { type: 'address' }), nativeToScVal(amount, { type: 'i128' })],
   });
-  const source = new Account(overrides.txSource ?? PLACEHOLDER_SOURCE, '0');
+  const source = new Account(PLACEHOLDER_SOURCE, '0');
   const draft = new TransactionBuilder(source, { fee: '100', networkPassphrase: opts.networkPassphrase })
     .addOperation(operation)
     .setTimeout(requirements.maxTimeoutSeconds)
     .build();
 
-  let entries: xdr.SorobanAuthorizationEntry[];
-  let sorobanData: xdr.SorobanTransactionData | undefined;
-  let resourceFee = 0n;
-  if (overrides.skipSimulation) {
-    entries = [unsignedAuthEntry(operation.body().invokeHostFunctionOp().hostFunction().invokeContract(), payer)];
-  } else {
-    const sim = await server.simulateRaw(draft);
-    if (!rpc.Api.isSimulationSuccess(sim)) {
-      throw new Error(`payment simulation failed: ${'error' in sim ? String(sim.error) : 'unknown'}`);
-    }
-    entries = sim.result?.auth ?? [];
-    sorobanData = sim.transactionData.build();
-    resourceFee = BigInt(sim.minResourceFee);
+  const sim = await server.simulateRaw(draft);
+  if (!rpc.Api.isSimulationSuccess(sim)) {
+    throw new Error(`payment simulation failed: ${'error' in sim ? String(sim.error) : 'unknown'}`);
   }
+  const entries = sim.result?.auth ?? [];
+  const sorobanData = sim.transactionData.build();
+  const resourceFee = BigInt(sim.minResourceFee);
 
   const expiration =
-    overrides.expirationLedger ??
     (await server.latestLedger()) + Math.ceil(requirements.maxTimeoutSeconds / (opts.ledgerSeconds ?? DEFAULT_LEDGER_SECONDS));
   const signed = await Promise.all(
     entries.map((entry) => authorizeEntry(entry, opts.keypair, expiration, opts.networkPassphrase)),
@@ -125,7 +68,7 @@ export async function createExactPayment(
   const builder = new TransactionBuilder(source, {
     fee: (100n + resourceFee).toString(),
     networkPassphrase: opts.networkPassphrase,
-    ...(sorobanData ? { sorobanData } : {}),
+    sorobanData,
   });
   const func = operation.body().invokeHostFunctionOp().hostFunction();
   const tx = builder

@@ -10,7 +10,7 @@ import { CardDataCipher } from '../../src/cards/card-data.js';
 import type { CardIssuer } from '../../src/cards/issuer.js';
 import { SandboxIssuer } from '../../src/cards/sandbox-issuer.js';
 import { walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
-import type { PaymentOverrides } from '../../src/client/x402-payer.js';
+import type { PaymentOverrides } from './payments.js';
 import { payAndFetch } from './pay-and-fetch.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';

@@ -1,5 +1,6 @@
 import { LEGACY_PAYMENT_HEADER, PAYMENT_SIGNATURE_HEADER } from '../../src/protocol/x402-codec.js';
-import { createExactPayment, encodePayment, readPaymentRequired, type PayerOptions, type PaymentOverrides } from '../../src/client/x402-payer.js';
+import { createExactPayment, encodePayment, readPaymentRequired, type PayerOptions } from '../../src/client/x402-payer.js';
+import { deviate, type PaymentOverrides } from './payments.js';
 import type { PaymentPayload } from '../../src/protocol/x402.js';
 
 export interface PaidResponse {
@@ -21,7 +22,7 @@ export async function payAndFetch(
   const first = await doFetch(url, init);
   if (first.status !== 402) return { response: first };
   const required = await readPaymentRequired(first);
-  const payment = await createExactPayment(required, opts, opts.overrides);
+  const payment = await deviate(await createExactPayment(required, opts), opts.keypair, opts.overrides ?? {});
   const headers = new Headers(init.headers);
   headers.set(opts.legacyHeader ? LEGACY_PAYMENT_HEADER : PAYMENT_SIGNATURE_HEADER, encodePayment(payment));
   const response = await doFetch(url, { ...init, headers });

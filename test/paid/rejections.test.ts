@@ -8,7 +8,7 @@ import { decodeJsonHeader } from '../../src/protocol/x402-codec.js';
 import type { PaymentPayload, PaymentRequired } from '../../src/protocol/x402.js';
 import { bodyOf } from '../helpers/http.js';
 import { makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
-import { hostOp, invokeOpOf, sign, transferArgs, txXdr, unsignedEntry, withTransaction } from '../helpers/payments.js';
+import { deviate, hostOp, invokeOpOf, sign, transferArgs, txXdr, unsignedEntry, withTransaction, type PaymentOverrides } from '../helpers/payments.js';
 
 const ROUTE = '/cards/create/tier/25';
 const BODY = { nameOnCard: 'Rex Reject', email: 'rex@example.com' };
@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 const payer = () => ({ keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: h.ledgerServer.rpcUrl, ledgerSeconds: h.config.x402.ledgerSeconds });
-const valid = (overrides = {}) => createExactPayment(required, payer(), overrides);
+const valid = async (overrides: PaymentOverrides = {}) => deviate(await createExactPayment(required, payer()), agent, overrides);
 const expiry = () => h.localnet.latestLedger() + 10;
 const channel = () => h.keys.channels[0]!;
 
@@ -51,12 +51,12 @@ async function crafted(args: {
 }): Promise<PaymentPayload> {
   const invoke = args.invoke ?? transferArgs(asset, agent.publicKey(), payTo, price);
   const entry = await sign(unsignedEntry(args.authInvoke ?? invoke, args.authAddress ?? agent.publicKey(), args.sub), args.signer ?? agent, expiry());
-  const base = await valid({ skipSimulation: true, expirationLedger: expiry() });
+  const base = await valid({ expirationLedger: expiry() });
   return withTransaction(base, txXdr([hostOp(invoke, [entry], args.opSource)], { ...(args.source ? { source: args.source } : {}), ...(args.fee ? { fee: args.fee } : {}) }));
 }
 
 async function withAuth(mutate: (entries: xdr.SorobanAuthorizationEntry[]) => Promise<xdr.SorobanAuthorizationEntry[]>): Promise<PaymentPayload> {
-  const base = await valid({ skipSimulation: true, expirationLedger: expiry() });
+  const base = await valid({ expirationLedger: expiry() });
   const op = invokeOpOf(base);
   const invoke = op.func.invokeContract();
   return withTransaction(base, txXdr([hostOp(invoke, await mutate(op.auth ?? []))]));
@@ -66,20 +66,20 @@ type Case = [reason: string, build: () => Promise<PaymentPayload | string>];
 
 const cases: Case[] = [
   ['invalid_payment_header', async () => 'not base64 and not json!'],
-  ['unsupported_version', async () => ({ ...(await valid({ skipSimulation: true })), x402Version: 1 })],
-  ['unsupported_scheme', async () => { const p = await valid({ skipSimulation: true }); return { ...p, accepted: { ...p.accepted, scheme: 'upto' } }; }],
-  ['network_mismatch', async () => { const p = await valid({ skipSimulation: true }); return { ...p, accepted: { ...p.accepted, network: 'stellar:pubnet' } }; }],
-  ['requirements_mismatch', async () => { const p = await valid({ skipSimulation: true }); return { ...p, accepted: { ...p.accepted, amount: '1' } }; }],
-  ['invalid_transaction', async () => withTransaction(await valid({ skipSimulation: true }), Buffer.from('garbage').toString('base64'))],
+  ['unsupported_version', async () => ({ ...(await valid()), x402Version: 1 })],
+  ['unsupported_scheme', async () => { const p = await valid(); return { ...p, accepted: { ...p.accepted, scheme: 'upto' } }; }],
+  ['network_mismatch', async () => { const p = await valid(); return { ...p, accepted: { ...p.accepted, network: 'stellar:pubnet' } }; }],
+  ['requirements_mismatch', async () => { const p = await valid(); return { ...p, accepted: { ...p.accepted, amount: '1' } }; }],
+  ['invalid_transaction', async () => withTransaction(await valid(), Buffer.from('garbage').toString('base64'))],
   ['wrong_operation_count', async () => {
-    const base = await valid({ skipSimulation: true, expirationLedger: expiry() });
+    const base = await valid({ expirationLedger: expiry() });
     const op = invokeOpOf(base);
     const one = hostOp(op.func.invokeContract(), op.auth ?? []);
     return withTransaction(base, txXdr([one, Operation.bumpSequence({ bumpTo: '1' })]));
   }],
-  ['wrong_operation', async () => withTransaction(await valid({ skipSimulation: true }), txXdr([Operation.bumpSequence({ bumpTo: '1' })]))],
+  ['wrong_operation', async () => withTransaction(await valid(), txXdr([Operation.bumpSequence({ bumpTo: '1' })]))],
   // Validly signed payments for a different asset, recipient or amount than this request costs.
-  ['wrong_asset', async () => valid({ skipSimulation: true, asset: StrKey.encodeContract(randomBytes(32)) })],
+  ['wrong_asset', async () => valid({ asset: StrKey.encodeContract(randomBytes(32)) })],
   ['wrong_function', async () => crafted({ invoke: transferArgs(asset, agent.publicKey(), payTo, price, 'approve') })],
   ['invalid_arguments', async () => crafted({ invoke: transferArgs(asset, agent.publicKey(), payTo, price, 'transfer', 'u64') })],
   ['wrong_recipient', async () => valid({ payTo: h.agent(0n).publicKey() })],
@@ -98,7 +98,7 @@ const cases: Case[] = [
   }],
   ['no_auth_entries', async () => withAuth(async () => [])],
   ['unexpected_auth_entries', async () => withAuth(async (entries) => {
-    const invoke = invokeOpOf(await valid({ skipSimulation: true })).func.invokeContract();
+    const invoke = invokeOpOf(await valid()).func.invokeContract();
     return [...entries, await sign(unsignedEntry(invoke, agent.publicKey()), agent, expiry())];
   })],
   ['unsupported_credentials', async () => withAuth(async (entries) => [

@@ -1,21 +1,20 @@
 import { Keypair, xdr } from '@stellar/stellar-sdk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createExactPayment } from '../../src/client/x402-payer.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
 import { buildPaymentRequired, buildRequirements } from '../../src/x402/challenge.js';
 import { inspectPayment, VERIFY_REASONS } from '../../src/x402/verify.js';
+import { offlinePayment } from '../helpers/payments.js';
 
 const payTo = Keypair.random().publicKey();
 const requirements = buildRequirements({ network: 'stellar:testnet', asset: 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA', payTo, maxTimeoutSeconds: 60 }, 1_000n);
 const required = buildPaymentRequired({ resourceUrl: 'https://card402.test/x', description: 'x', requirements });
 const ctx = { networkPassphrase: LOCALNET_PASSPHRASE, facilitatorAddresses: new Set<string>(), maxFeeStroops: 1_000_000n };
 const payer = Keypair.random();
-const offline = { keypair: payer, networkPassphrase: LOCALNET_PASSPHRASE, rpc: 'http://127.0.0.1:9/unused' };
 
 describe('inspectPayment (local checks, no ledger)', () => {
   it('accepts a locally signed payment and reports payer, nonce, expiry and amount', async () => {
-    const payment = await createExactPayment(required, offline, { skipSimulation: true, expirationLedger: 77 });
+    const payment = await offlinePayment(required, payer, { expirationLedger: 77 });
     const result = inspectPayment(payment, requirements, ctx);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -24,12 +23,12 @@ describe('inspectPayment (local checks, no ledger)', () => {
   });
 
   it('binds the signature to the network: a payment signed for another passphrase is invalid', async () => {
-    const payment = await createExactPayment(required, { ...offline, networkPassphrase: 'Public Global Stellar Network ; September 2015' }, { skipSimulation: true, expirationLedger: 77 });
+    const payment = await offlinePayment(required, payer, { expirationLedger: 77, networkPassphrase: 'Public Global Stellar Network ; September 2015' });
     expect(inspectPayment(payment, requirements, ctx)).toMatchObject({ ok: false, reason: 'invalid_signature' });
   });
 
   it('reads the account signature only as Vec[Map{public_key: Bytes, signature: Bytes(64)}] (symbol keys) of the payer', async () => {
-    const valid = await createExactPayment(required, offline, { skipSimulation: true, expirationLedger: 77 });
+    const valid = await offlinePayment(required, payer, { expirationLedger: 77 });
     /** The payment with its auth entry's signature ScVal rewritten from the original's fields. */
     const withSignature = (rewrite: (fields: { publicKey: Buffer; signature: Buffer }) => xdr.ScVal) => {
       const envelope = xdr.TransactionEnvelope.fromXDR(valid.payload.transaction, 'base64');
@@ -58,7 +57,7 @@ describe('inspectPayment (local checks, no ledger)', () => {
   });
 
   it('never throws and always answers a known reason, whatever the transaction bytes', async () => {
-    const valid = await createExactPayment(required, offline, { skipSimulation: true, expirationLedger: 77 });
+    const valid = await offlinePayment(required, payer, { expirationLedger: 77 });
     const bytes = Buffer.from(valid.payload.transaction, 'base64');
     fc.assert(
       fc.property(fc.integer({ min: 0, max: bytes.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 64 }), (at, value, junk) => {
