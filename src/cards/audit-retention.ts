@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { Logger } from '../logger.js';
 import { pruneDetailsAuditBefore } from './details-repository.js';
+import { repeatEvery } from '../repeat.js';
 
 export const DAY_MS = 86_400_000;
 /** How often the details access audit is pruned while the server runs. */
@@ -30,18 +31,5 @@ export async function startAuditRetention(deps: AuditRetentionDeps): Promise<{ s
     if (pruned.attempts > 0 || pruned.refusalCounters > 0) deps.logger.info('details access audit pruned', { ...pruned, retentionDays: deps.retentionDays });
   };
   await prune();
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (stopped) return;
-    running = running.then(() => (stopped ? undefined : prune())).catch((err) => deps.logger.error('details access audit prune failed', { err }));
-  }, deps.intervalMs ?? AUDIT_PRUNE_INTERVAL_MS);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return repeatEvery(deps.intervalMs ?? AUDIT_PRUNE_INTERVAL_MS, prune, (err) => deps.logger.error('details access audit prune failed', { err }));
 }

@@ -13,6 +13,7 @@ import type { Refunds } from './refunds.js';
 import { findPayment, listFailedUnderWatch, listPaymentsInStatus, transitionPayment } from './repository.js';
 import type { Settlement } from './settlement.js';
 import { UNFINISHED_STATUSES } from './state.js';
+import { repeatEvery } from '../repeat.js';
 
 export interface RecoveryDeps {
   db: Db;
@@ -236,19 +237,6 @@ export class Recovery {
 
   /** Runs reconcile() every `intervalMs` until stopped; never overlaps itself. */
   startReconciler(intervalMs: number): { stop(): Promise<void> } {
-    let running: Promise<unknown> = Promise.resolve();
-    let stopped = false;
-    const timer = setInterval(() => {
-      if (stopped) return;
-      running = running.then(() => (stopped ? undefined : this.reconcile())).catch((err) => this.deps.logger.error('reconciler pass failed', { err }));
-    }, intervalMs);
-    timer.unref();
-    return {
-      async stop() {
-        stopped = true;
-        clearInterval(timer);
-        await running;
-      },
-    };
+    return repeatEvery(intervalMs, () => this.reconcile(), (err) => this.deps.logger.error('reconciler pass failed', { err }));
   }
 }

@@ -1,59 +1,31 @@
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
-import { Keypair } from '@stellar/stellar-sdk';
+import type { Keypair } from '@stellar/stellar-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
 import { createExactPayment, encodePayment, readPaymentRequired } from '../../src/client/x402-payer.js';
 import { HttpFacilitator } from '../../src/facilitator/http.js';
-import { LocalFacilitator } from '../../src/facilitator/local.js';
-import { createFacilitatorApp } from '../../src/facilitator/server.js';
 import { LOCALNET_PASSPHRASE } from '../../src/localnet/index.js';
-import { createMemoryLogger } from '../../src/logger.js';
-import { ChannelPool } from '../../src/stellar/channels.js';
-import { SorobanRpc } from '../../src/stellar/rpc.js';
+import { startExternalFacilitator, type ExternalFacilitator } from '../helpers/external-facilitator.js';
 import { bodyOf } from '../helpers/http.js';
 import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
 
 describe('an external facilitator over the standard /verify, /settle, /supported HTTP API', () => {
   let h: PaidHarness;
-  let facilitatorServer: ServerType;
+  let external: ExternalFacilitator;
   let facilitatorUrl: string;
-  const facilitatorChannel = Keypair.random();
-  let settleCalls = 0;
+  let facilitatorChannel: Keypair;
 
   beforeAll(async () => {
     h = await makePaidHarness({
-      facilitator: async ({ rpcUrl, localnet }) => {
-        // A separate facilitator service with its own channel account, reached only over HTTP.
-        localnet.fundXlm(facilitatorChannel.publicKey());
-        const rpc = new SorobanRpc(rpcUrl);
-        const local = new LocalFacilitator({
-          rpc,
-          channels: new ChannelPool([facilitatorChannel], rpc),
-          networkPassphrase: LOCALNET_PASSPHRASE,
-          ledgerSeconds: 1,
-          maxFeeStroops: 1_000_000n,
-          pollTimeoutMs: 5_000,
-          pollIntervalMs: 20,
-          clock: systemClock,
-          logger: createMemoryLogger(),
-        });
-        const app = createFacilitatorApp(local, { network: 'stellar:testnet' });
-        facilitatorServer = await new Promise<ServerType>((resolve) => {
-          const fetchCounted = (request: Request) => {
-            if (new URL(request.url).pathname === '/settle') settleCalls += 1;
-            return app.fetch(request);
-          };
-          const s = serve({ fetch: fetchCounted, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-        });
-        facilitatorUrl = `http://127.0.0.1:${(facilitatorServer.address() as AddressInfo).port}`;
-        return new HttpFacilitator(facilitatorUrl);
+      facilitator: async (ctx) => {
+        external = await startExternalFacilitator(ctx);
+        facilitatorUrl = external.url;
+        facilitatorChannel = external.channel;
+        return external.client;
       },
     });
   });
   afterAll(async () => {
     await h.close();
-    await new Promise<void>((resolve) => facilitatorServer.close(() => resolve()));
+    await external.close();
   });
 
   it('serves /supported with its signers', async () => {
@@ -82,13 +54,13 @@ describe('an external facilitator over the standard /verify, /settle, /supported
     const header = encodePayment(
       await createExactPayment(await readPaymentRequired(challenge), { keypair: agent, networkPassphrase: LOCALNET_PASSPHRASE, rpc: h.ledgerServer.rpcUrl, ledgerSeconds: h.config.x402.ledgerSeconds }),
     );
-    const settledBefore = settleCalls;
+    const settledBefore = external.settleCalls();
     const responses = await Promise.all(
       Array.from({ length: 6 }, () => fetch(h.baseUrl + route, { method: 'POST', headers: { 'content-type': 'application/json', 'PAYMENT-SIGNATURE': header }, body })),
     );
     const statuses = responses.map((r) => r.status);
     expect(statuses.every((s) => s === 201 || s === 409), JSON.stringify(statuses)).toBe(true);
-    expect(settleCalls - settledBefore).toBe(1);
+    expect(external.settleCalls() - settledBefore).toBe(1);
     expect(await h.db.selectFrom('payments').select('id').where('payer', '=', agent.publicKey()).execute()).toHaveLength(1);
     await h.localnet.closeLedger();
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - 35_8800000n);

@@ -1,16 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
-import { Keypair } from '@stellar/stellar-sdk';
+import type { Keypair } from '@stellar/stellar-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { HttpFacilitator } from '../../src/facilitator/http.js';
-import { LocalFacilitator } from '../../src/facilitator/local.js';
-import { createFacilitatorApp } from '../../src/facilitator/server.js';
-import { LOCALNET_PASSPHRASE, type Localnet } from '../../src/localnet/index.js';
-import { createMemoryLogger } from '../../src/logger.js';
-import { ChannelPool } from '../../src/stellar/channels.js';
-import { SorobanRpc, type FetchLike } from '../../src/stellar/rpc.js';
+import type { Localnet } from '../../src/localnet/index.js';
 import type { PaymentPayload } from '../../src/protocol/x402.js';
+import { startExternalFacilitator, type SettleMode } from '../helpers/external-facilitator.js';
 import { burnNonce, countingSends, entryOf, sendPayment, signedPayment, submitPayment, until } from '../helpers/attack.js';
 import { bodyOf } from '../helpers/http.js';
 import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
@@ -150,47 +142,14 @@ describe('a nonce burned by the payer is not a payment: our own facilitator', ()
   });
 });
 
-/**
- * An external facilitator (the standard /verify and /settle over HTTP) in front of its own channel,
- * with a switch that decides what its /settle does: forward and answer, forward and lose the answer,
- * lose the request, or answer with a transaction hash of the switch's choosing.
- */
+let settleCalls = () => 0;
+/** An external facilitator for the harness, closed after the test; `mode()` decides what each /settle meets. */
 async function externalFacilitator(ctx: { rpcUrl: string; localnet: Localnet }, mode: () => SettleMode) {
-  const channel = Keypair.random();
-  ctx.localnet.fundXlm(channel.publicKey());
-  const rpc = new SorobanRpc(ctx.rpcUrl);
-  const local = new LocalFacilitator({
-    rpc,
-    channels: new ChannelPool([channel], rpc),
-    networkPassphrase: LOCALNET_PASSPHRASE,
-    ledgerSeconds: 1,
-    maxFeeStroops: 1_000_000n,
-    pollTimeoutMs: 5_000,
-    pollIntervalMs: 20,
-    clock: systemClock,
-    logger: createMemoryLogger(),
-  });
-  const app = createFacilitatorApp(local, { network: 'stellar:testnet' });
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const lossy: FetchLike = async (input, init) => {
-    if (!input.endsWith('/settle')) return fetch(input, init);
-    const m = mode();
-    settleCalls += 1;
-    if (m.kind === 'drop_request') throw new TypeError('fetch failed');
-    if (m.kind === 'claim') return Response.json({ success: true, transaction: m.txHash, network: 'stellar:testnet' });
-    const answer = await fetch(input, init);
-    if (m.kind === 'drop_answer') throw new TypeError('fetch failed');
-    return answer;
-  };
-  return new HttpFacilitator(url, { fetch: lossy });
+  const external = await startExternalFacilitator(ctx, mode);
+  closers.push(external.close);
+  settleCalls = external.settleCalls;
+  return external.client;
 }
-
-let settleCalls = 0;
-type SettleMode = { kind: 'forward' } | { kind: 'drop_request' } | { kind: 'drop_answer' } | { kind: 'claim'; txHash: string };
 
 describe('a nonce burned by the payer is not a payment: an external facilitator', () => {
   it('its answer was lost and nothing was sent; the payer burns the nonce: the reconciler marks it failed, no card, no refund', async () => {
@@ -227,9 +186,9 @@ describe('a nonce burned by the payer is not a payment: an external facilitator'
     const payment = await signed(h, agent);
     const burn = await burnNonce(h.ledgerServer.rpcUrl, payment, agent, h.agent(0n), h.config.stellar.usdcContract);
     mode = { kind: 'claim', txHash: burn };
-    const before = settleCalls;
+    const before = settleCalls();
     const answer = send(h, payment);
-    await until(() => settleCalls > before, 'card402 to call /settle');
+    await until(() => settleCalls() > before, 'card402 to call /settle');
     await h.localnet.closeLedger(); // the burn lands: the claimed hash is a successful transaction, but not the transfer
     const response = await answer;
     expect(response.status, JSON.stringify(await bodyOf(response.clone()))).toBe(409);
