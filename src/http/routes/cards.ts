@@ -4,7 +4,7 @@ import type { CardManagementService, CardSummary, CardView } from '../../cards/m
 import type * as api from '../../protocol/api.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
-import type { AppEnv } from '../kernel/env.js';
+import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { requestHeader } from '../kernel/request-header.js';
 
@@ -77,7 +77,7 @@ function cardJson(card: CardView): api.Card {
 /** Wallet-signed card management (DESIGN §3, §6–7). Thin: parse, call the service, shape JSON. */
 export function cardRoutes(deps: CardRoutesDeps) {
   const { cards, authRead, authSingleUse } = deps;
-  const routes = new Hono<AppEnv>();
+  const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
   routes.get('/cards', authRead, async (c) => {
     const { role } = parseQuery(c, listQuery);
