@@ -57,7 +57,7 @@ describe.each(named)('signed route contract: $name', (route) => {
     expect(res.status, JSON.stringify(await bodyOf(res.clone()))).toBe(200);
   });
 
-  it(route.singleUse ? 'a v1 signature works once' : 'a v1 signature is re-usable within its window (ASG)', async () => {
+  it(route.singleUse ? 'a v1 signature works once for a caller with no client address (same-client re-use: v1-same-second.test.ts)' : 'a v1 signature is re-usable within its window (ASG)', async () => {
     const { t, agent, card } = await setup();
     const headers = v1(t, agent);
     const first = await t.app.request(route.path(card.cardId), { method: route.method, headers: { ...headers, ...nonceHeader() } });

@@ -17,8 +17,10 @@ export interface CardRoutesDeps {
   cards: CardManagementService;
   /** Wallet auth for plain reads: v1 signatures re-usable within the timestamp window (ASG). */
   authRead: MiddlewareHandler<WalletEnv>;
-  /** Wallet auth for details and state changes: every signature is single-use. */
+  /** Wallet auth for state changes: v2 single-use; v1 held to its first client and second. */
   authSingleUse: MiddlewareHandler<WalletEnv>;
+  /** Wallet auth for card details: as authSingleUse, and one details read per v1 signature. */
+  authDetails: MiddlewareHandler<WalletEnv>;
 }
 
 const pageQuery = z.object({
@@ -88,7 +90,7 @@ function cardJson(card: CardView): api.Card {
 
 /** Wallet-signed card management (DESIGN §3, §6–7). Thin: parse, call the service, shape JSON. */
 export function cardRoutes(deps: CardRoutesDeps) {
-  const { cards, authRead, authSingleUse } = deps;
+  const { cards, authRead, authSingleUse, authDetails } = deps;
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
   routes.get('/cards', authRead, async (c) => {
@@ -120,7 +122,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
     await next();
   };
 
-  routes.get('/cards/:cardId/details', noHead, authSingleUse, async (c) => {
+  routes.get('/cards/:cardId/details', noHead, authDetails, async (c) => {
     const details = await cards.readDetails({
       wallet: c.get('wallet').address,
       cardId: c.req.param('cardId'),
