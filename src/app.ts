@@ -4,7 +4,7 @@ import { CardManagementService } from './cards/management.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
-import type { AppEnv } from './http/kernel/env.js';
+import { ROUTER_OPTIONS, type AppEnv } from './http/kernel/env.js';
 import { AppError, errorResponse } from './http/kernel/errors.js';
 import { accessLog } from './http/kernel/access-log.js';
 import { bodyLimit } from './http/kernel/body-limit.js';
@@ -39,7 +39,7 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>(ROUTER_OPTIONS);
   app.use('*', requestId());
   app.use('*', clientIp({ trustedProxyHops: deps.config.trustedProxyHops }));
   app.use('*', accessLog(deps.logger, deps.clock));

@@ -12,7 +12,7 @@ import { migrateToLatest, openDatabase } from './db/open.js';
 import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/kernel/serve.js';
 import { loadLocalnetEnv, localnetSettings, type LocalnetSettings } from './localnet/config.js';
-import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
+import { LOCALNET_NETWORK, LOCALNET_USDC_CONTRACT, createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { Logger } from './logger.js';
 import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from './payments/wiring.js';
 import { loadStellarKeys, prepareLocalKeys, type StellarKeys } from './stellar/keys.js';
@@ -49,8 +49,27 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
   } catch (err) {
     problems.push(err instanceof Error ? err.message : String(err));
   }
-  if (!config || !localnet) throw new ConfigError(problems);
+  if (config) problems.push(...embeddedLedgerMismatches(config));
+  if (!config || !localnet || problems.length > 0) throw new ConfigError(problems);
   return { ...config, localnet: localnetSettings(localnet, config.dataDir) };
+}
+
+/**
+ * Without STELLAR_RPC_URL card402 pays and settles on its embedded ledger, which poses as one
+ * network with one USDC contract: a configuration asking for another could not take a payment
+ * (signatures commit to the network passphrase, and the asset would not exist), so it does not start.
+ */
+function embeddedLedgerMismatches(config: Config): string[] {
+  if (config.stellar.rpcUrl) return [];
+  const problems: string[] = [];
+  if (config.stellar.network !== LOCALNET_NETWORK) {
+    problems.push(
+      `STELLAR_NETWORK: ${config.stellar.network} needs STELLAR_RPC_URL; without it card402 runs its embedded ledger, which poses as ${LOCALNET_NETWORK} only`,
+    );
+  } else if (config.stellar.usdcContract !== LOCALNET_USDC_CONTRACT) {
+    problems.push(`USDC_CONTRACT: the embedded ledger (no STELLAR_RPC_URL) serves only USDC ${LOCALNET_USDC_CONTRACT}; set STELLAR_RPC_URL or leave USDC_CONTRACT unset`);
+  }
+  return problems;
 }
 
 async function startEmbeddedLocalnet(settings: LocalnetSettings, logger: Logger) {

@@ -25,6 +25,7 @@ import {
   type CardListRow,
   listCardSummariesAssignedTo,
   listCardSummariesForWallet,
+  countLedgerEntries,
   listLedgerEntries,
   setCardStatus,
   setDetailsRevoked,
@@ -90,6 +91,16 @@ export interface Page<T> {
 export interface PageRequest {
   limit: number;
   cursor?: number;
+}
+
+/** A page asked for by number (ASG), 1-based; the routes refuse it together with a cursor. */
+export interface NumberedPageRequest extends PageRequest {
+  page?: number;
+}
+
+export interface CountedPage<T> extends Page<T> {
+  /** All entries of the card, on every page. */
+  total: number;
 }
 
 export interface DetailsRequest {
@@ -195,10 +206,11 @@ export class CardManagementService {
     return this.view(await this.cardFor(wallet, cardId));
   }
 
-  async transactions(wallet: string, cardId: string, page: PageRequest): Promise<Page<CardLedgerEntryRow>> {
+  async transactions(wallet: string, cardId: string, page: NumberedPageRequest): Promise<CountedPage<CardLedgerEntryRow>> {
     const card = await this.cardFor(wallet, cardId);
-    const rows = await listLedgerEntries(this.deps.db, card.id, { limit: page.limit + 1, beforeSeq: page.cursor });
-    return toPage(rows, page.limit);
+    const offset = page.page === undefined ? 0 : (page.page - 1) * page.limit;
+    const rows = await listLedgerEntries(this.deps.db, card.id, { limit: page.limit + 1, beforeSeq: page.cursor, offset });
+    return { ...toPage(rows, page.limit), total: await countLedgerEntries(this.deps.db, card.id) };
   }
 
   async detailsAccess(wallet: string, cardId: string, page: PageRequest): Promise<DetailsAccessPage> {

@@ -88,15 +88,22 @@ export async function balancesForCards(db: Executor, cardIds: string[]): Promise
   return balances;
 }
 
-/** Ledger entries newest first, paged by the monotonically increasing seq. */
+/** Ledger entries newest first, paged by the monotonically increasing seq (or skipping `offset`). */
 export async function listLedgerEntries(
   db: Executor,
   cardId: string,
-  page: { limit: number; beforeSeq?: number },
+  page: { limit: number; beforeSeq?: number; offset?: number },
 ): Promise<CardLedgerEntryRow[]> {
   let query = db.selectFrom('card_ledger_entries').selectAll().where('card_id', '=', cardId);
   if (page.beforeSeq !== undefined) query = query.where('seq', '<', page.beforeSeq);
-  return query.orderBy('seq', 'desc').limit(page.limit).execute();
+  query = query.orderBy('seq', 'desc').limit(page.limit);
+  if (page.offset) query = query.offset(page.offset);
+  return query.execute();
+}
+
+export async function countLedgerEntries(db: Executor, cardId: string): Promise<number> {
+  const row = await db.selectFrom('card_ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('card_id', '=', cardId).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** What a card list shows: no card data, no provider ids, balance summed from the ledger in the same query. */

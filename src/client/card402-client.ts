@@ -169,8 +169,10 @@ export class Card402Client {
     return this.signed(Api.detailsRevocationSchema, 'POST', `/cards/${encodeURIComponent(cardId)}/restore-details`);
   }
 
-  transactions(cardId: string, page: { limit?: number; cursor?: string } = {}): Promise<Api.TransactionsPage> {
+  /** Newest first; page with `page` (1-based, ASG) or with a previous answer's `nextCursor`, not both. */
+  transactions(cardId: string, page: { limit?: number; cursor?: string; page?: number } = {}): Promise<Api.TransactionsPage> {
     const query = new URLSearchParams();
+    if (page.page !== undefined) query.set('page', String(page.page));
     if (page.limit !== undefined) query.set('limit', String(page.limit));
     if (page.cursor !== undefined) query.set('cursor', page.cursor);
     const suffix = query.size > 0 ? `?${query}` : '';

@@ -58,7 +58,9 @@ export type NewCardLedgerEntryRow = Insertable<CardLedgerEntriesTable>;
 export interface WalletAuthReplaysTable {
   key: string; // e.g. "v2:<address>:<nonce>" or "v1:<mode>:<address>:<timestamp>"
   expires_at: number; // after this the timestamp check alone rejects the signature
-  created_at: number;
+  created_at: number; // first presented (v1: the start of its same-client second)
+  client_ip: string | null; // v1: the client that first presented it; null for v2 and older rows
+  details_reads: Generated<number>; // v1: details reads made with it (at most 1)
 }
 
 /** X-AGENT-NONCE values spent on a card's details (stored as sha256 hex, never in clear). */

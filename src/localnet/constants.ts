@@ -1,12 +1,13 @@
 import { Asset, hash } from '@stellar/stellar-sdk';
-import { NETWORK_PASSPHRASES, USDC_CONTRACTS } from '../protocol/networks.js';
+import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../protocol/networks.js';
 
 // The official x402 Stellar packages only know testnet and pubnet, so the local ledger poses as testnet.
-export const LOCALNET_PASSPHRASE = NETWORK_PASSPHRASES['stellar:testnet'];
+export const LOCALNET_NETWORK: StellarNetwork = 'stellar:testnet';
+export const LOCALNET_PASSPHRASE = NETWORK_PASSPHRASES[LOCALNET_NETWORK];
 export const LOCALNET_NETWORK_ID: Buffer = hash(Buffer.from(LOCALNET_PASSPHRASE));
 export const LOCALNET_USDC_ISSUER = 'GBBD47IF6LWK7P7MDEVSCWR7DPUWV3NY3DTQEVFL4NAT4AQH3ZLLFLA5';
 export const USDC_ASSET = new Asset('USDC', LOCALNET_USDC_ISSUER);
-export const LOCALNET_USDC_CONTRACT = USDC_CONTRACTS['stellar:testnet'];
+export const LOCALNET_USDC_CONTRACT = USDC_CONTRACTS[LOCALNET_NETWORK];
 // SEP-11 form; it is both the SAC `name()` and the fourth topic of its transfer event.
 export const USDC_ASSET_STRING = `USDC:${LOCALNET_USDC_ISSUER}`;
 export const USDC_DECIMALS = 7;

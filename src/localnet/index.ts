@@ -2,7 +2,7 @@ import { createLocalnetApp } from './app.js';
 import { DEFAULT_LEDGER_MS } from './constants.js';
 import { Ledger } from './ledger.js';
 
-export { LOCALNET_PASSPHRASE, LOCALNET_USDC_ISSUER, LOCALNET_USDC_CONTRACT } from './constants.js';
+export { LOCALNET_NETWORK, LOCALNET_PASSPHRASE, LOCALNET_USDC_ISSUER, LOCALNET_USDC_CONTRACT } from './constants.js';
 export { serveLocalnet, type LocalnetServer } from './serve.js';
 
 export interface LocalnetOptions {

@@ -5,6 +5,7 @@ import type { Db } from '../db/open.js';
 import type { WriteBatcher } from '../db/write-batch.js';
 import type { PaymentRow, PaymentStatus } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import { cardDetailsView } from '../protocol/api.js';
 import type { PaidProduct, ProductRegistry } from './products/index.js';
 import { transitionPayment } from './repository.js';
 
@@ -60,7 +61,7 @@ export function detailsEnvelope(details: CardDetails): Record<string, unknown> {
     expiryMonth: details.expiryMonth,
     expiryYear: details.expiryYear,
     cvv: details.cvv,
-    billingAddress: details.billingAddress,
+    billingAddress: cardDetailsView(details).billingAddress,
     oneTimeAccess: true,
     expiresInSeconds: DETAILS_ENVELOPE_SECONDS,
   };

@@ -97,6 +97,23 @@ export const cardDetailsSchema = z.object({
 });
 export type CardDetails = z.infer<typeof cardDetailsSchema>;
 
+/**
+ * The billing address as the API answers it: ours (`line1`, `postalCode`) and, beside them, the
+ * names ASG Card's API and clients use (`street`, `zip`; `city`, `state`, `country` are shared).
+ */
+export const billingAddressViewSchema = billingAddressSchema.extend({ street: z.string(), zip: z.string() });
+export type BillingAddressView = z.infer<typeof billingAddressViewSchema>;
+
+/** Card data as the details endpoint and the one-time envelope answer it. */
+export const cardDetailsViewSchema = cardDetailsSchema.extend({ billingAddress: billingAddressViewSchema });
+export type CardDetailsView = z.infer<typeof cardDetailsViewSchema>;
+
+/** Stored card data → its answer, with ASG's address keys added (none of ours removed). */
+export function cardDetailsView(details: CardDetails): CardDetailsView {
+  const address = details.billingAddress;
+  return { ...details, billingAddress: { ...address, street: address.line1, zip: address.postalCode } };
+}
+
 // --- paid ---
 
 export const paymentSummarySchema = z.object({
@@ -117,7 +134,7 @@ export const purchasedCardSchema = z.object({
 });
 export type PurchasedCard = z.infer<typeof purchasedCardSchema>;
 
-export const detailsEnvelopeSchema = cardDetailsSchema.extend({
+export const detailsEnvelopeSchema = cardDetailsViewSchema.extend({
   oneTimeAccess: z.boolean(),
   expiresInSeconds: z.number().int(),
 });
@@ -202,7 +219,7 @@ export const cardResponseSchema = z.object({ card: cardSchema });
 export type CardResponse = z.infer<typeof cardResponseSchema>;
 
 /** `GET /cards/:cardId/details`. */
-export const cardDetailsResponseSchema = z.object({ details: cardDetailsSchema });
+export const cardDetailsResponseSchema = z.object({ details: cardDetailsViewSchema });
 export type CardDetailsResponse = z.infer<typeof cardDetailsResponseSchema>;
 
 /** `POST /cards/:cardId/freeze` and `/unfreeze`. */
@@ -220,14 +237,34 @@ export const cardTransactionSchema = z.object({
   amountCents: z.number().int(),
   description: z.string(),
   createdAt: z.string(),
+  /** ASG's fields: every ledger entry is a completed movement of US dollars. */
+  status: z.string(),
+  currency: z.string(),
 });
 export type CardTransaction = z.infer<typeof cardTransactionSchema>;
 
-/** `GET /cards/:cardId/transactions`, newest first; pass `nextCursor` back as `cursor` (null on the last page). */
+/**
+ * ASG's page numbers, beside our cursor: `total` entries in `pages` pages of `limit`. `page` is the
+ * page asked for with `?page=` (1 when neither `page` nor `cursor` is given) and null on a page
+ * asked for with `?cursor=`, which need not start on a page boundary.
+ */
+export const paginationSchema = z.object({
+  page: z.number().int().nullable(),
+  limit: z.number().int(),
+  total: z.number().int(),
+  pages: z.number().int(),
+});
+export type Pagination = z.infer<typeof paginationSchema>;
+
+/**
+ * `GET /cards/:cardId/transactions`, newest first. Page with `?page=N&limit=M` (ASG), or pass
+ * `nextCursor` back as `cursor` (null on the last page); not both.
+ */
 export const transactionsPageSchema = z.object({
   cardId: z.string(),
   transactions: z.array(cardTransactionSchema),
   nextCursor: z.string().nullable(),
+  pagination: paginationSchema,
 });
 export type TransactionsPage = z.infer<typeof transactionsPageSchema>;
 
@@ -237,6 +274,8 @@ export const balanceResponseSchema = z.object({
   balance: z.number(),
   balanceCents: z.number().int(),
   currency: z.string(),
+  /** Where the balance comes from (ASG's field): `ledger`, card402's own record of loads and top-ups. */
+  source: z.string(),
 });
 export type BalanceResponse = z.infer<typeof balanceResponseSchema>;
 

@@ -10,8 +10,13 @@ import { NodeEd25519Verifier, type SignatureVerifier } from './verifier.js';
 export interface WalletAuthMiddlewares {
   /** Plain reads: v1 signatures are ASG-compatible bearers within the timestamp window. */
   authRead: MiddlewareHandler<WalletEnv>;
-  /** Details and state changes: every signature (v1 or v2) is accepted once, never after a read used it. */
+  /**
+   * State changes: a v2 nonce once; a v1 signature if never presented, or again from the client
+   * that first presented it within a second (ASG's same-second sequences).
+   */
   authSingleUse: MiddlewareHandler<WalletEnv>;
+  /** Card details: as authSingleUse, and a v1 signature reads details once at most. */
+  authDetails: MiddlewareHandler<WalletEnv>;
 }
 
 /** Both flavours of wallet auth over one replay store and one set of failure limits. */
@@ -29,7 +34,8 @@ export function createWalletAuth(deps: { config: Config; db: Db; clock: Clock; v
     },
   };
   return {
-    authRead: walletAuth({ ...shared, singleUse: false }),
-    authSingleUse: walletAuth({ ...shared, singleUse: true }),
+    authRead: walletAuth({ ...shared, use: 'read' }),
+    authSingleUse: walletAuth({ ...shared, use: 'change' }),
+    authDetails: walletAuth({ ...shared, use: 'details' }),
   };
 }

@@ -15,7 +15,10 @@ export interface WalletIdentity {
   version: AuthVersion;
   mode: SigningMode;
   timestamp: number;
-  /** True when this signature (v1) or nonce (v2) has been spent and cannot be used again. */
+  /**
+   * True on a single-use route: a v2 nonce is spent; a v1 signature is held to the client that
+   * first presented it, within a second, and to one details read.
+   */
   singleUse: boolean;
 }
 
@@ -35,11 +38,13 @@ export interface WalletAuthOptions {
   /** How far X-WALLET-TIMESTAMP may be from now, either way (ASG: 300). */
   maxSkewSeconds: number;
   /**
-   * When true, a v1 signature is accepted once, and only if it was never presented before on any
-   * route (details and state-changing routes). When false, v1 stays an ASG-compatible bearer within
-   * the skew window (plain reads), but is recorded as presented. v2 is always single-use.
+   * What the route does with a signature (README, "Signing a request"). `read`: a v1 signature is
+   * an ASG-compatible bearer within the skew window, recorded with the client that first presented
+   * it. `change` (state changes) and `details`: a v1 signature is accepted if it was never
+   * presented, or again from the client that first presented it less than SAME_CLIENT_REUSE_MS
+   * before; `details` also at most once per signature. v2 is always single-use.
    */
-  singleUse: boolean;
+  use: 'read' | 'change' | 'details';
   failures: { perIp: FailureLimiter; perWallet: FailureLimiter };
 }
 
@@ -107,26 +112,33 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<WalletEnv
       throw fail(new AppError('AUTH_SIGNATURE_INVALID', 'wallet signature does not verify for this address and message'), auth.address);
     }
 
-    const singleUse = auth.version === 2 || opts.singleUse;
+    const singleUse = auth.version === 2 || opts.use !== 'read';
     // Keyed by what was signed, not by the signature bytes, so no re-encoding of a signature can slip past.
     const key = auth.version === 2 ? `v2:${auth.address}:${auth.nonce}` : `v1:${auth.mode}:${auth.address}:${auth.timestamp}`;
     const expiresAtMs = (auth.timestamp + maxSkewSeconds + 1) * 1000;
-    if (singleUse) {
+    if (auth.version === 2) {
       if (!(await replayStore.claim(key, expiresAtMs, nowMs))) {
-        const hint = auth.version === 2 ? 'this request nonce was already used' : 'this signature was already presented; sign a new timestamp or use X-WALLET-AUTH-VERSION: 2';
+        throw fail(new AppError('AUTH_REPLAYED', 'replayed wallet signature: this request nonce was already used'), auth.address);
+      }
+    } else if (singleUse) {
+      // ASG's clients re-use one v1 signature for every call within its second (get then freeze,
+      // unfreeze then freeze). A captured one is refused from any other client address, after
+      // that second, and for a second details read (README, "Signing a request").
+      if (!(await replayStore.claimV1({ key, clientIp: ip, details: opts.use === 'details', expiresAtMs, nowMs }))) {
+        const hint = 'this signature was already presented by another client, more than a second ago, or on a details read; sign a new timestamp or use X-WALLET-AUTH-VERSION: 2';
         throw fail(new AppError('AUTH_REPLAYED', `replayed wallet signature: ${hint}`), auth.address);
       }
     } else {
       // A v1 signature on a plain read stays re-usable on reads (ASG), but its headers may now sit
-      // in a log or a proxy, so it must never pass a single-use route afterwards. It is recorded
-      // under the same key a single-use route claims, in the same table, before the read is
-      // served; that makes the later claim fail, also after a restart. (The alternative, refusing
+      // in a log or a proxy, so a single-use route must hold it to its first client and second.
+      // It is recorded, with that client, under the same key a single-use route claims, in the same
+      // table, before the read is served; also after a restart. (The alternative, refusing
       // on single-use routes any v1 timestamp older than the process start, would still need a
       // complete in-memory record of what this process has seen, unbounded under a flood of
       // wallets x timestamps, and would turn away honest clients with slightly slow clocks after
       // every restart.) The cost is one INSERT per distinct signature per process: the store
       // skips the write for keys it already recorded, so repeated signed reads stay write-free.
-      await replayStore.remember(key, expiresAtMs, nowMs);
+      await replayStore.remember({ key, clientIp: ip, expiresAtMs, nowMs });
     }
 
     c.set('wallet', { address: auth.address, version: auth.version, mode: auth.mode, timestamp: auth.timestamp, singleUse });

@@ -222,16 +222,47 @@ describe('balance and transactions', () => {
       await addLedgerEntry(t.db, { cardId: card.cardId, kind, amountCents: cents, paymentId: null, description: kind, nowMs: t.clock.nowMs() });
     }
     const balance = await call(t, agent, 'GET', `/cards/${card.cardId}/balance`);
-    expect(balance.body).toEqual({ cardId: card.cardId, balance: 113.5, balanceCents: 11_350, currency: 'USD' });
+    expect(balance.body).toEqual({ cardId: card.cardId, balance: 113.5, balanceCents: 11_350, currency: 'USD', source: 'ledger' });
 
     const first = await call(t, agent, 'GET', `/cards/${card.cardId}/transactions?limit=3`);
     expect(first.status).toBe(200);
     expect(first.body.transactions.map((x: { type: string }) => x.type)).toEqual(['refund', 'spend', 'fund']);
-    expect(first.body.transactions[1]).toMatchObject({ amount: -12.34, amountCents: -1_234, description: 'spend' });
+    expect(first.body.transactions[1]).toMatchObject({ amount: -12.34, amountCents: -1_234, description: 'spend', status: 'completed', currency: 'USD' });
     expect(first.body.nextCursor).toEqual(expect.any(String));
+    expect(first.body.pagination).toEqual({ page: 1, limit: 3, total: 4, pages: 2 });
     const second = await call(t, agent, 'GET', `/cards/${card.cardId}/transactions?limit=3&cursor=${first.body.nextCursor}`);
     expect(second.body.transactions.map((x: { type: string }) => x.type)).toEqual(['initial_load']);
     expect(second.body.nextCursor).toBeNull();
+    expect(second.body.pagination).toEqual({ page: null, limit: 3, total: 4, pages: 2 });
+  });
+
+  it('page by number as ASG clients do: ?page=N&limit=M, with pagination {page, limit, total, pages}', async () => {
+    const t = await makeTestApp();
+    const agent = Keypair.random();
+    const card = await seedCard(t, { agent, loadCents: 10_000 });
+    for (let i = 1; i <= 4; i++) {
+      t.clock.advanceMs(1000);
+      await addLedgerEntry(t.db, { cardId: card.cardId, kind: 'fund', amountCents: i * 100, paymentId: null, description: `fund ${i}`, nowMs: t.clock.nowMs() });
+    }
+    const descriptions = (body: { transactions: { description: string }[] }) => body.transactions.map((x) => x.description);
+    const page1 = await call(t, agent, 'GET', `/cards/${card.cardId}/transactions?page=1&limit=2`);
+    expect(descriptions(page1.body)).toEqual(['fund 4', 'fund 3']);
+    expect(page1.body.pagination).toEqual({ page: 1, limit: 2, total: 5, pages: 3 });
+    const page2 = await call(t, agent, 'GET', `/cards/${card.cardId}/transactions?page=2&limit=2`);
+    expect(descriptions(page2.body)).toEqual(['fund 2', 'fund 1']);
+    expect(page2.body.pagination).toEqual({ page: 2, limit: 2, total: 5, pages: 3 });
+    const page3 = await call(t, agent, 'GET', `/cards/${card.cardId}/transactions?page=3&limit=2`);
+    expect(descriptions(page3.body)).toEqual(['initial load']);
+    expect(page3.body.nextCursor).toBeNull();
+    const beyond = await call(t, agent, 'GET', `/cards/${card.cardId}/transactions?page=9&limit=2`);
+    expect(beyond.body.transactions).toEqual([]);
+    expect(beyond.body.pagination).toEqual({ page: 9, limit: 2, total: 5, pages: 3 });
+
+    for (const query of ['page=0', 'page=x', `page=2&cursor=${page1.body.nextCursor}`]) {
+      const bad = await call(t, agent, 'GET', `/cards/${card.cardId}/transactions?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(bad.body.code).toBe('VALIDATION_ERROR');
+    }
   });
 
   it.each(['limit=0', 'limit=101', 'limit=abc', 'cursor=-1', 'cursor=1e3'])('rejects bad paging (%s) with 400', async (query) => {

@@ -34,6 +34,18 @@ describe('public endpoints', () => {
     expect(tiers).toEqual(pricing);
   });
 
+  it('a trailing slash names the same route: public reads, and 405 for a method the path does not take', async () => {
+    for (const path of ['/health', '/pricing', '/cards/tiers', '/supported']) {
+      const plain = await t.app.request(path);
+      const slashed = await t.app.request(`${path}/`);
+      expect(slashed.status, path).toBe(plain.status);
+      expect(await slashed.json(), path).toEqual(await plain.json());
+    }
+    const wrongMethod = await t.app.request('/cards/', { method: 'DELETE' });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('Allow')).toBe('GET');
+  });
+
   it('GET /supported lists the exact scheme on the configured network, asset and payTo', async () => {
     const body = await bodyOf(await t.app.request('/supported'));
     expect(body.kinds).toEqual([

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { WALLET_HEADERS } from '../../src/protocol/wallet-auth.js';
 import { makeTestApp } from '../helpers/app.js';
 import { bodyOf } from '../helpers/http.js';
-import { seedCard, signedRequest, v1 } from '../helpers/wallet.js';
+import { seedCard, signedRequest, v1, v2 } from '../helpers/wallet.js';
 
 /** Every wallet-signed route, and whether a v1 signature is single-use on it. */
 const ROUTES: { method: 'GET' | 'POST'; path: (cardId: string) => string; singleUse: boolean; cardScoped: boolean }[] = [
@@ -28,6 +28,9 @@ async function setup() {
   const card = await seedCard(t, { agent });
   return { t, agent, card };
 }
+
+/** `/cards?role=owner` → `/cards/?role=owner` (ASG's CLI asks for `GET /cards/`). */
+const withTrailingSlash = (path: string) => path.replace(/(\?|$)/, '/$1');
 
 const nonceHeader = () => ({ 'X-AGENT-NONCE': randomUUID() });
 
@@ -54,13 +57,25 @@ describe.each(named)('signed route contract: $name', (route) => {
     expect(res.status, JSON.stringify(await bodyOf(res.clone()))).toBe(200);
   });
 
-  it(route.singleUse ? 'a v1 signature works once' : 'a v1 signature is re-usable within its window (ASG)', async () => {
+  it(route.singleUse ? 'a v1 signature works once for a caller with no client address (same-client re-use: v1-same-second.test.ts)' : 'a v1 signature is re-usable within its window (ASG)', async () => {
     const { t, agent, card } = await setup();
     const headers = v1(t, agent);
     const first = await t.app.request(route.path(card.cardId), { method: route.method, headers: { ...headers, ...nonceHeader() } });
     const second = await t.app.request(route.path(card.cardId), { method: route.method, headers: { ...headers, ...nonceHeader() } });
     expect(first.status).toBe(200);
     expect(second.status).toBe(route.singleUse ? 401 : 200);
+  });
+
+  it('with a trailing slash: the same route; a v2 signature binds the path as sent, slash and all', async () => {
+    const { t, agent, card } = await setup();
+    const plain = route.path(card.cardId);
+    const slashed = withTrailingSlash(plain);
+    const res = await signedRequest(t, agent, route.method, slashed, { headers: nonceHeader() });
+    expect(res.status, JSON.stringify(await bodyOf(res.clone()))).toBe(200);
+    // Signed for the path without the slash, sent with it: not the request that was signed.
+    const moved = await t.app.request(slashed, { method: route.method, headers: { ...v2(t, agent, route.method, plain), ...nonceHeader() } });
+    expect(moved.status).toBe(401);
+    expect((await bodyOf(moved)).code).toBe('AUTH_SIGNATURE_INVALID');
   });
 
   if (route.cardScoped) {

@@ -31,6 +31,8 @@ describe('paid card issuance over real HTTP against the local ledger', () => {
     expect(body.payment.txHash).toMatch(/^[0-9a-f]{64}$/);
     expect(isLuhnValid(body.detailsEnvelope.cardNumber)).toBe(true);
     expect(body.detailsEnvelope).toMatchObject({ oneTimeAccess: true, cvv: expect.stringMatching(/^\d{3}$/) });
+    const address = body.detailsEnvelope.billingAddress;
+    expect(address).toMatchObject({ street: address.line1, zip: address.postalCode, city: expect.any(String), state: expect.any(String), country: expect.any(String) });
     const settlement = decodeJsonHeader<Record<string, unknown>>(response.headers.get('PAYMENT-RESPONSE')!);
     expect(settlement).toEqual({ success: true, transaction: body.payment.txHash, network: 'stellar:testnet', payer: agent.publicKey() });
 

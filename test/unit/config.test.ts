@@ -97,6 +97,19 @@ describe('loadServerConfig (the production configuration plus the embedded ledge
     expect((thrown as Error).message).toContain('PORT');
   });
 
+  it.each([
+    ['a network the embedded ledger does not pose as', { STELLAR_NETWORK: 'stellar:pubnet' }, /STELLAR_NETWORK: stellar:pubnet needs STELLAR_RPC_URL/],
+    ['a USDC contract the embedded ledger does not serve', { USDC_CONTRACT: 'CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75' }, /USDC_CONTRACT: the embedded ledger \(no STELLAR_RPC_URL\) serves only USDC/],
+  ])('refuses to start without STELLAR_RPC_URL given %s, saying why', (_name, env, message) => {
+    expect(() => loadServerConfig({ DATA_DIR: '/tmp/x', ...env })).toThrow(message);
+  });
+
+  it('accepts those settings with an RPC URL, and the embedded ledger’s own contract without one', () => {
+    const pubnet = loadServerConfig({ DATA_DIR: '/tmp/x', STELLAR_NETWORK: 'stellar:pubnet', STELLAR_RPC_URL: 'https://rpc.example' });
+    expect(pubnet.stellar).toMatchObject({ network: 'stellar:pubnet', usdcContract: 'CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75' });
+    expect(loadServerConfig({ DATA_DIR: '/tmp/x', USDC_CONTRACT: 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA' }).stellar.network).toBe('stellar:testnet');
+  });
+
   it('leaves the production configuration without the local ledger', () => {
     expect(loadConfig({ LOCALNET_PORT: '0' })).not.toHaveProperty('localnet');
   });

@@ -49,25 +49,44 @@ describe('SqliteReplayStore', () => {
     await db.destroy();
   });
 
-  it('remember(): a remembered key cannot be claimed, and only its first sighting writes', async () => {
+  const A = '198.51.100.1';
+  const B = '203.0.113.9';
+  const seen = (key: string, clientIp: string, nowMs: number) => ({ key, clientIp, expiresAtMs: 10_000, nowMs });
+
+  it('remember() then claimV1(): only the first client, within a second of its first sighting; only its first sighting writes', async () => {
     const db = openDatabase(':memory:');
     await migrateToLatest(db);
     const store = new SqliteReplayStore(db);
-    await store.remember('v1:raw:G:1', 10_000, 1_000);
-    await store.remember('v1:raw:G:1', 10_000, 1_001); // no error when seen again
-    expect(await store.claim('v1:raw:G:1', 10_000, 2_000)).toBe(false);
-    // A new store over the same database (a restart) refuses it too.
-    expect(await new SqliteReplayStore(db).claim('v1:raw:G:1', 10_000, 2_000)).toBe(false);
+    await store.remember(seen('v1:raw:G:1', A, 1_000));
+    await store.remember(seen('v1:raw:G:1', B, 1_001)); // a read by another client: served, but A stays the first
+    expect(await store.claimV1({ ...seen('v1:raw:G:1', B, 1_002), details: false })).toBe(false);
+    expect(await store.claimV1({ ...seen('v1:raw:G:1', A, 1_999), details: false })).toBe(true);
+    expect(await store.claimV1({ ...seen('v1:raw:G:1', A, 2_000), details: false })).toBe(false);
+    // A new store over the same database (a restart) holds it the same way.
+    expect(await new SqliteReplayStore(db).claimV1({ ...seen('v1:raw:G:1', A, 2_500), details: false })).toBe(false);
     // Repeats are served from memory: with the row gone behind the store's back, nothing is rewritten.
     await db.deleteFrom('wallet_auth_replays').execute();
-    await store.remember('v1:raw:G:1', 10_000, 3_000);
+    await store.remember(seen('v1:raw:G:1', A, 3_000));
     expect(await db.selectFrom('wallet_auth_replays').select('key').execute()).toEqual([]);
     // A key this store claimed is known too; a new key is written.
-    expect(await store.claim('v1:raw:G:2', 10_000, 3_000)).toBe(true);
+    expect(await store.claimV1({ ...seen('v1:raw:G:2', A, 3_000), details: false })).toBe(true);
     await db.deleteFrom('wallet_auth_replays').execute();
-    await store.remember('v1:raw:G:2', 10_000, 3_001);
-    await store.remember('v1:raw:G:3', 10_000, 3_002);
+    await store.remember(seen('v1:raw:G:2', A, 3_001));
+    await store.remember(seen('v1:raw:G:3', A, 3_002));
     expect((await db.selectFrom('wallet_auth_replays').select('key').execute()).map((r) => r.key)).toEqual(['v1:raw:G:3']);
+    await db.destroy();
+  });
+
+  it('claimV1(): one details read per signature; no re-use for a client without an address', async () => {
+    const db = openDatabase(':memory:');
+    await migrateToLatest(db);
+    const store = new SqliteReplayStore(db);
+    expect(await store.claimV1({ ...seen('v1:raw:G:1', A, 1_000), details: false })).toBe(true);
+    expect(await store.claimV1({ ...seen('v1:raw:G:1', A, 1_100), details: true })).toBe(true);
+    expect(await store.claimV1({ ...seen('v1:raw:G:1', A, 1_200), details: true })).toBe(false);
+    expect(await store.claimV1({ ...seen('v1:raw:G:1', A, 1_300), details: false })).toBe(true);
+    expect(await store.claimV1({ ...seen('v1:raw:G:2', 'unknown', 1_000), details: false })).toBe(true);
+    expect(await store.claimV1({ ...seen('v1:raw:G:2', 'unknown', 1_000), details: false })).toBe(false);
     await db.destroy();
   });
 
@@ -75,13 +94,13 @@ describe('SqliteReplayStore', () => {
     const db = openDatabase(':memory:');
     await migrateToLatest(db);
     const store = new SqliteReplayStore(db);
-    for (let i = 0; i <= RECORDED_KEYS_CACHE_SIZE; i++) await store.remember(`v1:raw:G:${i}`, 10_000, 1_000);
+    for (let i = 0; i <= RECORDED_KEYS_CACHE_SIZE; i++) await store.remember(seen(`v1:raw:G:${i}`, A, 1_000));
     expect((store as unknown as { recorded: Map<string, number> }).recorded.size).toBe(RECORDED_KEYS_CACHE_SIZE);
     await db.deleteFrom('wallet_auth_replays').execute();
-    await store.remember('v1:raw:G:0', 10_000, 1_000); // evicted first: written again
-    await store.remember(`v1:raw:G:${RECORDED_KEYS_CACHE_SIZE}`, 10_000, 1_000); // still cached: not
+    await store.remember(seen('v1:raw:G:0', A, 1_000)); // evicted first: written again
+    await store.remember(seen(`v1:raw:G:${RECORDED_KEYS_CACHE_SIZE}`, A, 1_000)); // still cached: not
     expect((await db.selectFrom('wallet_auth_replays').select('key').execute()).map((r) => r.key)).toEqual(['v1:raw:G:0']);
-    expect(await store.claim('v1:raw:G:0', 10_000, 2_000)).toBe(false);
+    expect(await store.claimV1({ ...seen('v1:raw:G:0', B, 2_000), details: false })).toBe(false);
     await db.destroy();
   });
 
@@ -89,8 +108,10 @@ describe('SqliteReplayStore', () => {
     const db = openDatabase(':memory:');
     await migrateToLatest(db);
     const store = new SqliteReplayStore(db);
-    const results = await Promise.all(Array.from({ length: 20 }, () => store.claim('v1:raw:G:1', 10_000, 1_000)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.claim('v2:G:n1', 10_000, 1_000)));
     expect(results.filter(Boolean)).toHaveLength(1);
+    const details = await Promise.all(Array.from({ length: 20 }, () => store.claimV1({ ...seen('v1:raw:G:1', A, 1_000), details: true })));
+    expect(details.filter(Boolean)).toHaveLength(1);
     await db.destroy();
   });
 });

@@ -9,3 +9,10 @@ export interface AppEnv {
     clientIp: string;
   };
 }
+
+/**
+ * Every hono app of the service is built with these options. `strict: false`: `/cards/` and
+ * `/cards` are one route (ASG's CLI lists cards with `GET /cards/`). Only the routing path loses the
+ * slash: a v2 wallet signature is checked against the path exactly as the client sent it.
+ */
+export const ROUTER_OPTIONS = { strict: false } as const;

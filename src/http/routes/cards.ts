@@ -1,10 +1,11 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { CardManagementService, CardSummary, CardView } from '../../cards/management.js';
+import { cardDetailsView } from '../../protocol/api.js';
 import type * as api from '../../protocol/api.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
-import type { AppEnv } from '../kernel/env.js';
+import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { requestHeader } from '../kernel/request-header.js';
 
@@ -16,8 +17,10 @@ export interface CardRoutesDeps {
   cards: CardManagementService;
   /** Wallet auth for plain reads: v1 signatures re-usable within the timestamp window (ASG). */
   authRead: MiddlewareHandler<WalletEnv>;
-  /** Wallet auth for details and state changes: every signature is single-use. */
+  /** Wallet auth for state changes: v2 single-use; v1 held to its first client and second. */
   authSingleUse: MiddlewareHandler<WalletEnv>;
+  /** Wallet auth for card details: as authSingleUse, and one details read per v1 signature. */
+  authDetails: MiddlewareHandler<WalletEnv>;
 }
 
 const pageQuery = z.object({
@@ -50,6 +53,17 @@ function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
 
 const parsePage = (c: Context) => parseQuery(c, pageQuery);
 
+/** Transactions also take ASG's `?page=N` (1-based, with `limit`); a page number and a cursor do not mix. */
+const numberedPageQuery = pageQuery
+  .extend({ page: z.coerce.number().int().min(1).max(1_000_000).optional() })
+  .refine((q) => q.page === undefined || q.cursor === undefined, { message: 'page and cursor cannot be used together', path: ['page'] });
+
+/** Every ledger entry is a completed movement of US dollars (ASG's `status` and `currency`). */
+const LEDGER_ENTRY_STATUS = 'completed';
+const CURRENCY = 'USD';
+/** The balance is summed from card402's own ledger of loads and top-ups (ASG's `source`). */
+const BALANCE_SOURCE = 'ledger';
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function summaryJson(card: CardSummary): api.CardSummary {
@@ -76,8 +90,8 @@ function cardJson(card: CardView): api.Card {
 
 /** Wallet-signed card management (DESIGN §3, §6–7). Thin: parse, call the service, shape JSON. */
 export function cardRoutes(deps: CardRoutesDeps) {
-  const { cards, authRead, authSingleUse } = deps;
-  const routes = new Hono<AppEnv>();
+  const { cards, authRead, authSingleUse, authDetails } = deps;
+  const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
   routes.get('/cards', authRead, async (c) => {
     const { role } = parseQuery(c, listQuery);
@@ -108,7 +122,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
     await next();
   };
 
-  routes.get('/cards/:cardId/details', noHead, authSingleUse, async (c) => {
+  routes.get('/cards/:cardId/details', noHead, authDetails, async (c) => {
     const details = await cards.readDetails({
       wallet: c.get('wallet').address,
       cardId: c.req.param('cardId'),
@@ -116,7 +130,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
       ip: c.get('clientIp'),
       userAgent: requestHeader(c, 'User-Agent') ?? '',
     });
-    return c.json({ details } satisfies api.CardDetailsResponse);
+    return c.json({ details: cardDetailsView(details) } satisfies api.CardDetailsResponse);
   });
 
   for (const [action, status] of [['freeze', 'frozen'], ['unfreeze', 'active']] as const) {
@@ -134,7 +148,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
   }
 
   routes.get('/cards/:cardId/transactions', authRead, async (c) => {
-    const page = parsePage(c);
+    const page = parseQuery(c, numberedPageQuery);
     const result = await cards.transactions(c.get('wallet').address, c.req.param('cardId'), page);
     return c.json({
       cardId: c.req.param('cardId'),
@@ -145,14 +159,22 @@ export function cardRoutes(deps: CardRoutesDeps) {
         amountCents: e.amount_cents,
         description: e.description,
         createdAt: iso(e.created_at),
+        status: LEDGER_ENTRY_STATUS,
+        currency: CURRENCY,
       })),
       nextCursor: result.nextCursor,
+      pagination: {
+        page: page.cursor === undefined ? (page.page ?? 1) : null,
+        limit: page.limit,
+        total: result.total,
+        pages: Math.ceil(result.total / page.limit),
+      },
     } satisfies api.TransactionsPage);
   });
 
   routes.get('/cards/:cardId/balance', authRead, async (c) => {
     const result = await cards.balance(c.get('wallet').address, c.req.param('cardId'));
-    return c.json({ cardId: result.cardId, balance: centsToDollarNumber(result.balanceCents), balanceCents: result.balanceCents, currency: 'USD' } satisfies api.BalanceResponse);
+    return c.json({ cardId: result.cardId, balance: centsToDollarNumber(result.balanceCents), balanceCents: result.balanceCents, currency: CURRENCY, source: BALANCE_SOURCE } satisfies api.BalanceResponse);
   });
 
   routes.get('/cards/:cardId/details-access', authRead, async (c) => {

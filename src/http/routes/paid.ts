@@ -9,7 +9,7 @@ import type { PaidRequest } from '../../payments/types.js';
 import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader, encodeJsonTextHeader } from '../../protocol/x402-codec.js';
 import type { PaymentRequired } from '../../protocol/x402.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
-import type { AppEnv } from '../kernel/env.js';
+import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { readJsonBody } from '../kernel/json-body.js';
 import { requestHeader } from '../kernel/request-header.js';
@@ -44,7 +44,7 @@ function paidResponse(c: Context<AppEnv>, outcome: Extract<PaidAnswer, { type: '
 }
 
 export function paidRoutes(deps: { config: Config; payments: PaymentService; authRead: MiddlewareHandler<WalletEnv> }) {
-  const routes = new Hono<AppEnv>();
+  const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
   const handle = async (c: Context<AppEnv>, request: PaidRequest) => {
     const outcome = await deps.payments.handle({

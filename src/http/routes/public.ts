@@ -14,7 +14,7 @@ import { centsToDollarNumber } from '../../protocol/money/units.js';
 import { VERSION } from '../../version.js';
 import { countPaymentsInStatus } from '../../payments/repository.js';
 import { REVIEW_STATUSES } from '../../payments/state.js';
-import type { AppEnv } from '../kernel/env.js';
+import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 
 /** What this server accepts as payment; served by /supported and used to build 402 challenges. */
 export interface PaymentTerms {
@@ -66,7 +66,7 @@ function pricingBody() {
 }
 
 export function publicRoutes(deps: { db: Db; clock: Clock; paymentTerms: PaymentTerms }) {
-  const routes = new Hono<AppEnv>();
+  const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
   const pricing = pricingBody();
 
   routes.get('/health', async (c) => {
