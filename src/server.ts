@@ -12,7 +12,8 @@ import { migrateToLatest, openDatabase } from './db/open.js';
 import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/kernel/serve.js';
 import { loadLocalnetEnv, localnetSettings, type LocalnetSettings } from './localnet/config.js';
-import { LOCALNET_NETWORK, LOCALNET_USDC_CONTRACT, createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
+import { createLocalnet, localnetNetwork, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
+import type { StellarNetwork } from './protocol/networks.js';
 import type { Logger } from './logger.js';
 import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from './payments/wiring.js';
 import { loadStellarKeys, prepareLocalKeys, type StellarKeys } from './stellar/keys.js';
@@ -49,31 +50,38 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
   } catch (err) {
     problems.push(err instanceof Error ? err.message : String(err));
   }
-  if (config) problems.push(...embeddedLedgerMismatches(config));
+  if (config) problems.push(...embeddedLedgerMismatches(config, localnet?.LOCALNET_NETWORK));
   if (!config || !localnet || problems.length > 0) throw new ConfigError(problems);
   return { ...config, localnet: localnetSettings(localnet, config.dataDir) };
 }
 
 /**
- * Without STELLAR_RPC_URL card402 pays and settles on its embedded ledger, which poses as one
- * network with one USDC contract: a configuration asking for another could not take a payment
- * (signatures commit to the network passphrase, and the asset would not exist), so it does not start.
+ * Without STELLAR_RPC_URL card402 pays and settles on its embedded ledger, which poses as STELLAR_NETWORK
+ * (testnet or pubnet) and serves only that network's USDC contract: a configuration asking for another
+ * contract could not take a payment (the asset would not exist there), so it does not start. The
+ * standalone ledger's LOCALNET_NETWORK cannot pull the embedded one elsewhere: signatures commit to the
+ * passphrase, so a ledger on one network and a server on another could never settle.
  */
-function embeddedLedgerMismatches(config: Config): string[] {
+function embeddedLedgerMismatches(config: Config, localnetNetworkSetting: StellarNetwork | undefined): string[] {
   if (config.stellar.rpcUrl) return [];
   const problems: string[] = [];
-  if (config.stellar.network !== LOCALNET_NETWORK) {
+  if (localnetNetworkSetting !== undefined && localnetNetworkSetting !== config.stellar.network) {
     problems.push(
-      `STELLAR_NETWORK: ${config.stellar.network} needs STELLAR_RPC_URL; without it card402 runs its embedded ledger, which poses as ${LOCALNET_NETWORK} only`,
+      `LOCALNET_NETWORK: ${localnetNetworkSetting} differs from STELLAR_NETWORK ${config.stellar.network}; the embedded ledger (no STELLAR_RPC_URL) poses as STELLAR_NETWORK, so unset LOCALNET_NETWORK`,
     );
-  } else if (config.stellar.usdcContract !== LOCALNET_USDC_CONTRACT) {
-    problems.push(`USDC_CONTRACT: the embedded ledger (no STELLAR_RPC_URL) serves only USDC ${LOCALNET_USDC_CONTRACT}; set STELLAR_RPC_URL or leave USDC_CONTRACT unset`);
+  }
+  const served = localnetNetwork(config.stellar.network).usdcContract;
+  if (config.stellar.usdcContract !== served) {
+    problems.push(
+      `USDC_CONTRACT: the embedded ledger (no STELLAR_RPC_URL) serves only USDC ${served}, the ${config.stellar.network} one; set STELLAR_RPC_URL or leave USDC_CONTRACT unset`,
+    );
   }
   return problems;
 }
 
-async function startEmbeddedLocalnet(settings: LocalnetSettings, logger: Logger) {
+async function startEmbeddedLocalnet(settings: LocalnetSettings, network: StellarNetwork, logger: Logger) {
   const ledger = createLocalnet({
+    network: localnetNetwork(network),
     ledgerMs: settings.ledgerMs,
     statePath: settings.statePath,
     log: (event, fields) => logger.debug(event, fields),
@@ -86,7 +94,7 @@ async function startEmbeddedLocalnet(settings: LocalnetSettings, logger: Logger)
   });
   // The clock starts only once the ledger is served, so a start that fails to listen leaves no timer behind.
   ledger.start();
-  logger.info('embedded local Stellar ledger running', { rpcUrl: server.rpcUrl, httpsRpcUrl: server.httpsRpcUrl, friendbot: `${server.url}/friendbot` });
+  logger.info('embedded local Stellar ledger running', { network, rpcUrl: server.rpcUrl, httpsRpcUrl: server.httpsRpcUrl, friendbot: `${server.url}/friendbot` });
   return { ledger, server, friendbotUrl: `${server.url}/friendbot` };
 }
 
@@ -131,7 +139,7 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     const cardCipher = loadCardDataCipher(config, logger);
     assertKeyOpensStoredCards(cardCipher, await newestCardCiphertext(db), config.cardDataKey ? 'CARD_DATA_KEY' : 'DATA_DIR/keys/card-data.key');
 
-    const localnet = config.stellar.rpcUrl ? undefined : await startEmbeddedLocalnet(config.localnet, logger);
+    const localnet = config.stellar.rpcUrl ? undefined : await startEmbeddedLocalnet(config.localnet, config.stellar.network, logger);
     if (localnet) {
       teardown.add(async () => {
         await localnet.ledger.stop();

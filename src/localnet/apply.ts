@@ -1,11 +1,12 @@
 import { Address, hash, xdr } from '@stellar/stellar-sdk';
-import { BASE_FEE_STROOPS, NATIVE_SAC_CONTRACT } from './constants.js';
+import { BASE_FEE_STROOPS } from './constants.js';
 import { buildEntry, entryKeyString, i128, i64 } from './entries.js';
 import { opSource, type ParsedEnvelope } from './envelope.js';
 import { declaredNonRefundableFee, refundableFee } from './fees.js';
 import { invokeHostFunction, measure, type Invocation } from './host.js';
 import { HostError, type HostFailure } from './host-error.js';
 import { appliedResult, invokeResult } from './results.js';
+import type { LocalnetNetwork } from './network.js';
 import type { LedgerState, TxRecord } from './state.js';
 import { baseReader } from './view.js';
 
@@ -87,8 +88,8 @@ export function applyTransaction(p: ParsedEnvelope, ctx: ApplyContext): TxRecord
   const feeCharged = upfront - refund;
   const success = outcome.ok;
 
-  const transactionEvents = [feeEvent(p.feeSource, upfront, xdr.TransactionEventStage.transactionEventStageBeforeAllTxes())];
-  if (refund > 0n) transactionEvents.push(feeEvent(p.feeSource, -refund, xdr.TransactionEventStage.transactionEventStageAfterTx()));
+  const transactionEvents = [feeEvent(state.network, p.feeSource, upfront, xdr.TransactionEventStage.transactionEventStageBeforeAllTxes())];
+  if (refund > 0n) transactionEvents.push(feeEvent(state.network, p.feeSource, -refund, xdr.TransactionEventStage.transactionEventStageAfterTx()));
 
   const meta = new xdr.TransactionMeta(
     4,
@@ -140,10 +141,10 @@ function enforceResources(inv: Invocation, data: xdr.SorobanTransactionData, ref
   const declaredRw = new Set(res.footprint().readWrite().map((k) => k.toXDR('base64')));
   const limit = (detail: string) => ({ ok: false as const, error: new HostError('Storage', 'ExceededLimit', 'resource_limit_exceeded', detail, 'resource_limit_exceeded') });
   for (const ref of inv.footprint.readWrite) {
-    if (!declaredRw.has(entryKeyString(ref))) return limit(`write to ${ref.kind} entry outside the read-write footprint`);
+    if (!declaredRw.has(entryKeyString(ref, inv.view.network))) return limit(`write to ${ref.kind} entry outside the read-write footprint`);
   }
   for (const ref of inv.footprint.readOnly) {
-    const k = entryKeyString(ref);
+    const k = entryKeyString(ref, inv.view.network);
     if (!declaredRo.has(k) && !declaredRw.has(k)) return limit(`read of ${ref.kind} entry outside the footprint`);
   }
   if (inv.instructions > res.instructions()) return limit(`used ${inv.instructions} instructions, declared ${res.instructions()}`);
@@ -177,12 +178,12 @@ function mutateAccount(state: LedgerState, id: string, ledgerSeq: number, f: (a:
 }
 
 /** CAP-67 fee event: emitted by the native asset contract, topics [fee, payer], data = amount (negative for a refund). */
-function feeEvent(payer: string, amount: bigint, stage: xdr.TransactionEventStage): xdr.TransactionEvent {
+function feeEvent(net: LocalnetNetwork, payer: string, amount: bigint, stage: xdr.TransactionEventStage): xdr.TransactionEvent {
   return new xdr.TransactionEvent({
     stage,
     event: new xdr.ContractEvent({
       ext: new xdr.ExtensionPoint(0),
-      contractId: Address.fromString(NATIVE_SAC_CONTRACT).toBuffer() as unknown as xdr.ContractId,
+      contractId: Address.fromString(net.nativeSacContract).toBuffer() as unknown as xdr.ContractId,
       type: xdr.ContractEventType.contract(),
       body: new xdr.ContractEventBody(0, new xdr.ContractEventV0({ topics: [xdr.ScVal.scvSymbol('fee'), new Address(payer).toScVal()], data: i128(amount) })),
     }),

@@ -1,11 +1,14 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { NETWORKS } from '../protocol/networks.js';
 import { DEFAULT_LEDGER_MS } from './constants.js';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
 export const localnetEnvSchema = z
   .object({
+    // The network `npm run localnet` poses as (default testnet); card402's embedded ledger follows STELLAR_NETWORK.
+    LOCALNET_NETWORK: z.enum(NETWORKS).optional(),
     LOCALNET_PORT: port(8000),
     LOCALNET_HOST: z.string().min(1).default('127.0.0.1'),
     LOCALNET_LEDGER_MS: z.union([z.literal('manual'), z.coerce.number().int().min(100).max(3_600_000)]).default(DEFAULT_LEDGER_MS),

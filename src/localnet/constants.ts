@@ -1,17 +1,17 @@
-import { Asset, hash } from '@stellar/stellar-sdk';
-import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../protocol/networks.js';
+import type { StellarNetwork } from '../protocol/networks.js';
+import { TESTNET } from './network.js';
 
-// The official x402 Stellar packages only know testnet and pubnet, so the local ledger poses as testnet.
-export const LOCALNET_NETWORK: StellarNetwork = 'stellar:testnet';
-export const LOCALNET_PASSPHRASE = NETWORK_PASSPHRASES[LOCALNET_NETWORK];
-export const LOCALNET_NETWORK_ID: Buffer = hash(Buffer.from(LOCALNET_PASSPHRASE));
-export const LOCALNET_USDC_ISSUER = 'GBBD47IF6LWK7P7MDEVSCWR7DPUWV3NY3DTQEVFL4NAT4AQH3ZLLFLA5';
-export const USDC_ASSET = new Asset('USDC', LOCALNET_USDC_ISSUER);
-export const LOCALNET_USDC_CONTRACT = USDC_CONTRACTS[LOCALNET_NETWORK];
-// SEP-11 form; it is both the SAC `name()` and the fourth topic of its transfer event.
-export const USDC_ASSET_STRING = `USDC:${LOCALNET_USDC_ISSUER}`;
+// The official x402 Stellar packages only know testnet and pubnet, so the local ledger poses as one of them:
+// testnet unless created with another LocalnetNetwork (network.ts). These are the testnet default's values.
+export const LOCALNET_NETWORK: StellarNetwork = TESTNET.network;
+export const LOCALNET_PASSPHRASE = TESTNET.passphrase;
+export const LOCALNET_NETWORK_ID: Buffer = TESTNET.networkId;
+export const LOCALNET_USDC_ISSUER = TESTNET.usdcIssuer;
+export const USDC_ASSET = TESTNET.usdcAsset;
+export const LOCALNET_USDC_CONTRACT = TESTNET.usdcContract;
+export const USDC_ASSET_STRING = TESTNET.usdcAssetString;
 export const USDC_DECIMALS = 7;
-export const NATIVE_SAC_CONTRACT = Asset.native().contractId(LOCALNET_PASSPHRASE);
+export const NATIVE_SAC_CONTRACT = TESTNET.nativeSacContract;
 
 // Protocol 23 is the first with TransactionMetaV4 and the CAP-67 event layout we emit.
 export const PROTOCOL_VERSION = 23;

@@ -1,14 +1,6 @@
 import { Address, Keypair, StrKey, xdr } from '@stellar/stellar-sdk';
-import {
-  LOCALNET_USDC_CONTRACT,
-  LOCALNET_USDC_ISSUER,
-  INT64_MAX,
-  MIN_PERSISTENT_TTL_LEDGERS,
-  USDC_ASSET,
-  USDC_ASSET_STRING,
-  USDC_DECIMALS,
-  GENESIS_LEDGER,
-} from './constants.js';
+import { INT64_MAX, MIN_PERSISTENT_TTL_LEDGERS, USDC_DECIMALS, GENESIS_LEDGER } from './constants.js';
+import type { LocalnetNetwork } from './network.js';
 import type { AccountState, UsdcHolding } from './state.js';
 
 /** The ledger entries the local ledger models. Everything else does not exist here. */
@@ -20,6 +12,7 @@ export type EntryRef =
 
 /** What entry builders need to read; both the committed state and a pending view implement it. */
 export interface EntryReader {
+  readonly network: LocalnetNetwork;
   account(id: string): AccountState | undefined;
   usdc(holder: string): UsdcHolding | undefined;
   nonce(address: string, nonce: bigint): number | undefined; // expiration ledger
@@ -37,30 +30,30 @@ export function i128(v: bigint): xdr.ScVal {
   );
 }
 
-export function entryKey(ref: EntryRef): xdr.LedgerKey {
+export function entryKey(ref: EntryRef, net: LocalnetNetwork): xdr.LedgerKey {
   switch (ref.kind) {
     case 'account':
       return xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: Keypair.fromPublicKey(ref.id).xdrAccountId() }));
     case 'usdc':
       if (StrKey.isValidEd25519PublicKey(ref.holder)) {
         return xdr.LedgerKey.trustline(
-          new xdr.LedgerKeyTrustLine({ accountId: Keypair.fromPublicKey(ref.holder).xdrAccountId(), asset: USDC_ASSET.toTrustLineXDRObject() }),
+          new xdr.LedgerKeyTrustLine({ accountId: Keypair.fromPublicKey(ref.holder).xdrAccountId(), asset: net.usdcAsset.toTrustLineXDRObject() }),
         );
       }
-      return contractDataKey(new Address(LOCALNET_USDC_CONTRACT), balanceKeyVal(ref.holder), xdr.ContractDataDurability.persistent());
+      return contractDataKey(new Address(net.usdcContract), balanceKeyVal(ref.holder), xdr.ContractDataDurability.persistent());
     case 'instance':
-      return contractDataKey(new Address(LOCALNET_USDC_CONTRACT), xdr.ScVal.scvLedgerKeyContractInstance(), xdr.ContractDataDurability.persistent());
+      return contractDataKey(new Address(net.usdcContract), xdr.ScVal.scvLedgerKeyContractInstance(), xdr.ContractDataDurability.persistent());
     case 'nonce':
       return contractDataKey(new Address(ref.address), nonceKeyVal(ref.nonce), xdr.ContractDataDurability.temporary());
   }
 }
 
 /** Canonical string for a ledger key, used to compare against a transaction's footprint. */
-export function entryKeyString(ref: EntryRef): string {
-  return entryKey(ref).toXDR('base64');
+export function entryKeyString(ref: EntryRef, net: LocalnetNetwork): string {
+  return entryKey(ref, net).toXDR('base64');
 }
 
-export function refFromLedgerKey(key: xdr.LedgerKey): EntryRef | undefined {
+export function refFromLedgerKey(key: xdr.LedgerKey, net: LocalnetNetwork): EntryRef | undefined {
   switch (key.switch().name) {
     case 'account':
       return { kind: 'account', id: StrKey.encodeEd25519PublicKey(key.account().accountId().ed25519()) };
@@ -70,7 +63,7 @@ export function refFromLedgerKey(key: xdr.LedgerKey): EntryRef | undefined {
       const a4 = tl.asset().alphaNum4();
       const code = a4.assetCode().toString('latin1').replace(/\0+$/, '');
       const issuer = StrKey.encodeEd25519PublicKey(a4.issuer().ed25519());
-      if (code !== USDC_ASSET.getCode() || issuer !== LOCALNET_USDC_ISSUER) return undefined;
+      if (code !== net.usdcAsset.getCode() || issuer !== net.usdcIssuer) return undefined;
       return { kind: 'usdc', holder: StrKey.encodeEd25519PublicKey(tl.accountId().ed25519()) };
     }
     case 'contractData': {
@@ -81,7 +74,7 @@ export function refFromLedgerKey(key: xdr.LedgerKey): EntryRef | undefined {
       if (k.switch().name === 'scvLedgerKeyNonce' && durability === 'temporary') {
         return { kind: 'nonce', address: contract, nonce: BigInt(k.nonceKey().nonce().toString()) };
       }
-      if (contract !== LOCALNET_USDC_CONTRACT || durability !== 'persistent') return undefined;
+      if (contract !== net.usdcContract || durability !== 'persistent') return undefined;
       if (k.switch().name === 'scvLedgerKeyContractInstance') return { kind: 'instance' };
       const vec = k.switch().name === 'scvVec' ? (k.vec() ?? []) : [];
       const [tag, who] = vec;
@@ -116,7 +109,7 @@ export function buildEntry(ref: EntryRef, reader: EntryReader): BuiltEntry | und
       if (StrKey.isValidEd25519PublicKey(ref.holder)) {
         const tl = new xdr.TrustLineEntry({
           accountId: Keypair.fromPublicKey(ref.holder).xdrAccountId(),
-          asset: USDC_ASSET.toTrustLineXDRObject(),
+          asset: reader.network.usdcAsset.toTrustLineXDRObject(),
           balance: i64(h.balance),
           limit: i64(INT64_MAX),
           flags: TRUSTLINE_AUTHORIZED_FLAG,
@@ -130,13 +123,13 @@ export function buildEntry(ref: EntryRef, reader: EntryReader): BuiltEntry | und
         new xdr.ScMapEntry({ key: xdr.ScVal.scvSymbol('clawback'), val: xdr.ScVal.scvBool(false) }),
       ]);
       return {
-        entry: ledgerEntry(h.lastModified, contractData(new Address(LOCALNET_USDC_CONTRACT), balanceKeyVal(ref.holder), xdr.ContractDataDurability.persistent(), val)),
+        entry: ledgerEntry(h.lastModified, contractData(new Address(reader.network.usdcContract), balanceKeyVal(ref.holder), xdr.ContractDataDurability.persistent(), val)),
         liveUntilLedgerSeq: h.lastModified + MIN_PERSISTENT_TTL_LEDGERS,
       };
     }
     case 'instance':
       return {
-        entry: ledgerEntry(GENESIS_LEDGER, contractData(new Address(LOCALNET_USDC_CONTRACT), xdr.ScVal.scvLedgerKeyContractInstance(), xdr.ContractDataDurability.persistent(), sacInstance())),
+        entry: ledgerEntry(GENESIS_LEDGER, contractData(new Address(reader.network.usdcContract), xdr.ScVal.scvLedgerKeyContractInstance(), xdr.ContractDataDurability.persistent(), sacInstance(reader.network))),
         liveUntilLedgerSeq: GENESIS_LEDGER + MIN_PERSISTENT_TTL_LEDGERS * 10,
       };
     case 'nonce': {
@@ -193,24 +186,24 @@ function nonceKeyVal(nonce: bigint): xdr.ScVal {
   return xdr.ScVal.scvLedgerKeyNonce(new xdr.ScNonceKey({ nonce: i64(nonce) }));
 }
 
-function sacInstance(): xdr.ScVal {
+function sacInstance(net: LocalnetNetwork): xdr.ScVal {
   const sym = (s: string) => xdr.ScVal.scvSymbol(s);
   const metadata = xdr.ScVal.scvMap([
     new xdr.ScMapEntry({ key: sym('decimal'), val: xdr.ScVal.scvU32(USDC_DECIMALS) }),
-    new xdr.ScMapEntry({ key: sym('name'), val: xdr.ScVal.scvString(USDC_ASSET_STRING) }),
-    new xdr.ScMapEntry({ key: sym('symbol'), val: xdr.ScVal.scvString(USDC_ASSET.getCode()) }),
+    new xdr.ScMapEntry({ key: sym('name'), val: xdr.ScVal.scvString(net.usdcAssetString) }),
+    new xdr.ScMapEntry({ key: sym('symbol'), val: xdr.ScVal.scvString(net.usdcAsset.getCode()) }),
   ]);
   const assetInfo = xdr.ScVal.scvVec([
     sym('AlphaNum4'),
     xdr.ScVal.scvMap([
-      new xdr.ScMapEntry({ key: sym('asset_code'), val: xdr.ScVal.scvString(USDC_ASSET.getCode()) }),
-      new xdr.ScMapEntry({ key: sym('issuer'), val: xdr.ScVal.scvBytes(StrKey.decodeEd25519PublicKey(LOCALNET_USDC_ISSUER)) }),
+      new xdr.ScMapEntry({ key: sym('asset_code'), val: xdr.ScVal.scvString(net.usdcAsset.getCode()) }),
+      new xdr.ScMapEntry({ key: sym('issuer'), val: xdr.ScVal.scvBytes(StrKey.decodeEd25519PublicKey(net.usdcIssuer)) }),
     ]),
   ]);
   // Storage map keys must be sorted as the host sorts ScVals: a Symbol sorts before a Vec.
   const storage = [
     new xdr.ScMapEntry({ key: sym('METADATA'), val: metadata }),
-    new xdr.ScMapEntry({ key: xdr.ScVal.scvVec([sym('Admin')]), val: new Address(LOCALNET_USDC_ISSUER).toScVal() }),
+    new xdr.ScMapEntry({ key: xdr.ScVal.scvVec([sym('Admin')]), val: new Address(net.usdcIssuer).toScVal() }),
     new xdr.ScMapEntry({ key: xdr.ScVal.scvVec([sym('AssetInfo')]), val: assetInfo }),
   ];
   return xdr.ScVal.scvContractInstance(new xdr.ScContractInstance({ executable: xdr.ContractExecutable.contractExecutableStellarAsset(), storage }));

@@ -1,5 +1,4 @@
 import { FeeBumpTransaction, StrKey, Transaction, TransactionBuilder, xdr } from '@stellar/stellar-sdk';
-import { LOCALNET_PASSPHRASE } from './constants.js';
 
 /** A transaction envelope taken apart into what validation and apply need, sources resolved to G addresses. */
 export interface ParsedEnvelope {
@@ -33,12 +32,13 @@ export function muxedToAccount(m: xdr.MuxedAccount): string {
   return m.switch().name === 'keyTypeMuxedEd25519' ? StrKey.encodeEd25519PublicKey(m.med25519().ed25519()) : StrKey.encodeEd25519PublicKey(m.ed25519());
 }
 
-export function parseEnvelope(base64: string): ParsedEnvelope {
+/** `passphrase` is the network the ledger poses as: the transaction hash, and so every signature, commits to it. */
+export function parseEnvelope(base64: string, passphrase: string): ParsedEnvelope {
   let envelope: xdr.TransactionEnvelope;
   let sdkTx: Transaction | FeeBumpTransaction;
   try {
     envelope = xdr.TransactionEnvelope.fromXDR(base64, 'base64');
-    sdkTx = TransactionBuilder.fromXDR(envelope, LOCALNET_PASSPHRASE);
+    sdkTx = TransactionBuilder.fromXDR(envelope, passphrase);
   } catch (err) {
     throw new EnvelopeError(`invalid transaction envelope XDR: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -1,9 +1,9 @@
 import { Address, xdr } from '@stellar/stellar-sdk';
-import { LOCALNET_NETWORK_ID, LOCALNET_USDC_CONTRACT } from './constants.js';
 import { AuthManager, type AuthMode } from './auth.js';
 import { buildEntry, entryKey, type EntryRef } from './entries.js';
 import { HostError } from './host-error.js';
-import { invokeSac, USDC_CONTRACT_ID } from './sac.js';
+import type { LocalnetNetwork } from './network.js';
+import { invokeSac } from './sac.js';
 import { LedgerView } from './view.js';
 import type { LedgerState } from './state.js';
 
@@ -34,8 +34,9 @@ export interface Invocation {
  * simulation promises is exactly what apply does; nothing is written to the state until `view.commit()`.
  */
 export function invokeHostFunction(fn: xdr.HostFunction, ctx: InvocationContext): Invocation {
+  const net = ctx.state.network;
   const view = new LedgerView(ctx.state, ctx.ledgerSeq);
-  const auth = new AuthManager(ctx.auth, { view, networkId: LOCALNET_NETWORK_ID, sourceAccount: ctx.sourceAccount, ledgerSeq: ctx.ledgerSeq });
+  const auth = new AuthManager(ctx.auth, { view, networkId: net.networkId, sourceAccount: ctx.sourceAccount, ledgerSeq: ctx.ledgerSeq });
   const diagnosticEvents: xdr.DiagnosticEvent[] = [];
   let result: Invocation['result'];
   let instructions = 0;
@@ -45,14 +46,14 @@ export function invokeHostFunction(fn: xdr.HostFunction, ctx: InvocationContext)
     }
     const call = fn.invokeContract();
     const contract = safeAddress(call.contractAddress());
-    if (contract !== LOCALNET_USDC_CONTRACT) {
+    if (contract !== net.usdcContract) {
       throw new HostError('Storage', 'MissingValue', 'contract_not_found', `contract ${contract} does not exist on the local ledger`);
     }
-    diagnosticEvents.push(fnCall(call));
+    diagnosticEvents.push(fnCall(net, call));
     const out = invokeSac({ view, auth, call });
     instructions = out.instructions;
     diagnosticEvents.push(...out.events.map((event) => new xdr.DiagnosticEvent({ inSuccessfulContractCall: true, event })));
-    diagnosticEvents.push(fnReturn(call.functionName().toString(), out.retval));
+    diagnosticEvents.push(fnReturn(net, call.functionName().toString(), out.retval));
     result = { ok: true, retval: out.retval, events: out.events };
   } catch (err) {
     const error = err instanceof HostError ? err : new HostError('Value', 'InvalidInput', 'invalid_invocation', err instanceof Error ? err.message : String(err));
@@ -61,7 +62,7 @@ export function invokeHostFunction(fn: xdr.HostFunction, ctx: InvocationContext)
   }
   return {
     view,
-    footprint: { readOnly: sortRefs([...view.readOnly.values()]), readWrite: sortRefs([...view.readWrite.values()]) },
+    footprint: { readOnly: sortRefs(net, [...view.readOnly.values()]), readWrite: sortRefs(net, [...view.readWrite.values()]) },
     instructions: instructions + auth.instructions,
     diagnosticEvents,
     recordedAuth: auth.recorded,
@@ -100,13 +101,14 @@ export function measure(inv: Invocation): ResourceUsage {
   return { diskReadBytes, writeBytes, eventsBytes };
 }
 
-export function footprintXdr(fp: Footprint): xdr.LedgerFootprint {
-  return new xdr.LedgerFootprint({ readOnly: fp.readOnly.map(entryKey), readWrite: fp.readWrite.map(entryKey) });
+export function footprintXdr(fp: Footprint, net: LocalnetNetwork): xdr.LedgerFootprint {
+  const key = (ref: EntryRef) => entryKey(ref, net);
+  return new xdr.LedgerFootprint({ readOnly: fp.readOnly.map(key), readWrite: fp.readWrite.map(key) });
 }
 
-function sortRefs(refs: EntryRef[]): EntryRef[] {
+function sortRefs(net: LocalnetNetwork, refs: EntryRef[]): EntryRef[] {
   return refs
-    .map((ref) => ({ ref, key: entryKey(ref).toXDR() }))
+    .map((ref) => ({ ref, key: entryKey(ref, net).toXDR() }))
     .sort((a, b) => Buffer.compare(a.key, b.key))
     .map((x) => x.ref);
 }
@@ -131,17 +133,17 @@ function diagnostic(topics: xdr.ScVal[], data: xdr.ScVal, contractId: Buffer | n
   });
 }
 
-function fnCall(call: xdr.InvokeContractArgs): xdr.DiagnosticEvent {
+function fnCall(net: LocalnetNetwork, call: xdr.InvokeContractArgs): xdr.DiagnosticEvent {
   return diagnostic(
-    [xdr.ScVal.scvSymbol('fn_call'), xdr.ScVal.scvBytes(USDC_CONTRACT_ID), xdr.ScVal.scvSymbol(call.functionName().toString())],
+    [xdr.ScVal.scvSymbol('fn_call'), xdr.ScVal.scvBytes(net.usdcContractId), xdr.ScVal.scvSymbol(call.functionName().toString())],
     xdr.ScVal.scvVec(call.args()),
     null,
     true,
   );
 }
 
-function fnReturn(name: string, retval: xdr.ScVal): xdr.DiagnosticEvent {
-  return diagnostic([xdr.ScVal.scvSymbol('fn_return'), xdr.ScVal.scvSymbol(name)], retval, USDC_CONTRACT_ID, true);
+function fnReturn(net: LocalnetNetwork, name: string, retval: xdr.ScVal): xdr.DiagnosticEvent {
+  return diagnostic([xdr.ScVal.scvSymbol('fn_return'), xdr.ScVal.scvSymbol(name)], retval, net.usdcContractId, true);
 }
 
 function errorEvent(error: HostError): xdr.DiagnosticEvent {

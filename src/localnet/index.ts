@@ -1,11 +1,14 @@
 import { createLocalnetApp } from './app.js';
 import { DEFAULT_LEDGER_MS } from './constants.js';
 import { Ledger } from './ledger.js';
+import { TESTNET, type LocalnetNetwork } from './network.js';
 
 export { LOCALNET_NETWORK, LOCALNET_PASSPHRASE, LOCALNET_USDC_ISSUER, LOCALNET_USDC_CONTRACT } from './constants.js';
 export { serveLocalnet, type LocalnetServer } from './serve.js';
+export { localnetNetwork, type LocalnetNetwork } from './network.js';
 
 export interface LocalnetOptions {
+  network?: LocalnetNetwork; // the network the ledger poses as (default testnet); fixed for its lifetime
   ledgerMs?: number | 'manual'; // 'manual' = tests close ledgers themselves
   statePath?: string; // persist state here (optional)
   startedAtMs?: () => number; // injectable clock, milliseconds (optional)
@@ -14,6 +17,7 @@ export interface LocalnetOptions {
 }
 
 export interface Localnet {
+  readonly network: LocalnetNetwork;
   fetch(request: Request): Promise<Response>; // the hono app: POST /soroban/rpc, GET /friendbot
   closeLedger(): Promise<{ sequence: number; applied: number }>; // apply queued txs, advance one ledger
   latestLedger(): number;
@@ -30,7 +34,9 @@ export interface Localnet {
 
 export function createLocalnet(opts: LocalnetOptions = {}): Localnet {
   const log = opts.log ?? (() => {});
+  const network = opts.network ?? TESTNET;
   const ledger = new Ledger({
+    network,
     now: opts.startedAtMs ?? Date.now,
     log,
     ...(opts.statePath ? { statePath: opts.statePath } : {}),
@@ -48,6 +54,7 @@ export function createLocalnet(opts: LocalnetOptions = {}): Localnet {
   };
 
   return {
+    network,
     fetch: async (request) => app.fetch(request),
     closeLedger: async () => close(),
     latestLedger: () => ledger.latest.sequence,

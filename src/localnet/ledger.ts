@@ -3,6 +3,7 @@ import { StrKey } from '@stellar/stellar-sdk';
 import { applyTransaction } from './apply.js';
 import { FRIENDBOT_STROOPS, GENESIS_LEDGER, HISTORY_RETENTION_SECONDS, INT64_MAX } from './constants.js';
 import { parseEnvelope, type ParsedEnvelope } from './envelope.js';
+import { TESTNET, type LocalnetNetwork } from './network.js';
 import { rejectionResult } from './results.js';
 import { simulateTransaction, type SimulateAuthMode, type SimulateResponse } from './simulate.js';
 import { emptyState, loadStateFile, saveStateFile, type LedgerHeader, type LedgerState, type TxRecord } from './state.js';
@@ -18,6 +19,8 @@ export interface SendResult {
 }
 
 export interface LedgerOptions {
+  /** The network the ledger poses as; default testnet. */
+  network?: LocalnetNetwork;
   statePath?: string;
   /** Transactions older than this (by ledger close time) are forgotten; default 7 days. */
   historySeconds?: number;
@@ -41,9 +44,10 @@ export class Ledger {
   private sendFaults: { status: 'TRY_AGAIN_LATER' | 'ERROR'; remaining: number } | undefined;
 
   constructor(private readonly opts: LedgerOptions) {
-    const loaded = opts.statePath ? loadStateFile(opts.statePath) : undefined;
+    const network = opts.network ?? TESTNET;
+    const loaded = opts.statePath ? loadStateFile(opts.statePath, network) : undefined;
     const nowSec = Math.floor(opts.now() / 1000);
-    this.state = loaded ?? emptyState({ sequence: GENESIS_LEDGER, closeTime: nowSec, hash: ledgerHash('genesis', GENESIS_LEDGER, []) });
+    this.state = loaded ?? emptyState({ sequence: GENESIS_LEDGER, closeTime: nowSec, hash: ledgerHash('genesis', GENESIS_LEDGER, []) }, network);
     if (loaded) opts.log('localnet_state_loaded', { path: opts.statePath, ledger: loaded.latest.sequence, accounts: loaded.accounts.size });
   }
 
@@ -60,13 +64,13 @@ export class Ledger {
   }
 
   simulate(envelopeXdr: string, authMode?: SimulateAuthMode, instructionLeeway?: number): SimulateResponse {
-    const envelope = parseEnvelope(envelopeXdr);
+    const envelope = parseEnvelope(envelopeXdr, this.state.network.passphrase);
     return simulateTransaction(this.state, { envelope, ...(authMode ? { authMode } : {}), ...(instructionLeeway !== undefined ? { instructionLeeway } : {}) });
   }
 
   /** Mirrors stellar-core's queue admission: duplicate, one pending tx per source account, then validity. */
   send(envelopeXdr: string): SendResult {
-    const parsed = parseEnvelope(envelopeXdr);
+    const parsed = parseEnvelope(envelopeXdr, this.state.network.passphrase);
     const hash = parsed.hash.toString('hex');
     if (this.sendFaults) {
       const { status } = this.sendFaults;

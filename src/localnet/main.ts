@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { loadLocalnetEnv, type LocalnetEnv } from './config.js';
-import { LOCALNET_PASSPHRASE, LOCALNET_USDC_CONTRACT, createLocalnet, serveLocalnet } from './index.js';
+import { createLocalnet, localnetNetwork, serveLocalnet } from './index.js';
 
 // Standalone entry: `npm run localnet`.
 async function main(): Promise<void> {
@@ -13,14 +13,14 @@ async function main(): Promise<void> {
     return;
   }
   const log = (event: string, fields?: Record<string, unknown>) => console.log(JSON.stringify({ event, ...fields }));
-  const localnet = createLocalnet({ ledgerMs: env.LOCALNET_LEDGER_MS, log, ...(env.LOCALNET_STATE ? { statePath: env.LOCALNET_STATE } : {}) });
+  const localnet = createLocalnet({ network: localnetNetwork(env.LOCALNET_NETWORK ?? 'stellar:testnet'), ledgerMs: env.LOCALNET_LEDGER_MS, log, ...(env.LOCALNET_STATE ? { statePath: env.LOCALNET_STATE } : {}) });
   const tls =
     env.LOCALNET_TLS_CERT && env.LOCALNET_TLS_KEY
       ? { cert: readFileSync(env.LOCALNET_TLS_CERT), key: readFileSync(env.LOCALNET_TLS_KEY), port: env.LOCALNET_TLS_PORT }
       : undefined;
   const server = await serveLocalnet(localnet, { port: env.LOCALNET_PORT, host: env.LOCALNET_HOST, ...(tls ? { tls } : {}) });
   localnet.start();
-  console.log(`localnet: ${LOCALNET_PASSPHRASE} | USDC SAC ${LOCALNET_USDC_CONTRACT}`);
+  console.log(`localnet: ${localnet.network.passphrase} | USDC SAC ${localnet.network.usdcContract}`);
   console.log(`localnet: RPC      ${server.rpcUrl}`);
   console.log(`localnet: friendbot ${server.url}/friendbot?addr=G...  (add &asset=USDC&amount=100 to mint USDC)`);
   if (server.httpsRpcUrl) console.log(`localnet: RPC (TLS) ${server.httpsRpcUrl}`);

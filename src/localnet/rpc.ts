@@ -1,11 +1,12 @@
 import { xdr } from '@stellar/stellar-sdk';
 import { z } from 'zod';
-import { HISTORY_RETENTION_LEDGERS, LOCALNET_PASSPHRASE, PROTOCOL_VERSION } from './constants.js';
+import { HISTORY_RETENTION_LEDGERS, PROTOCOL_VERSION } from './constants.js';
 import { buildEntry, refFromLedgerKey } from './entries.js';
 import { EnvelopeError } from './envelope.js';
 import { EventsQueryError, getEvents } from './events.js';
 import type { Ledger } from './ledger.js';
 import { baseReader } from './view.js';
+import type { LocalnetNetwork } from './network.js';
 
 export const JSONRPC = { PARSE_ERROR: -32700, INVALID_REQUEST: -32600, METHOD_NOT_FOUND: -32601, INVALID_PARAMS: -32602, INTERNAL_ERROR: -32603 } as const;
 
@@ -129,7 +130,7 @@ function dispatch(method: Method, params: unknown, ctx: RpcContext): unknown {
     case 'getHealth':
       return { status: 'healthy', latestLedger: latest.sequence, oldestLedger: oldest.sequence, ledgerRetentionWindow: HISTORY_RETENTION_LEDGERS };
     case 'getNetwork':
-      return { friendbotUrl: ctx.friendbotUrl, passphrase: LOCALNET_PASSPHRASE, protocolVersion: PROTOCOL_VERSION };
+      return { friendbotUrl: ctx.friendbotUrl, passphrase: ledger.state.network.passphrase, protocolVersion: PROTOCOL_VERSION };
     case 'getLatestLedger':
       return { id: latest.hash, protocolVersion: PROTOCOL_VERSION, sequence: latest.sequence, closeTime: String(latest.closeTime) };
     case 'getVersionInfo':
@@ -147,7 +148,7 @@ function dispatch(method: Method, params: unknown, ctx: RpcContext): unknown {
         } catch {
           throw new RpcError(JSONRPC.INVALID_PARAMS, `invalid ledger key XDR: ${keyXdr.slice(0, 32)}`);
         }
-        const ref = safeRef(key);
+        const ref = safeRef(key, ledger.state.network);
         const built = ref ? buildEntry(ref, reader) : undefined;
         if (!built) continue;
         entries.push({
@@ -205,9 +206,9 @@ function dispatch(method: Method, params: unknown, ctx: RpcContext): unknown {
 }
 
 /** Keys of kinds the local ledger does not model (or cannot decode) simply have no entry. */
-function safeRef(key: xdr.LedgerKey) {
+function safeRef(key: xdr.LedgerKey, net: LocalnetNetwork) {
   try {
-    return refFromLedgerKey(key);
+    return refFromLedgerKey(key, net);
   } catch {
     return undefined;
   }

@@ -1,8 +1,9 @@
 import { Address, StrKey, xdr } from '@stellar/stellar-sdk';
-import { INT64_MAX, LOCALNET_USDC_CONTRACT, LOCALNET_USDC_ISSUER, USDC_ASSET, USDC_ASSET_STRING, USDC_DECIMALS } from './constants.js';
+import { INT64_MAX, USDC_DECIMALS } from './constants.js';
 import { i128 } from './entries.js';
 import { HostError } from './host-error.js';
 import type { AuthManager } from './auth.js';
+import type { LocalnetNetwork } from './network.js';
 import type { LedgerView } from './view.js';
 
 export interface SacCall {
@@ -22,12 +23,11 @@ const INSTRUCTIONS_PER_CALL = 150_000;
 const INSTRUCTIONS_PER_TRANSFER = 120_000;
 const INT128_MAX = (1n << 127n) - 1n;
 
-export const USDC_CONTRACT_ID: Buffer = StrKey.decodeContract(LOCALNET_USDC_CONTRACT);
-
 /** The USDC Stellar Asset Contract: the functions x402 clients and facilitators call. */
 export function invokeSac({ view, auth, call }: SacCall): SacResult {
   const fn = call.functionName().toString();
   const args = call.args();
+  const net = view.network;
   view.read({ kind: 'instance' });
   const done = (retval: xdr.ScVal, events: xdr.ContractEvent[] = [], extra = 0): SacResult => ({ retval, events, instructions: INSTRUCTIONS_PER_CALL + extra });
   switch (fn) {
@@ -36,10 +36,10 @@ export function invokeSac({ view, auth, call }: SacCall): SacResult {
       return done(xdr.ScVal.scvU32(USDC_DECIMALS));
     case 'name':
       arity(fn, args, 0);
-      return done(xdr.ScVal.scvString(USDC_ASSET_STRING));
+      return done(xdr.ScVal.scvString(net.usdcAssetString));
     case 'symbol':
       arity(fn, args, 0);
-      return done(xdr.ScVal.scvString(USDC_ASSET.getCode()));
+      return done(xdr.ScVal.scvString(net.usdcAsset.getCode()));
     case 'balance': {
       arity(fn, args, 1);
       const id = addressArg(args[0]);
@@ -55,7 +55,7 @@ export function invokeSac({ view, auth, call }: SacCall): SacResult {
       auth.requireAuth(from, call);
       spend(view, from, amount);
       receive(view, to, amount);
-      return done(xdr.ScVal.scvVoid(), [transferEvent(from, to, amount)], INSTRUCTIONS_PER_TRANSFER);
+      return done(xdr.ScVal.scvVoid(), [transferEvent(net, from, to, amount)], INSTRUCTIONS_PER_TRANSFER);
     }
     default:
       throw new HostError('Context', 'InvalidAction', 'function_not_supported', `the local ledger's SAC does not implement ${fn}`);
@@ -63,15 +63,15 @@ export function invokeSac({ view, auth, call }: SacCall): SacResult {
 }
 
 /** CAP-67 layout: topics [transfer, from, to, sep0011 asset], data = amount. */
-export function transferEvent(from: string, to: string, amount: bigint): xdr.ContractEvent {
+export function transferEvent(net: LocalnetNetwork, from: string, to: string, amount: bigint): xdr.ContractEvent {
   return new xdr.ContractEvent({
     ext: new xdr.ExtensionPoint(0),
-    contractId: USDC_CONTRACT_ID as unknown as xdr.ContractId,
+    contractId: net.usdcContractId as unknown as xdr.ContractId,
     type: xdr.ContractEventType.contract(),
     body: new xdr.ContractEventBody(
       0,
       new xdr.ContractEventV0({
-        topics: [xdr.ScVal.scvSymbol('transfer'), new Address(from).toScVal(), new Address(to).toScVal(), xdr.ScVal.scvString(USDC_ASSET_STRING)],
+        topics: [xdr.ScVal.scvSymbol('transfer'), new Address(from).toScVal(), new Address(to).toScVal(), xdr.ScVal.scvString(net.usdcAssetString)],
         data: i128(amount),
       }),
     ),
@@ -89,7 +89,7 @@ function readBalance(view: LedgerView, holder: string): bigint {
 
 // The issuer mints on send and burns on receive; it holds no balance entry.
 function spend(view: LedgerView, from: string, amount: bigint): void {
-  if (from === LOCALNET_USDC_ISSUER) return;
+  if (from === view.network.usdcIssuer) return;
   view.write({ kind: 'usdc', holder: from });
   const balance = readBalance(view, from);
   if (balance < amount) {
@@ -99,7 +99,7 @@ function spend(view: LedgerView, from: string, amount: bigint): void {
 }
 
 function receive(view: LedgerView, to: string, amount: bigint): void {
-  if (to === LOCALNET_USDC_ISSUER) return;
+  if (to === view.network.usdcIssuer) return;
   view.write({ kind: 'usdc', holder: to });
   const next = readBalance(view, to) + amount;
   const limit = StrKey.isValidEd25519PublicKey(to) ? INT64_MAX : INT128_MAX;

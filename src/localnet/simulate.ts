@@ -49,7 +49,7 @@ export function simulateTransaction(state: LedgerState, req: SimulateRequest): S
   const usage = measure(inv);
   const instructions = inv.instructions + (req.instructionLeeway ?? DEFAULT_INSTRUCTION_LEEWAY);
   const resources = new xdr.SorobanResources({
-    footprint: footprintXdr(inv.footprint),
+    footprint: footprintXdr(inv.footprint, state.network),
     instructions,
     diskReadBytes: usage.diskReadBytes,
     writeBytes: usage.writeBytes,

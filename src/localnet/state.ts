@@ -1,6 +1,8 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { NETWORKS } from '../protocol/networks.js';
+import { TESTNET, type LocalnetNetwork } from './network.js';
 
 /** A classic account. Only the master key signs (weight 1, thresholds 0), as for every friendbot account. */
 export interface AccountState {
@@ -47,20 +49,24 @@ export interface LedgerState {
   txs: Map<string, TxRecord>;
   latest: LedgerHeader;
   oldest: LedgerHeader;
+  /** The network this ledger poses as; fixed for its lifetime. */
+  network: LocalnetNetwork;
 }
 
 export function nonceKey(address: string, nonce: bigint): string {
   return `${address}:${nonce.toString()}`;
 }
 
-export function emptyState(genesis: LedgerHeader): LedgerState {
-  return { accounts: new Map(), usdc: new Map(), nonces: new Map(), txs: new Map(), latest: genesis, oldest: genesis };
+export function emptyState(genesis: LedgerHeader, network: LocalnetNetwork = TESTNET): LedgerState {
+  return { accounts: new Map(), usdc: new Map(), nonces: new Map(), txs: new Map(), latest: genesis, oldest: genesis, network };
 }
 
 const bigintString = z.string().regex(/^-?\d+$/).transform((s) => BigInt(s));
 const header = z.object({ sequence: z.number().int(), closeTime: z.number().int(), hash: z.string() });
 const fileSchema = z.object({
   version: z.literal(1),
+  // Absent in files written before the ledger could pose as pubnet: those were all testnet.
+  network: z.enum(NETWORKS).optional(),
   latest: header,
   oldest: header,
   accounts: z.record(
@@ -92,6 +98,7 @@ export function serializeState(state: LedgerState): string {
   const str = (v: bigint) => v.toString();
   return JSON.stringify({
     version: 1,
+    network: state.network.network,
     latest: state.latest,
     oldest: state.oldest,
     accounts: Object.fromEntries(
@@ -103,9 +110,13 @@ export function serializeState(state: LedgerState): string {
   });
 }
 
-export function deserializeState(text: string): LedgerState {
+export function deserializeState(text: string, network: LocalnetNetwork = TESTNET): LedgerState {
   const parsed = fileSchema.parse(JSON.parse(text));
+  const saved = parsed.network ?? 'stellar:testnet';
+  // Balances and history signed for one network are meaningless on another: refuse rather than mix them.
+  if (saved !== network.network) throw new Error(`the state file holds a ${saved} ledger, not ${network.network}; use another LOCALNET_STATE`);
   return {
+    network,
     latest: parsed.latest,
     oldest: parsed.oldest,
     accounts: new Map(Object.entries(parsed.accounts)),
@@ -116,7 +127,7 @@ export function deserializeState(text: string): LedgerState {
 }
 
 /** Returns undefined when there is no state file yet; a corrupt file throws rather than silently starting empty. */
-export function loadStateFile(path: string): LedgerState | undefined {
+export function loadStateFile(path: string, network: LocalnetNetwork = TESTNET): LedgerState | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -124,7 +135,7 @@ export function loadStateFile(path: string): LedgerState | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return deserializeState(text);
+  return deserializeState(text, network);
 }
 
 /** Temp file + fsync + rename, so a crash leaves either the old or the new state, never half of one. */

@@ -1,5 +1,6 @@
 import { xdr } from '@stellar/stellar-sdk';
 import { buildEntry, entryKeyString, type EntryReader, type EntryRef } from './entries.js';
+import type { LocalnetNetwork } from './network.js';
 import { nonceKey, type AccountState, type LedgerState, type UsdcHolding } from './state.js';
 
 /**
@@ -17,6 +18,10 @@ export class LedgerView implements EntryReader {
     private readonly base: LedgerState,
     readonly ledgerSeq: number,
   ) {}
+
+  get network(): LocalnetNetwork {
+    return this.base.network;
+  }
 
   account(id: string): AccountState | undefined {
     return this.base.accounts.get(id);
@@ -37,12 +42,12 @@ export class LedgerView implements EntryReader {
   }
 
   read(ref: EntryRef): void {
-    const k = entryKeyString(ref);
+    const k = entryKeyString(ref, this.base.network);
     if (!this.readWrite.has(k)) this.readOnly.set(k, ref);
   }
 
   write(ref: EntryRef): void {
-    const k = entryKeyString(ref);
+    const k = entryKeyString(ref, this.base.network);
     this.readOnly.delete(k);
     this.readWrite.set(k, ref);
   }
@@ -88,6 +93,7 @@ export class LedgerView implements EntryReader {
 
 export function baseReader(state: LedgerState): EntryReader {
   return {
+    network: state.network,
     account: (id) => state.accounts.get(id),
     usdc: (holder) => state.usdc.get(holder),
     nonce: (address, nonce) => state.nonces.get(nonceKey(address, nonce)),

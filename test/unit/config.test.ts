@@ -98,7 +98,8 @@ describe('loadServerConfig (the production configuration plus the embedded ledge
   });
 
   it.each([
-    ['a network the embedded ledger does not pose as', { STELLAR_NETWORK: 'stellar:pubnet' }, /STELLAR_NETWORK: stellar:pubnet needs STELLAR_RPC_URL/],
+    ['a standalone-ledger network other than STELLAR_NETWORK', { STELLAR_NETWORK: 'stellar:pubnet', LOCALNET_NETWORK: 'stellar:testnet' }, /LOCALNET_NETWORK: stellar:testnet differs from STELLAR_NETWORK stellar:pubnet/],
+    ['the testnet USDC contract on pubnet', { STELLAR_NETWORK: 'stellar:pubnet', USDC_CONTRACT: 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA' }, /USDC_CONTRACT: the embedded ledger \(no STELLAR_RPC_URL\) serves only USDC CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75, the stellar:pubnet one/],
     ['a USDC contract the embedded ledger does not serve', { USDC_CONTRACT: 'CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75' }, /USDC_CONTRACT: the embedded ledger \(no STELLAR_RPC_URL\) serves only USDC/],
   ])('refuses to start without STELLAR_RPC_URL given %s, saying why', (_name, env, message) => {
     expect(() => loadServerConfig({ DATA_DIR: '/tmp/x', ...env })).toThrow(message);
@@ -108,6 +109,8 @@ describe('loadServerConfig (the production configuration plus the embedded ledge
     const pubnet = loadServerConfig({ DATA_DIR: '/tmp/x', STELLAR_NETWORK: 'stellar:pubnet', STELLAR_RPC_URL: 'https://rpc.example' });
     expect(pubnet.stellar).toMatchObject({ network: 'stellar:pubnet', usdcContract: 'CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75' });
     expect(loadServerConfig({ DATA_DIR: '/tmp/x', USDC_CONTRACT: 'CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA' }).stellar.network).toBe('stellar:testnet');
+    // Pubnet without an RPC URL: the embedded ledger poses as pubnet, serving mainnet USDC.
+    expect(loadServerConfig({ DATA_DIR: '/tmp/x', STELLAR_NETWORK: 'stellar:pubnet' }).stellar).toMatchObject({ network: 'stellar:pubnet', usdcContract: 'CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75' });
   });
 
   it('leaves the production configuration without the local ledger', () => {
