@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keypair, rpc } from '@stellar/stellar-sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalnet } from '../../src/localnet/index.js';
+import { createLocalnet, localnetNetwork } from '../../src/localnet/index.js';
 import { USDC, buildTx, fundedAccount, prepareAndSign, signedPayerAuth, startLocalnet, transferOp } from './helpers.js';
 
 describe('localnet state file', () => {
@@ -98,5 +98,21 @@ describe('localnet state file', () => {
     const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { usdc: Record<string, { balance: string }> };
     expect(saved.usdc[kp.publicKey()]?.balance).toBe((3n * USDC).toString());
     await first.close();
+  });
+});
+
+describe('localnet state file and network', () => {
+  it('remembers the network it was written for and refuses to load as another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'localnet-state-'));
+    try {
+      const statePath = join(dir, 'localnet.json');
+      const pubnet = createLocalnet({ ledgerMs: 'manual', statePath, network: localnetNetwork('stellar:pubnet') });
+      pubnet.fundXlm(Keypair.random().publicKey());
+      await pubnet.stop();
+      expect(() => createLocalnet({ ledgerMs: 'manual', statePath })).toThrow(/holds a stellar:pubnet ledger, not stellar:testnet/);
+      expect(createLocalnet({ ledgerMs: 'manual', statePath, network: localnetNetwork('stellar:pubnet') }).latestLedger()).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
