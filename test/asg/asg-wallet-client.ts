@@ -6,7 +6,9 @@ import type { Keypair } from '@stellar/stellar-sdk';
  * them, with nothing of card402's own client code: `X-WALLET-ADDRESS`, `X-WALLET-SIGNATURE`,
  * `X-WALLET-TIMESTAMP`, the signature being Ed25519 over `asgcard-auth:<unix seconds>`, signed
  * once per second and re-used for every call in that second; paths as they send them (the CLI's
- * list has a trailing slash); `X-AGENT-NONCE` (a fresh UUID) on details.
+ * list has a trailing slash); `X-AGENT-NONCE` (a fresh UUID) on details. Like ASG's CLI wallet
+ * client, every call carries `Content-Type: application/json`, and freeze/unfreeze are POSTs with no
+ * body at all.
  */
 export class AsgWalletClient {
   private signed?: { timestamp: number; signature: string };
@@ -23,8 +25,8 @@ export class AsgWalletClient {
   listCards = () => this.call('GET', '/cards/');
   getCard = (cardId: string) => this.call('GET', `/cards/${cardId}`);
   getDetails = (cardId: string) => this.call('GET', `/cards/${cardId}/details`, { headers: { 'X-AGENT-NONCE': randomUUID() } });
-  freeze = (cardId: string) => this.call('POST', `/cards/${cardId}/freeze`, { json: {} });
-  unfreeze = (cardId: string) => this.call('POST', `/cards/${cardId}/unfreeze`, { json: {} });
+  freeze = (cardId: string) => this.call('POST', `/cards/${cardId}/freeze`);
+  unfreeze = (cardId: string) => this.call('POST', `/cards/${cardId}/unfreeze`);
   transactions = (cardId: string, page = 1, limit = 20) => this.call('GET', `/cards/${cardId}/transactions?page=${page}&limit=${limit}`);
   balance = (cardId: string) => this.call('GET', `/cards/${cardId}/balance`);
 
@@ -43,8 +45,7 @@ export class AsgWalletClient {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private async call(method: 'GET' | 'POST', path: string, extra: { headers?: Record<string, string>; json?: unknown } = {}): Promise<{ status: number; body: any }> {
-    const headers: Record<string, string> = { ...this.authHeaders(), ...extra.headers };
-    if (extra.json !== undefined) headers['Content-Type'] = 'application/json';
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', ...this.authHeaders(), ...extra.headers };
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers,

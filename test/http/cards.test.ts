@@ -222,7 +222,7 @@ describe('balance and transactions', () => {
       await addLedgerEntry(t.db, { cardId: card.cardId, kind, amountCents: cents, paymentId: null, description: kind, nowMs: t.clock.nowMs() });
     }
     const balance = await call(t, agent, 'GET', `/cards/${card.cardId}/balance`);
-    expect(balance.body).toEqual({ cardId: card.cardId, balance: 113.5, balanceCents: 11_350, currency: 'USD', source: 'ledger' });
+    expect(balance.body).toEqual({ cardId: card.cardId, balance: 113.5, balanceCents: 11_350, currency: 'USD', source: 'local' });
 
     const first = await call(t, agent, 'GET', `/cards/${card.cardId}/transactions?limit=3`);
     expect(first.status).toBe(200);

@@ -62,7 +62,8 @@ const numberedPageQuery = pageQuery
 const LEDGER_ENTRY_STATUS = 'completed';
 const CURRENCY = 'USD';
 /** The balance is summed from card402's own ledger of loads and top-ups (ASG's `source`). */
-const BALANCE_SOURCE = 'ledger';
+// ASG answers "local" for a balance it holds itself ("4payments" when it asks its issuer); ours is summed from our own ledger.
+const BALANCE_SOURCE = 'local';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
