@@ -43,12 +43,6 @@ export function expectedTransferOf(payment: PaymentRow): ExpectedTransfer | unde
   return { asset: payment.asset, from: payment.payer, to: payment.pay_to, amount: BigInt(payment.amount_atomic), authEntry };
 }
 
-/** Whether the transaction `txHash` is this payment's transfer (a claim to check, e.g. a facilitator's). */
-export async function transactionProves(ledger: LedgerEvidence, txHash: string, expected: ExpectedTransfer): Promise<TransactionDetail | undefined> {
-  const detail = await ledger.transactionDetail(txHash);
-  return provesTransfer(detail, expected) ? detail : undefined;
-}
-
 /**
  * Establishes a payment's fate. `validityLedgers` bounds how long before its expiration ledger the
  * payer's entry could have been used (see authValidityLedgers); `hint` is a transaction hash someone

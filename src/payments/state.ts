@@ -42,7 +42,7 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-export function canTransition(from: PaymentStatus, to: PaymentStatus): boolean {
+function canTransition(from: PaymentStatus, to: PaymentStatus): boolean {
   return PAYMENT_TRANSITIONS[from].includes(to);
 }
 

@@ -60,7 +60,7 @@ export function provesTransfer(detail: TransactionDetail, expected: ExpectedTran
   return detail.contractEvents.some((event) => isExpectedTransfer(event, expected));
 }
 
-export function isExpectedTransfer(event: xdr.ContractEvent, expected: Omit<ExpectedTransfer, 'authEntry'>): boolean {
+function isExpectedTransfer(event: xdr.ContractEvent, expected: Omit<ExpectedTransfer, 'authEntry'>): boolean {
   if (event.type() !== xdr.ContractEventType.contract()) return false;
   const { transfer } = readContractEvent(event);
   return (
