@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addLedgerEntry } from '../../src/cards/repository.js';
-import { makeTestApp, type TestApp } from '../helpers/app.js';
+import { makeTestApp } from '../helpers/app.js';
+import { listen } from '../helpers/listen.js';
 import { seedCard } from '../helpers/wallet.js';
 import { AsgWalletClient } from './asg-wallet-client.js';
 
@@ -11,24 +10,11 @@ import { AsgWalletClient } from './asg-wallet-client.js';
  * ASG Card's clients against card402, unmodified, over real HTTP: every wallet call, in the
  * sequences they make, and the fields they read from each answer.
  */
-const servers: ServerType[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-});
-
-async function listen(t: TestApp): Promise<string> {
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 async function setup() {
   const t = await makeTestApp();
   const agent = Keypair.random();
   const card = await seedCard(t, { agent, loadCents: 10_000, nameOnCard: 'Ada Agent' });
-  const asg = new AsgWalletClient(await listen(t), agent, () => t.clock.nowMs());
+  const asg = new AsgWalletClient(await listen(t.app), agent, () => t.clock.nowMs());
   return { t, card, asg };
 }
 

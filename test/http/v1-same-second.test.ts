@@ -1,11 +1,10 @@
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { walletAuthHeadersV1 } from '../../src/client/wallet-auth.js';
 import { SAME_CLIENT_REUSE_MS } from '../../src/wallet-auth/replay-store.js';
-import { makeTestApp, type TestApp } from '../helpers/app.js';
+import { makeTestApp } from '../helpers/app.js';
+import { listen } from '../helpers/listen.js';
 import { bodyOf } from '../helpers/http.js';
 import { seedCard, unixNow } from '../helpers/wallet.js';
 
@@ -13,25 +12,12 @@ import { seedCard, unixNow } from '../helpers/wallet.js';
  * ASG's clients sign `asgcard-auth:<unix seconds>` and re-use it for every call in that second.
  * Over real HTTP (client addresses come from the socket, or from X-Forwarded-For with TRUST_PROXY).
  */
-const servers: ServerType[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-});
-
-async function listen(t: TestApp): Promise<string> {
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 const CLIENT_A = '198.51.100.1';
 const CLIENT_B = '203.0.113.9';
 
 async function setup(env: Record<string, string> = {}) {
   const t = await makeTestApp({ env });
-  const base = await listen(t);
+  const base = await listen(t.app);
   const agent = Keypair.random();
   const card = await seedCard(t, { agent });
   const headers = walletAuthHeadersV1(agent, { timestamp: unixNow(t) });

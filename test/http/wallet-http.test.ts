@@ -1,30 +1,16 @@
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { walletAuthHeadersV1, walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
-import { makeTestApp, type TestApp } from '../helpers/app.js';
+import { makeTestApp } from '../helpers/app.js';
+import { listen } from '../helpers/listen.js';
 import { bodyOf } from '../helpers/http.js';
 import { seedCard, unixNow } from '../helpers/wallet.js';
-
-const servers: ServerType[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-});
-
-async function listen(t: TestApp): Promise<string> {
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 describe('wallet-signed requests over real HTTP', () => {
   it('v2 binds method, path, query and body as the server receives them', async () => {
     const t = await makeTestApp();
-    const base = await listen(t);
+    const base = await listen(t.app);
     const agent = Keypair.random();
     const card = await seedCard(t, { agent });
     const url = `${base}/cards/${card.cardId}/freeze?reason=lost%20card`;
@@ -41,7 +27,7 @@ describe('wallet-signed requests over real HTTP', () => {
 
   it('details over HTTP: audit records the socket IP and ignores X-Forwarded-For unless TRUST_PROXY says so', async () => {
     const t = await makeTestApp();
-    const base = await listen(t);
+    const base = await listen(t.app);
     const agent = Keypair.random();
     const card = await seedCard(t, { agent });
     const detailsUrl = `${base}/cards/${card.cardId}/details`;
@@ -66,7 +52,7 @@ describe('wallet-signed requests over real HTTP', () => {
 
   it('10 concurrent HTTP requests with one X-AGENT-NONCE: exactly one 200', async () => {
     const t = await makeTestApp();
-    const base = await listen(t);
+    const base = await listen(t.app);
     const agent = Keypair.random();
     const card = await seedCard(t, { agent });
     const url = `${base}/cards/${card.cardId}/details`;
@@ -83,7 +69,7 @@ describe('wallet-signed requests over real HTTP', () => {
 
   it('a spoofed X-Forwarded-For does not escape the per-IP failure limit', async () => {
     const t = await makeTestApp({ env: { AUTH_FAILURES_PER_IP: '3' } });
-    const base = await listen(t);
+    const base = await listen(t.app);
     const kp = Keypair.random();
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
