@@ -12,6 +12,7 @@ import { methodNotAllowed } from './http/kernel/method-not-allowed.js';
 import { clientIp } from './http/kernel/client-ip.js';
 import { requestId } from './http/kernel/request-id.js';
 import { securityHeaders } from './http/kernel/security-headers.js';
+import { idempotency } from './http/idempotency/middleware.js';
 import { cardRoutes } from './http/routes/cards.js';
 import { publicRoutes, type PaymentTerms } from './http/routes/public.js';
 import type { Logger } from './logger.js';
@@ -60,7 +61,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     },
   });
   const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier });
-  app.route('/', cardRoutes({ cards, ...walletAuth }));
+  // Idempotency-Key on writes; request fingerprints are keyed with a key derived from the card data key.
+  const idempotent = idempotency({ db, clock, fingerprintKey: deps.cardCipher.deriveKey('idempotency-fingerprint') });
+  app.route('/', cardRoutes({ cards, ...walletAuth, idempotent }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
 
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
 import { startAuditRetention } from './cards/audit-retention.js';
+import { startIdempotencyRetention } from './http/idempotency/retention.js';
 import { assertKeyOpensStoredCards } from './cards/card-data.js';
 import { newestCardCiphertext } from './cards/repository.js';
 import { SandboxIssuer } from './cards/sandbox-issuer.js';
@@ -136,6 +137,9 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     // Audit rows past retention go at start-up, then hourly.
     const auditRetention = await startAuditRetention({ db, clock, logger, retentionDays: config.details.auditRetentionDays });
     teardown.add(() => auditRetention.stop());
+    // Idempotency keys past their 24 h go at start-up, then hourly.
+    const idempotencyRetention = await startIdempotencyRetention({ db, clock, logger });
+    teardown.add(() => idempotencyRetention.stop());
     const cardCipher = loadCardDataCipher(config, logger);
     assertKeyOpensStoredCards(cardCipher, await newestCardCiphertext(db), config.cardDataKey ? 'CARD_DATA_KEY' : 'DATA_DIR/keys/card-data.key');
 

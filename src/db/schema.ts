@@ -14,6 +14,7 @@ export interface Database {
   payments: PaymentsTable;
   sandbox_issuer_operations: SandboxIssuerOperationsTable;
   sandbox_issuer_usage: SandboxIssuerUsageTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type CardStatus = 'active' | 'frozen';
@@ -172,3 +173,27 @@ export interface SandboxIssuerUsageTable {
 }
 
 export type SandboxIssuerOperationRow = Selectable<SandboxIssuerOperationsTable>;
+
+/**
+ * A write's `Idempotency-Key` and its first answer (src/http/idempotency), kept 24 h. Never the
+ * request body: only a keyed HMAC of method, path and body.
+ */
+export interface IdempotencyKeysTable {
+  scope: string; // "wallet:G..." for wallet-signed routes, "ip:<client ip>" otherwise
+  method: string;
+  route: string; // the route pattern, e.g. /cards/:cardId/freeze
+  idem_key: string;
+  fingerprint: string; // HMAC-SHA256 hex of method, path with query and body
+  state: 'running' | 'done';
+  /** A random id per claim: only the request holding it stores the answer or releases the key. */
+  claim_id: string;
+  response_status: number | null;
+  response_content_type: string | null;
+  response_body: string | null;
+  /** While running: when a claim whose process died may be taken over. */
+  locked_until: number;
+  created_at: number;
+  expires_at: number;
+}
+
+export type IdempotencyKeyRow = Selectable<IdempotencyKeysTable>;

@@ -46,6 +46,10 @@ export const ERROR_CODES = [
   'PAYMENT_IN_PROGRESS',
   'FULFILMENT_FAILED',
   'PAYMENT_UNDER_REVIEW',
+  // Idempotent writes (docs/ARCHITECTURE.md, "Idempotent writes").
+  'IDEMPOTENCY_KEY_INVALID',
+  'IDEMPOTENCY_KEY_MISMATCH',
+  'IDEMPOTENCY_KEY_IN_USE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -82,6 +86,9 @@ export const STATUS_BY_CODE = {
   PAYMENT_IN_PROGRESS: 409,
   FULFILMENT_FAILED: 502,
   PAYMENT_UNDER_REVIEW: 409,
+  IDEMPOTENCY_KEY_INVALID: 400,
+  IDEMPOTENCY_KEY_MISMATCH: 422,
+  IDEMPOTENCY_KEY_IN_USE: 409,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {

@@ -5,6 +5,7 @@ import { cardDetailsView } from '../../protocol/api.js';
 import type * as api from '../../protocol/api.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
+import type { IdempotencyEnv } from '../idempotency/middleware.js';
 import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { requestHeader } from '../kernel/request-header.js';
@@ -21,6 +22,8 @@ export interface CardRoutesDeps {
   authSingleUse: MiddlewareHandler<WalletEnv>;
   /** Wallet auth for card details: as authSingleUse, and one details read per v1 signature. */
   authDetails: MiddlewareHandler<WalletEnv>;
+  /** Idempotency-Key on writes (src/http/idempotency), mounted after wallet auth. */
+  idempotent: MiddlewareHandler<IdempotencyEnv>;
 }
 
 const pageQuery = z.object({
@@ -91,7 +94,7 @@ function cardJson(card: CardView): api.Card {
 
 /** Wallet-signed card management (DESIGN §3, §6–7). Thin: parse, call the service, shape JSON. */
 export function cardRoutes(deps: CardRoutesDeps) {
-  const { cards, authRead, authSingleUse, authDetails } = deps;
+  const { cards, authRead, authSingleUse, authDetails, idempotent } = deps;
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
   routes.get('/cards', authRead, async (c) => {
@@ -135,14 +138,14 @@ export function cardRoutes(deps: CardRoutesDeps) {
   });
 
   for (const [action, status] of [['freeze', 'frozen'], ['unfreeze', 'active']] as const) {
-    routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
+    routes.post(`/cards/:cardId/${action}`, authSingleUse, idempotent, async (c) => {
       const card = await cards.setStatus(c.get('wallet').address, c.req.param('cardId'), status);
       return c.json({ success: true, cardId: card.cardId, status: card.status } satisfies api.StatusChange);
     });
   }
 
   for (const [action, revoked] of [['revoke-details', true], ['restore-details', false]] as const) {
-    routes.post(`/cards/:cardId/${action}`, authSingleUse, async (c) => {
+    routes.post(`/cards/:cardId/${action}`, authSingleUse, idempotent, async (c) => {
       const card = await cards.setDetailsRevoked(c.get('wallet').address, c.req.param('cardId'), revoked);
       return c.json({ success: true, cardId: card.cardId, detailsRevoked: card.detailsRevoked } satisfies api.DetailsRevocation);
     });
