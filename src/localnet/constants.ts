@@ -25,6 +25,8 @@ export const INT64_MAX = (1n << 63n) - 1n;
 export const MAX_SIGNATURES = 20;
 // Temporary entries (auth nonces) cannot live longer than this; an auth expiration beyond it is invalid.
 export const MAX_ENTRY_TTL_LEDGERS = 3_110_400;
+// A new temporary entry (an allowance) lives at least this many ledgers, counting the current one.
+export const MIN_TEMPORARY_TTL_LEDGERS = 16;
 // Persistent entries written by the SAC get this TTL on creation (testnet's minimum persistent TTL).
 export const MIN_PERSISTENT_TTL_LEDGERS = 2_073_600;
 export const DEFAULT_LEDGER_MS = 5000;

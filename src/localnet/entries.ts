@@ -1,14 +1,15 @@
 import { Address, Keypair, StrKey, xdr } from '@stellar/stellar-sdk';
 import { INT64_MAX, MIN_PERSISTENT_TTL_LEDGERS, USDC_DECIMALS, GENESIS_LEDGER } from './constants.js';
 import type { LocalnetNetwork } from './network.js';
-import type { AccountState, UsdcHolding } from './state.js';
+import type { AccountState, Allowance, UsdcHolding } from './state.js';
 
 /** The ledger entries the local ledger models. Everything else does not exist here. */
 export type EntryRef =
   | { kind: 'account'; id: string }
   | { kind: 'usdc'; holder: string } // trustline for G, SAC Balance contract data for C
   | { kind: 'instance' } // the USDC SAC instance
-  | { kind: 'nonce'; address: string; nonce: bigint };
+  | { kind: 'nonce'; address: string; nonce: bigint }
+  | { kind: 'allowance'; from: string; spender: string }; // SAC temporary data Allowance{from, spender}
 
 /** What entry builders need to read; both the committed state and a pending view implement it. */
 export interface EntryReader {
@@ -16,6 +17,8 @@ export interface EntryReader {
   account(id: string): AccountState | undefined;
   usdc(holder: string): UsdcHolding | undefined;
   nonce(address: string, nonce: bigint): number | undefined; // expiration ledger
+  /** The allowance entry as stored, including one whose `liveUntil` has passed; undefined once its TTL has. */
+  allowance(from: string, spender: string): Allowance | undefined;
 }
 
 const TRUSTLINE_AUTHORIZED_FLAG = 1;
@@ -45,6 +48,8 @@ export function entryKey(ref: EntryRef, net: LocalnetNetwork): xdr.LedgerKey {
       return contractDataKey(new Address(net.usdcContract), xdr.ScVal.scvLedgerKeyContractInstance(), xdr.ContractDataDurability.persistent());
     case 'nonce':
       return contractDataKey(new Address(ref.address), nonceKeyVal(ref.nonce), xdr.ContractDataDurability.temporary());
+    case 'allowance':
+      return contractDataKey(new Address(net.usdcContract), allowanceKeyVal(ref.from, ref.spender), xdr.ContractDataDurability.temporary());
   }
 }
 
@@ -74,6 +79,7 @@ export function refFromLedgerKey(key: xdr.LedgerKey, net: LocalnetNetwork): Entr
       if (k.switch().name === 'scvLedgerKeyNonce' && durability === 'temporary') {
         return { kind: 'nonce', address: contract, nonce: BigInt(k.nonceKey().nonce().toString()) };
       }
+      if (contract === net.usdcContract && durability === 'temporary') return allowanceRef(k);
       if (contract !== net.usdcContract || durability !== 'persistent') return undefined;
       if (k.switch().name === 'scvLedgerKeyContractInstance') return { kind: 'instance' };
       const vec = k.switch().name === 'scvVec' ? (k.vec() ?? []) : [];
@@ -140,6 +146,18 @@ export function buildEntry(ref: EntryRef, reader: EntryReader): BuiltEntry | und
         liveUntilLedgerSeq: expiration,
       };
     }
+    case 'allowance': {
+      const a = reader.allowance(ref.from, ref.spender);
+      if (!a) return undefined;
+      const val = xdr.ScVal.scvMap([
+        new xdr.ScMapEntry({ key: xdr.ScVal.scvSymbol('amount'), val: i128(a.amount) }),
+        new xdr.ScMapEntry({ key: xdr.ScVal.scvSymbol('live_until_ledger'), val: xdr.ScVal.scvU32(a.liveUntil) }),
+      ]);
+      return {
+        entry: ledgerEntry(a.lastModified, contractData(new Address(reader.network.usdcContract), allowanceKeyVal(ref.from, ref.spender), xdr.ContractDataDurability.temporary(), val)),
+        liveUntilLedgerSeq: a.ttl,
+      };
+    }
   }
 }
 
@@ -180,6 +198,29 @@ function contractData(contract: Address, key: xdr.ScVal, durability: xdr.Contrac
 
 function balanceKeyVal(holder: string): xdr.ScVal {
   return xdr.ScVal.scvVec([xdr.ScVal.scvSymbol('Balance'), new Address(holder).toScVal()]);
+}
+
+/** The SAC's `DataKey::Allowance(AllowanceDataKey {from, spender})`: an enum variant over a struct (map, keys sorted). */
+function allowanceKeyVal(from: string, spender: string): xdr.ScVal {
+  return xdr.ScVal.scvVec([
+    xdr.ScVal.scvSymbol('Allowance'),
+    xdr.ScVal.scvMap([
+      new xdr.ScMapEntry({ key: xdr.ScVal.scvSymbol('from'), val: new Address(from).toScVal() }),
+      new xdr.ScMapEntry({ key: xdr.ScVal.scvSymbol('spender'), val: new Address(spender).toScVal() }),
+    ]),
+  ]);
+}
+
+function allowanceRef(k: xdr.ScVal): EntryRef | undefined {
+  const vec = k.switch().name === 'scvVec' ? (k.vec() ?? []) : [];
+  const [tag, body] = vec;
+  if (vec.length !== 2 || tag?.switch().name !== 'scvSymbol' || tag.sym().toString() !== 'Allowance' || body?.switch().name !== 'scvMap') return undefined;
+  const fields = body.map() ?? [];
+  const field = (name: string) => fields.find((f) => f.key().switch().name === 'scvSymbol' && f.key().sym().toString() === name)?.val();
+  const from = field('from');
+  const spender = field('spender');
+  if (fields.length !== 2 || from?.switch().name !== 'scvAddress' || spender?.switch().name !== 'scvAddress') return undefined;
+  return { kind: 'allowance', from: Address.fromScAddress(from.address()).toString(), spender: Address.fromScAddress(spender.address()).toString() };
 }
 
 function nonceKeyVal(nonce: bigint): xdr.ScVal {

@@ -140,6 +140,10 @@ export class Ledger {
       // An expired nonce can go: any entry signed with it is rejected as expired anyway.
       if (expiration < sequence) this.state.nonces.delete(key);
     }
+    for (const [key, allowance] of this.state.allowances) {
+      // A temporary entry past its TTL is gone from the network; an allowance merely past its liveUntil stays (it reads 0).
+      if (allowance.ttl < sequence) this.state.allowances.delete(key);
+    }
     this.state.latest = { sequence, closeTime, hash: ledgerHash(this.latest.hash, sequence, appliedHashes) };
     this.forgetOldTransactions();
     this.persist();

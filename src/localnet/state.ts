@@ -20,6 +20,17 @@ export interface UsdcHolding {
   lastModified: number;
 }
 
+/**
+ * A SEP-41 allowance (the SAC's temporary `Allowance{from, spender}` entry): `amount` usable up to and including
+ * ledger `liveUntil`; `ttl` is the entry's own live-until ledger (a temporary entry past it is gone).
+ */
+export interface Allowance {
+  amount: bigint; // atomic units
+  liveUntil: number;
+  ttl: number;
+  lastModified: number;
+}
+
 export interface TxRecord {
   hash: string;
   status: 'SUCCESS' | 'FAILED';
@@ -46,6 +57,8 @@ export interface LedgerState {
   usdc: Map<string, UsdcHolding>;
   /** `${address}:${nonce}` → signatureExpirationLedger. A nonce entry outlives its signature, so it blocks replay. */
   nonces: Map<string, number>;
+  /** `${from}:${spender}` → the allowance `from` approved for `spender`. */
+  allowances: Map<string, Allowance>;
   txs: Map<string, TxRecord>;
   latest: LedgerHeader;
   oldest: LedgerHeader;
@@ -57,8 +70,12 @@ export function nonceKey(address: string, nonce: bigint): string {
   return `${address}:${nonce.toString()}`;
 }
 
+export function allowanceKey(from: string, spender: string): string {
+  return `${from}:${spender}`;
+}
+
 export function emptyState(genesis: LedgerHeader, network: LocalnetNetwork = TESTNET): LedgerState {
-  return { accounts: new Map(), usdc: new Map(), nonces: new Map(), txs: new Map(), latest: genesis, oldest: genesis, network };
+  return { accounts: new Map(), usdc: new Map(), nonces: new Map(), allowances: new Map(), txs: new Map(), latest: genesis, oldest: genesis, network };
 }
 
 const bigintString = z.string().regex(/^-?\d+$/).transform((s) => BigInt(s));
@@ -75,6 +92,10 @@ const fileSchema = z.object({
   ),
   usdc: z.record(z.string(), z.object({ balance: bigintString, lastModified: z.number().int() })),
   nonces: z.record(z.string(), z.number().int()),
+  // Absent in files written before the ledger kept allowances.
+  allowances: z
+    .record(z.string(), z.object({ amount: bigintString, liveUntil: z.number().int(), ttl: z.number().int(), lastModified: z.number().int() }))
+    .optional(),
   txs: z.record(
     z.string(),
     z.object({
@@ -106,6 +127,7 @@ export function serializeState(state: LedgerState): string {
     ),
     usdc: Object.fromEntries([...state.usdc].map(([id, h]) => [id, { balance: str(h.balance), lastModified: h.lastModified }])),
     nonces: Object.fromEntries(state.nonces),
+    allowances: Object.fromEntries([...state.allowances].map(([k, a]) => [k, { amount: str(a.amount), liveUntil: a.liveUntil, ttl: a.ttl, lastModified: a.lastModified }])),
     txs: Object.fromEntries(state.txs),
   });
 }
@@ -122,6 +144,7 @@ export function deserializeState(text: string, network: LocalnetNetwork = TESTNE
     accounts: new Map(Object.entries(parsed.accounts)),
     usdc: new Map(Object.entries(parsed.usdc)),
     nonces: new Map(Object.entries(parsed.nonces)),
+    allowances: new Map(Object.entries(parsed.allowances ?? {})),
     txs: new Map(Object.entries(parsed.txs)),
   };
 }

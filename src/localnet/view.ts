@@ -1,7 +1,7 @@
 import { xdr } from '@stellar/stellar-sdk';
 import { buildEntry, entryKeyString, type EntryReader, type EntryRef } from './entries.js';
 import type { LocalnetNetwork } from './network.js';
-import { nonceKey, type AccountState, type LedgerState, type UsdcHolding } from './state.js';
+import { allowanceKey, nonceKey, type AccountState, type Allowance, type LedgerState, type UsdcHolding } from './state.js';
 
 /**
  * A copy-on-write view of the ledger for one host invocation. It records every entry the invocation touches
@@ -11,6 +11,7 @@ import { nonceKey, type AccountState, type LedgerState, type UsdcHolding } from 
 export class LedgerView implements EntryReader {
   private readonly holdings = new Map<string, UsdcHolding>();
   private readonly newNonces = new Map<string, number>();
+  private readonly allowances = new Map<string, Allowance>();
   readonly readOnly = new Map<string, EntryRef>();
   readonly readWrite = new Map<string, EntryRef>();
 
@@ -34,6 +35,13 @@ export class LedgerView implements EntryReader {
   nonce(address: string, nonce: bigint): number | undefined {
     const key = nonceKey(address, nonce);
     return this.newNonces.get(key) ?? this.base.nonces.get(key);
+  }
+
+  allowance(from: string, spender: string): Allowance | undefined {
+    const key = allowanceKey(from, spender);
+    const a = this.allowances.get(key) ?? this.base.allowances.get(key);
+    // A temporary entry past its TTL no longer exists for the host (the state keeps it until the close that prunes it).
+    return a && a.ttl >= this.ledgerSeq ? a : undefined;
   }
 
   /** The committed state this view started from. */
@@ -62,10 +70,20 @@ export class LedgerView implements EntryReader {
     this.newNonces.set(nonceKey(address, nonce), expirationLedger);
   }
 
+  putAllowance(from: string, spender: string, value: Omit<Allowance, 'lastModified'>): void {
+    this.write({ kind: 'allowance', from, spender });
+    this.allowances.set(allowanceKey(from, spender), { ...value, lastModified: this.ledgerSeq });
+  }
+
   newEntryCounts(): { temporary: number; persistent: number } {
     let persistent = 0;
     for (const [holder] of this.holdings) if (!this.base.usdc.has(holder)) persistent++;
-    return { temporary: this.newNonces.size, persistent };
+    let temporary = this.newNonces.size;
+    for (const [key] of this.allowances) {
+      const before = this.base.allowances.get(key);
+      if (!before || before.ttl < this.ledgerSeq) temporary++;
+    }
+    return { temporary, persistent };
   }
 
   /** Meta changes (state/updated, or created) for every entry written, computed before commit. */
@@ -88,6 +106,7 @@ export class LedgerView implements EntryReader {
   commit(): void {
     for (const [holder, h] of this.holdings) this.base.usdc.set(holder, h);
     for (const [key, exp] of this.newNonces) this.base.nonces.set(key, exp);
+    for (const [key, a] of this.allowances) this.base.allowances.set(key, a);
   }
 }
 
@@ -97,5 +116,10 @@ export function baseReader(state: LedgerState): EntryReader {
     account: (id) => state.accounts.get(id),
     usdc: (holder) => state.usdc.get(holder),
     nonce: (address, nonce) => state.nonces.get(nonceKey(address, nonce)),
+    allowance: (from, spender) => {
+      const a = state.allowances.get(allowanceKey(from, spender));
+      // Seen from the next ledger to close, as simulation and getLedgerEntries see the state.
+      return a && a.ttl > state.latest.sequence ? a : undefined;
+    },
   };
 }

@@ -110,3 +110,62 @@ export function opResultCode(r: xdr.TransactionResult): string {
   if (!op) throw new Error('no op result');
   return op.tr().invokeHostFunctionResult().switch().name;
 }
+
+/** An invocation of the local USDC contract: `fn(args…)`, with `auth` when given. */
+export function usdcOp(fn: string, args: xdr.ScVal[], auth?: xdr.SorobanAuthorizationEntry[]): xdr.Operation {
+  const op = new Contract(LOCALNET_USDC_CONTRACT).call(fn, ...args);
+  if (auth) op.body().invokeHostFunctionOp().auth(auth);
+  return op;
+}
+
+export type Invoked =
+  | { ok: true; hash: string; status: 'SUCCESS' | 'FAILED'; events: xdr.ContractEvent[]; returnValue: xdr.ScVal | undefined }
+  | { ok: false; error: string };
+
+/**
+ * What a wallet or facilitator does for any contract call: simulate from `source` (recording auth), sign each
+ * recorded address entry with the signer for that address, re-simulate with the signed entries, sign, send,
+ * close a ledger. Simulation refusals come back as `{ok: false, error}` (the host's error text).
+ */
+export async function invoke(h: Harness, source: Keypair, op: xdr.Operation, signers: Keypair[] = []): Promise<Invoked> {
+  const sim = await h.rpc.simulateTransaction(await buildTx(h, source.publicKey(), op));
+  if (!rpc.Api.isSimulationSuccess(sim)) return { ok: false, error: sim.error };
+  const signed: xdr.SorobanAuthorizationEntry[] = [];
+  for (const entry of sim.result?.auth ?? []) {
+    if (entry.credentials().switch().name !== 'sorobanCredentialsAddress') {
+      signed.push(entry);
+      continue;
+    }
+    const address = Address.fromScAddress(entry.credentials().address().address()).toString();
+    const signer = signers.find((k) => k.publicKey() === address);
+    if (!signer) throw new Error(`no signer given for ${address}`);
+    signed.push(await authorizeEntry(entry, signer, h.localnet.latestLedger() + 12, LOCALNET_PASSPHRASE));
+  }
+  const body = op.body().invokeHostFunctionOp();
+  const withSigned = usdcOp(body.hostFunction().invokeContract().functionName().toString(), body.hostFunction().invokeContract().args(), signed);
+  let prepared: Transaction;
+  try {
+    prepared = (await h.rpc.prepareTransaction(await buildTx(h, source.publicKey(), withSigned))) as Transaction;
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  prepared.sign(source);
+  const sent = await h.rpc.sendTransaction(prepared);
+  if (sent.status !== 'PENDING') throw new Error(`send answered ${sent.status}`);
+  await h.localnet.closeLedger();
+  const got = await h.rpc.getTransaction(sent.hash);
+  if (got.status === rpc.Api.GetTransactionStatus.NOT_FOUND) throw new Error('transaction was not applied');
+  const meta = got.resultMetaXdr;
+  const v4 = meta.switch() === 4 ? meta.v4() : undefined;
+  const events = v4 ? v4.operations().flatMap((o) => o.events()) : [];
+  return { ok: true, hash: sent.hash, status: got.status === rpc.Api.GetTransactionStatus.SUCCESS ? 'SUCCESS' : 'FAILED', events, returnValue: v4?.sorobanMeta()?.returnValue() ?? undefined };
+}
+
+/** The value a read-only call returns in simulation (no transaction sent). */
+export async function simulateRead(h: Harness, source: string, op: xdr.Operation): Promise<xdr.ScVal> {
+  const sim = await h.rpc.simulateTransaction(await buildTx(h, source, op));
+  if (!rpc.Api.isSimulationSuccess(sim)) throw new Error(`simulation failed: ${sim.error}`);
+  const retval = sim.result?.retval;
+  if (!retval) throw new Error('simulation returned no value');
+  return retval;
+}
