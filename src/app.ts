@@ -20,6 +20,8 @@ import { createWalletAuth } from './wallet-auth/index.js';
 import type { SignatureVerifier } from './wallet-auth/verifier.js';
 import { paidRoutes } from './http/routes/paid.js';
 import type { PaymentService } from './payments/service.js';
+import type { Facilitator } from './facilitator/types.js';
+import { facilitatorRoutes } from './http/routes/facilitator.js';
 
 export interface AppDeps {
   config: Config;
@@ -37,6 +39,11 @@ export interface AppDeps {
    * facilitator, card cipher and RPC; run startPaymentRuntime for recovery and the reconciler.
    */
   payments?: PaymentService;
+  /**
+   * The facilitator our payments settle with (buildPaymentStack(...).facilitator): served to other
+   * x402 servers under /facilitator when FACILITATOR_SERVE=true.
+   */
+  facilitator?: Facilitator;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -65,6 +72,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const idempotent = idempotency({ db, clock, fingerprintKey: deps.cardCipher.deriveKey('idempotency-fingerprint') });
   app.route('/', cardRoutes({ cards, ...walletAuth, idempotent }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
+
+  if (config.facilitatorApi.serve) {
+    if (!deps.facilitator) throw new Error('FACILITATOR_SERVE=true needs the payment stack\'s facilitator in createApp(deps)');
+    app.route('/facilitator', facilitatorRoutes({ facilitator: deps.facilitator, network: config.stellar.network, apiKeys: config.facilitatorApi.apiKeys }));
+  }
 
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger));
   app.onError((err, c) => errorResponse(c, err, deps.logger));

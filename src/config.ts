@@ -66,6 +66,15 @@ const envSchema = z.object({
   RECONCILE_INTERVAL_MS: positiveInt.default(15_000),
   FULFIL_MAX_ATTEMPTS: positiveInt.max(100).default(5),
   ISSUER_CAPACITY_USD: z.coerce.number().int().min(0).default(1_000_000),
+  // --- Integration surface: our facilitator for other x402 servers (issue 19) ---
+  FACILITATOR_SERVE: z.enum(['true', 'false']).default('false'),
+  FACILITATOR_API_KEYS: z
+    .string()
+    .regex(/^[^,\s]{16,}(,[^,\s]{16,})*$/, 'expected comma-separated tokens of at least 16 characters, no spaces')
+    .optional(),
+}).refine((env) => !(env.FACILITATOR_SERVE === 'true' && env.FACILITATOR_URL), {
+  path: ['FACILITATOR_SERVE'],
+  message: 'cannot be true with FACILITATOR_URL set: card402 serves only its own facilitator (its channel pool), never relays another',
 }).refine((env) => env.DETAILS_NONCE_RETENTION_SECONDS >= env.DETAILS_WINDOW_SECONDS, {
   path: ['DETAILS_NONCE_RETENTION_SECONDS'],
   message: 'must be at least DETAILS_WINDOW_SECONDS (spent nonces are counted over that window)',
@@ -128,6 +137,12 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     issuer: {
       capacityCents: env.ISSUER_CAPACITY_USD * 100,
+    },
+    /** Our facilitator served to other x402 resource servers under /facilitator (off by default). */
+    facilitatorApi: {
+      serve: env.FACILITATOR_SERVE === 'true',
+      /** Bearer tokens a caller must present; empty: anyone may call it. Never logged. */
+      apiKeys: env.FACILITATOR_API_KEYS?.split(',') ?? [],
     },
   };
 }

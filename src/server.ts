@@ -159,7 +159,7 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     const reconciler = await startPaymentRuntime(stack.service, config, logger);
     teardown.add(() => reconciler.stop());
 
-    const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
+    const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator });
     const { server, port } = await serveHttp(app.fetch, { port: config.port, hostname: config.host });
     // In-flight requests finish before anything under them is stopped.
     teardown.add(() => closeServer(server));

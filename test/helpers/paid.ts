@@ -112,7 +112,7 @@ export async function makePaidHarness(
       ...(opts.products ? { products: opts.products } : {}),
     });
   const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
-  const app = createApp({ config, db, clock: systemClock, logger, cardCipher: cipher, paymentTerms: stack.terms, payments: stack.service });
+  const app = createApp({ config, db, clock: systemClock, logger, cardCipher: cipher, paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
