@@ -22,6 +22,10 @@ import { paidRoutes } from './http/routes/paid.js';
 import type { PaymentService } from './payments/service.js';
 import type { Facilitator } from './facilitator/types.js';
 import { facilitatorRoutes } from './http/routes/facilitator.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { requestMetrics } from './http/kernel/request-metrics.js';
+import { Metrics } from './metrics/index.js';
+import { countPaymentsByKindAndStatus } from './payments/repository.js';
 
 export interface AppDeps {
   config: Config;
@@ -44,11 +48,18 @@ export interface AppDeps {
    * x402 servers under /facilitator when FACILITATOR_SERVE=true.
    */
   facilitator?: Facilitator;
+  /**
+   * Prometheus metrics; pass the instance given to buildPaymentStack so settlement, refunds and the
+   * channel pool count too. Absent: the app makes its own (HTTP, details and wallet auth only).
+   */
+  metrics?: Metrics;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>(ROUTER_OPTIONS);
+  const metrics = deps.metrics ?? new Metrics();
   app.use('*', requestId());
+  app.use('*', requestMetrics(metrics));
   app.use('*', clientIp({ trustedProxyHops: deps.config.trustedProxyHops }));
   app.use('*', accessLog(deps.logger, deps.clock));
   app.use('*', securityHeaders());
@@ -57,6 +68,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', publicRoutes(deps));
   const { config, db, clock } = deps;
+  metrics.watchPayments(() => countPaymentsByKindAndStatus(db));
+  if (config.metrics.serve) app.route('/', metricsRoutes({ metrics, token: config.metrics.token }));
   const cards = new CardManagementService({
     db,
     clock,
@@ -66,8 +79,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       windowMs: config.details.windowSeconds * 1000,
       nonceRetentionMs: config.details.nonceRetentionSeconds * 1000,
     },
+    metrics,
   });
-  const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier });
+  const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier, onFailure: (code) => metrics.walletAuthFailure(code) });
   // Idempotency-Key on writes; request fingerprints are keyed with a key derived from the card data key.
   const idempotent = idempotency({ db, clock, fingerprintKey: deps.cardCipher.deriveKey('idempotency-fingerprint') });
   app.route('/', cardRoutes({ cards, ...walletAuth, idempotent }));

@@ -72,6 +72,9 @@ const envSchema = z.object({
     .string()
     .regex(/^[^,\s]{16,}(,[^,\s]{16,})*$/, 'expected comma-separated tokens of at least 16 characters, no spaces')
     .optional(),
+  // --- Integration surface: Prometheus metrics (issue 19) ---
+  METRICS_SERVE: z.enum(['true', 'false']).default('false'),
+  METRICS_TOKEN: z.string().regex(/^[^\s]{16,}$/, 'expected a token of at least 16 characters, no spaces').optional(),
 }).refine((env) => !(env.FACILITATOR_SERVE === 'true' && env.FACILITATOR_URL), {
   path: ['FACILITATOR_SERVE'],
   message: 'cannot be true with FACILITATOR_URL set: card402 serves only its own facilitator (its channel pool), never relays another',
@@ -143,6 +146,11 @@ function toConfig(env: z.infer<typeof envSchema>) {
       serve: env.FACILITATOR_SERVE === 'true',
       /** Bearer tokens a caller must present; empty: anyone may call it. Never logged. */
       apiKeys: env.FACILITATOR_API_KEYS?.split(',') ?? [],
+    },
+    /** GET /metrics (Prometheus), off by default; behind a bearer token when one is set. */
+    metrics: {
+      serve: env.METRICS_SERVE === 'true',
+      token: env.METRICS_TOKEN,
     },
   };
 }

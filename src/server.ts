@@ -12,6 +12,7 @@ import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
 import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/kernel/serve.js';
+import { Metrics } from './metrics/index.js';
 import { loadLocalnetEnv, localnetSettings, type LocalnetSettings } from './localnet/config.js';
 import { createLocalnet, localnetNetwork, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { StellarNetwork } from './protocol/networks.js';
@@ -153,13 +154,14 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     const keys: StellarKeys = localnet ? prepareLocalKeys(config, localnet.ledger, logger) : loadStellarKeys(config, logger);
     const rpcUrl = config.stellar.rpcUrl ?? localnet!.server.rpcUrl;
     const issuer = new SandboxIssuer({ db, clock, cipher: cardCipher, capacityCents: config.issuer.capacityCents });
-    const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher });
+    const metrics = new Metrics();
+    const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher, metrics });
 
     // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.
     const reconciler = await startPaymentRuntime(stack.service, config, logger);
     teardown.add(() => reconciler.stop());
 
-    const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator });
+    const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator, metrics });
     const { server, port } = await serveHttp(app.fetch, { port: config.port, hostname: config.host });
     // In-flight requests finish before anything under them is stopped.
     teardown.add(() => closeServer(server));

@@ -1,3 +1,4 @@
+import type { Metrics } from '../metrics/index.js';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
@@ -155,7 +156,7 @@ export class CardManagementService {
   private lastPurgeMs = 0;
 
   constructor(
-    private readonly deps: { db: Db; cipher: CardDataCipher; clock: Clock; limits: DetailsLimits },
+    private readonly deps: { db: Db; cipher: CardDataCipher; clock: Clock; limits: DetailsLimits; metrics?: Metrics | undefined },
   ) {
     const { limits } = deps;
     if (!Number.isInteger(limits.noncesPerWindow) || limits.noncesPerWindow < 1) throw new RangeError('noncesPerWindow must be a positive integer');
@@ -233,11 +234,16 @@ export class CardManagementService {
     const nowMs = clock.nowMs();
     await this.purgeSpentNonces(nowMs);
 
+    // For the metrics: the audited outcome, or not_found (no such card, or a stranger's request).
+    let measured: DetailsAccessOutcome | 'not_found' = 'not_found';
     const outcome = await immediateTransaction<DetailsOutcome>(db, async (trx) => {
+      measured = 'not_found';
       const card = await findCard(trx, req.cardId);
       if (!card) return { error: notFound() };
-      const audit = (result: DetailsAccessOutcome) =>
-        recordDetailsAccess(trx, { cardId: card.id, wallet: req.wallet, ip: req.ip, userAgent: req.userAgent, outcome: result, nowMs });
+      const audit = (result: DetailsAccessOutcome) => {
+        measured = result === 'not_authorized' ? 'not_found' : result;
+        return recordDetailsAccess(trx, { cardId: card.id, wallet: req.wallet, ip: req.ip, userAgent: req.userAgent, outcome: result, nowMs });
+      };
 
       if (!isParty(card, req.wallet)) {
         // Any wallet can sign for itself: the audit of a card it has the id of must not grow with
@@ -293,6 +299,7 @@ export class CardManagementService {
       await audit('granted');
       return { details };
     });
+    this.deps.metrics?.detailsRead(measured);
     if ('error' in outcome) throw outcome.error;
     return outcome.details;
   }

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { PaymentRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/index.js';
 import type { Treasury } from '../stellar/treasury.js';
 import { findPayment, replaceRefund, transitionPayment } from './repository.js';
 
@@ -15,6 +16,7 @@ export interface RefundDeps {
   pollTimeoutMs: number;
   pollIntervalMs: number;
   sleep: (ms: number) => Promise<void>;
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -60,6 +62,7 @@ export class Refunds {
         nowMs: this.deps.clock.nowMs(),
       });
       if (!recorded) return; // another process recorded its own refund first; that one is followed up
+      this.deps.metrics?.refund('sent');
       const sent = await treasury.send(built.envelopeXdr);
       if (sent.status === 'PENDING' || sent.status === 'DUPLICATE') await this.awaitRefund(current.id, built.txHash);
     });
@@ -79,6 +82,7 @@ export class Refunds {
 
   private async markRefunded(paymentId: string): Promise<void> {
     await transitionPayment(this.deps.db, paymentId, ['refunding'], { status: 'refunded', updated_at: this.deps.clock.nowMs() });
+    this.deps.metrics?.refund('landed');
     this.deps.logger.warn('payment refunded on-chain', { paymentId });
   }
 }

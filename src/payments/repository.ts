@@ -121,6 +121,16 @@ export async function listFailedUnderWatch(db: Executor, limit = 500): Promise<P
 }
 
 /** How many payments are in each of `statuses` (for /health). */
+/** How many payments there are of each kind in each status (the metrics gauge, read at scrape time). */
+export async function countPaymentsByKindAndStatus(db: Executor): Promise<Array<{ kind: string; status: string; count: number }>> {
+  const rows = await db
+    .selectFrom('payments')
+    .select((eb) => ['kind', 'status', eb.fn.countAll<number>().as('n')])
+    .groupBy(['kind', 'status'])
+    .execute();
+  return rows.map((r) => ({ kind: r.kind, status: r.status, count: Number(r.n) }));
+}
+
 export async function countPaymentsInStatus(db: Executor, statuses: readonly PaymentStatus[]): Promise<number> {
   const row = await db.selectFrom('payments').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', [...statuses]).executeTakeFirst();
   return Number(row?.n ?? 0);

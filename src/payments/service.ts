@@ -6,6 +6,7 @@ import { WriteBatcher } from '../db/write-batch.js';
 import type { PaymentRow, PaymentStatus } from '../db/schema.js';
 import type { Facilitator } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/index.js';
 import type { Treasury } from '../stellar/treasury.js';
 import type { PaymentTerms } from '../x402/challenge.js';
 import type { PaymentRequirements } from '../protocol/x402.js';
@@ -45,6 +46,7 @@ export interface PaymentServiceDeps {
   refundPollTimeoutMs?: number;
   pollIntervalMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -77,8 +79,9 @@ export class PaymentService {
       pollTimeoutMs,
       pollIntervalMs,
       sleep,
+      metrics: deps.metrics,
     });
-    const refunds = new Refunds({ db: deps.db, clock: deps.clock, logger: deps.logger, treasury: deps.treasury, pollTimeoutMs, pollIntervalMs, sleep });
+    const refunds = new Refunds({ db: deps.db, clock: deps.clock, logger: deps.logger, treasury: deps.treasury, pollTimeoutMs, pollIntervalMs, sleep, metrics: deps.metrics });
     this.recovery = new Recovery({
       db: deps.db,
       clock: deps.clock,

@@ -6,6 +6,7 @@ import type { Facilitator, SettleOutcome, VerificationHandle } from '../facilita
 import type { Logger } from '../logger.js';
 import { provesTransfer } from '../stellar/transfer-evidence.js';
 import type { PaymentPayload, PaymentRequirements } from '../protocol/x402.js';
+import type { Metrics } from '../metrics/index.js';
 import { expectedTransferOf, type LedgerEvidence } from './fate.js';
 import { DuplicatePaymentError, insertPayment, transitionPayment } from './repository.js';
 
@@ -22,6 +23,8 @@ export interface SettlementDeps {
   pollTimeoutMs: number;
   pollIntervalMs: number;
   sleep: (ms: number) => Promise<void>;
+  /** Settlement outcomes and the submit → success latency. */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -64,10 +67,16 @@ export class Settlement {
     // marks the payment `settling`; any other is recorded as `settling` before it is called.
     if (!this.deps.facilitator.envelopes) await record({ status: 'settling' });
     let outcome: SettleOutcome;
+    // Submit → success is timed from the first envelope handed to the network (or, for a facilitator
+    // that does not report its envelopes, from the call that submits).
+    let submittedAtMs = this.deps.facilitator.envelopes ? undefined : performance.now();
     try {
       outcome = await this.deps.facilitator.settle(payload, requirements, {
         verified,
-        onSubmitting: (txHash, envelopeXdr) => record({ status: 'settling', settle_tx_hash: txHash, settle_envelope_xdr: envelopeXdr }),
+        onSubmitting: async (txHash, envelopeXdr) => {
+          await record({ status: 'settling', settle_tx_hash: txHash, settle_envelope_xdr: envelopeXdr });
+          submittedAtMs ??= performance.now();
+        },
       });
     } catch (err) {
       if (err instanceof DuplicatePaymentError) throw err;
@@ -86,6 +95,7 @@ export class Settlement {
       await record({ status: 'settling', ...(outcome.txHash ? { settle_tx_hash: outcome.txHash } : {}) });
     }
     const nowMs = this.deps.clock.nowMs();
+    this.deps.metrics?.settlement(outcome.status, submittedAtMs === undefined ? undefined : (performance.now() - submittedAtMs) / 1000);
     if (outcome.status === 'success') {
       this.deps.logger.info('payment settled', { paymentId, txHash: outcome.txHash });
     } else if (outcome.status === 'failed') {

@@ -8,6 +8,7 @@ import { HttpFacilitator } from '../facilitator/http.js';
 import { LocalFacilitator } from '../facilitator/local.js';
 import type { Facilitator } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/index.js';
 import { loadOrCreateRandomKeyFile } from '../secrets/key-files.js';
 import { ChannelPool } from '../stellar/channels.js';
 import type { StellarKeys } from '../stellar/keys.js';
@@ -52,6 +53,8 @@ export function buildPaymentStack(args: {
   /** What is sold (default: every product in payments/products). */
   products?: readonly PaidProduct<any>[];
   sleep?: (ms: number) => Promise<void>;
+  /** Where settlement, refund and channel-pool metrics go (the app's, see createApp). */
+  metrics?: Metrics;
 }): PaymentStack {
   const { config, keys } = args;
   const networkPassphrase = NETWORK_PASSPHRASES[config.stellar.network];
@@ -62,13 +65,14 @@ export function buildPaymentStack(args: {
     payTo: keys.treasury.publicKey(),
     maxTimeoutSeconds: config.x402.maxTimeoutSeconds,
   };
+  const channels = new ChannelPool(keys.channels, rpc);
   const facilitator =
     args.facilitator ??
     (config.x402.facilitatorUrl
       ? new HttpFacilitator(config.x402.facilitatorUrl)
       : new LocalFacilitator({
           rpc,
-          channels: new ChannelPool(keys.channels, rpc),
+          channels,
           networkPassphrase,
           ledgerSeconds: config.x402.ledgerSeconds,
           maxFeeStroops: config.x402.maxFeeStroops,
@@ -80,6 +84,7 @@ export function buildPaymentStack(args: {
           logger: args.logger,
           ...(args.sleep ? { sleep: args.sleep } : {}),
         }));
+  if (!args.facilitator && !config.x402.facilitatorUrl) args.metrics?.watchChannelPool(channels);
   const treasury = new Treasury({ rpc, keypair: keys.treasury, networkPassphrase, asset: terms.asset, maxFeeStroops: config.x402.maxFeeStroops });
   const service = new PaymentService({
     db: args.db,
@@ -99,6 +104,7 @@ export function buildPaymentStack(args: {
     refundPollTimeoutMs: config.settlement.pollTimeoutMs,
     pollIntervalMs: config.settlement.pollIntervalMs,
     ...(args.sleep ? { sleep: args.sleep } : {}),
+    ...(args.metrics ? { metrics: args.metrics } : {}),
   });
   return { service, facilitator, treasury, terms, rpc };
 }

@@ -20,7 +20,14 @@ export interface WalletAuthMiddlewares {
 }
 
 /** Both flavours of wallet auth over one replay store and one set of failure limits. */
-export function createWalletAuth(deps: { config: Config; db: Db; clock: Clock; verifier?: SignatureVerifier }): WalletAuthMiddlewares {
+export function createWalletAuth(deps: {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  verifier?: SignatureVerifier | undefined;
+  /** Told the error code of every refused wallet-signed request (the metrics). */
+  onFailure?: ((code: string) => void) | undefined;
+}): WalletAuthMiddlewares {
   const { walletAuth: settings } = deps.config;
   const windowMs = settings.failureWindowSeconds * 1000;
   const shared = {
@@ -32,6 +39,7 @@ export function createWalletAuth(deps: { config: Config; db: Db; clock: Clock; v
       perIp: new FailureLimiter({ limit: settings.failuresPerIp, windowMs }),
       perWallet: new FailureLimiter({ limit: settings.failuresPerWallet, windowMs }),
     },
+    onFailure: deps.onFailure,
   };
   return {
     authRead: walletAuth({ ...shared, use: 'read' }),

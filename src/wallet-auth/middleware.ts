@@ -46,6 +46,8 @@ export interface WalletAuthOptions {
    */
   use: 'read' | 'change' | 'details';
   failures: { perIp: FailureLimiter; perWallet: FailureLimiter };
+  /** Told the code of every refusal (for the metrics); never the address or the signature. */
+  onFailure?: ((code: string) => void) | undefined;
 }
 
 function rateLimited(blockedMs: number): AppError {
@@ -62,17 +64,22 @@ function rateLimited(blockedMs: number): AppError {
  */
 export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<WalletEnv> {
   if (!Number.isInteger(opts.maxSkewSeconds) || opts.maxSkewSeconds < 1) throw new RangeError('maxSkewSeconds must be a positive integer');
-  const { verifier, replayStore, clock, maxSkewSeconds, failures } = opts;
+  const { verifier, replayStore, clock, maxSkewSeconds, failures, onFailure } = opts;
+  const rateLimitedNow = (blockedMs: number): AppError => {
+    onFailure?.('AUTH_RATE_LIMITED');
+    return rateLimited(blockedMs);
+  };
 
   return async function walletAuthMiddleware(c, next) {
     const nowMs = clock.nowMs();
     const ip = c.get('clientIp') ?? 'unknown';
     const ipBlockedMs = failures.perIp.blockedForMs(ip, nowMs);
-    if (ipBlockedMs > 0) throw rateLimited(ipBlockedMs);
+    if (ipBlockedMs > 0) throw rateLimitedNow(ipBlockedMs);
 
     const fail = (error: AppError, address?: string): AppError => {
       failures.perIp.recordFailure(ip, nowMs);
       if (address) failures.perWallet.recordFailure(address, nowMs);
+      onFailure?.(error.code);
       return error;
     };
 
@@ -83,7 +90,7 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<WalletEnv
     }
     const auth = parsed.headers;
     const walletBlockedMs = failures.perWallet.blockedForMs(auth.address, nowMs);
-    if (walletBlockedMs > 0) throw rateLimited(walletBlockedMs);
+    if (walletBlockedMs > 0) throw rateLimitedNow(walletBlockedMs);
 
     const skewSeconds = Math.floor(nowMs / 1000) - auth.timestamp;
     if (Math.abs(skewSeconds) > maxSkewSeconds) {

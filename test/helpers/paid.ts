@@ -22,6 +22,7 @@ import type { PaidProduct } from '../../src/payments/products/index.js';
 import { buildPaymentStack, type PaymentStack } from '../../src/payments/wiring.js';
 import { prepareLocalKeys, type StellarKeys } from '../../src/stellar/keys.js';
 import type { FetchLike } from '../../src/stellar/rpc.js';
+import { Metrics } from '../../src/metrics/index.js';
 
 export const USDC = 10_000_000n;
 
@@ -96,6 +97,7 @@ export async function makePaidHarness(
   const cipher = new CardDataCipher(randomBytes(32));
   const issuer = new SandboxIssuer({ db, clock: systemClock, cipher, capacityCents: config.issuer.capacityCents });
   const baseFetch: FetchLike = (input, init) => fetch(input, init);
+  const metrics = new Metrics();
   const facilitator = opts.facilitator ? await opts.facilitator({ rpcUrl: ledgerServer.rpcUrl, localnet }) : undefined;
   const build = (rpcFetch?: FetchLike, stackIssuer: CardIssuer = issuer) =>
     buildPaymentStack({
@@ -110,9 +112,10 @@ export async function makePaidHarness(
       ...(rpcFetch ? { rpcFetch } : opts.rpcFetch ? { rpcFetch: opts.rpcFetch(baseFetch) } : {}),
       ...(facilitator ? { facilitator } : {}),
       ...(opts.products ? { products: opts.products } : {}),
+      metrics,
     });
   const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
-  const app = createApp({ config, db, clock: systemClock, logger, cardCipher: cipher, paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator });
+  const app = createApp({ config, db, clock: systemClock, logger, cardCipher: cipher, paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator, metrics });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
