@@ -18,6 +18,7 @@ import type { Logger } from './logger.js';
 import { createWalletAuth } from './wallet-auth/index.js';
 import type { SignatureVerifier } from './wallet-auth/verifier.js';
 import { paidRoutes } from './http/routes/paid.js';
+import { ownerApprovalRoutes } from './http/routes/payment-requests.js';
 import type { PaymentService } from './payments/service.js';
 
 export interface AppDeps {
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier });
   app.route('/', cardRoutes({ cards, ...walletAuth }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
+  if (deps.payments) app.route('/', ownerApprovalRoutes({ config, db, clock, payments: deps.payments, ...walletAuth }));
 
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger));
   app.onError((err, c) => errorResponse(c, err, deps.logger));

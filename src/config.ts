@@ -66,6 +66,8 @@ const envSchema = z.object({
   RECONCILE_INTERVAL_MS: positiveInt.default(15_000),
   FULFIL_MAX_ATTEMPTS: positiveInt.max(100).default(5),
   ISSUER_CAPACITY_USD: z.coerce.number().int().min(0).default(1_000_000),
+  // --- Payment requests (issue 16): owner-approved purchases ---
+  PAYMENT_REQUEST_TTL_SECONDS: positiveInt.max(30 * 86_400).default(86_400),
 }).refine((env) => env.DETAILS_NONCE_RETENTION_SECONDS >= env.DETAILS_WINDOW_SECONDS, {
   path: ['DETAILS_NONCE_RETENTION_SECONDS'],
   message: 'must be at least DETAILS_WINDOW_SECONDS (spent nonces are counted over that window)',
@@ -128,6 +130,10 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     issuer: {
       capacityCents: env.ISSUER_CAPACITY_USD * 100,
+    },
+    paymentRequests: {
+      /** How long an owner may answer a payment request. */
+      ttlSeconds: env.PAYMENT_REQUEST_TTL_SECONDS,
     },
   };
 }
