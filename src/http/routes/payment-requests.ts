@@ -20,9 +20,10 @@ import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { readJsonBody } from '../kernel/json-body.js';
 import { requestHeader } from '../kernel/request-header.js';
+import { approvePageRoutes } from './approve-page.js';
 import { paymentRequiredResponse } from './paid.js';
 
-/** Payment requests whole: the service and its API (mounted with one line in app.ts). */
+/** Payment requests whole: the service, its API and the approval page (mounted with one line in app.ts). */
 export function ownerApprovalRoutes(deps: {
   config: Config;
   db: Db;
@@ -40,6 +41,7 @@ export function ownerApprovalRoutes(deps: {
   });
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
   routes.route('/', paymentRequestRoutes({ config: deps.config, requests, authRead: deps.authRead, authSingleUse: deps.authSingleUse }));
+  routes.route('/', approvePageRoutes({ requests }));
   return routes;
 }
 
