@@ -19,6 +19,7 @@ import type { Logger } from './logger.js';
 import { createWalletAuth } from './wallet-auth/index.js';
 import type { SignatureVerifier } from './wallet-auth/verifier.js';
 import { paidRoutes } from './http/routes/paid.js';
+import { ownerApprovalRoutes } from './http/routes/payment-requests.js';
 import type { PaymentService } from './payments/service.js';
 import type { Facilitator } from './facilitator/types.js';
 import { facilitatorRoutes } from './http/routes/facilitator.js';
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const idempotent = idempotency({ db, clock, fingerprintKey: deps.cardCipher.deriveKey('idempotency-fingerprint') });
   app.route('/', cardRoutes({ cards, ...walletAuth, idempotent }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
+  if (deps.payments) app.route('/', ownerApprovalRoutes({ config, db, clock, payments: deps.payments, ...walletAuth }));
 
   if (config.facilitatorApi.serve) {
     if (!deps.facilitator) throw new Error('FACILITATOR_SERVE=true needs the payment stack\'s facilitator in createApp(deps)');

@@ -66,6 +66,8 @@ const envSchema = z.object({
   RECONCILE_INTERVAL_MS: positiveInt.default(15_000),
   FULFIL_MAX_ATTEMPTS: positiveInt.max(100).default(5),
   ISSUER_CAPACITY_USD: z.coerce.number().int().min(0).default(1_000_000),
+  // --- Payment requests (issue 16): owner-approved purchases ---
+  PAYMENT_REQUEST_TTL_SECONDS: positiveInt.max(30 * 86_400).default(86_400),
   // --- Integration surface: our facilitator for other x402 servers (issue 19) ---
   FACILITATOR_SERVE: z.enum(['true', 'false']).default('false'),
   FACILITATOR_API_KEYS: z
@@ -151,6 +153,10 @@ function toConfig(env: z.infer<typeof envSchema>) {
     metrics: {
       serve: env.METRICS_SERVE === 'true',
       token: env.METRICS_TOKEN,
+    },
+    paymentRequests: {
+      /** How long an owner may answer a payment request. */
+      ttlSeconds: env.PAYMENT_REQUEST_TTL_SECONDS,
     },
   };
 }

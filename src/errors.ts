@@ -21,9 +21,20 @@ export interface DomainErrorDetails {
   provider_capacity: { retryAfterSeconds: number };
   network_unavailable: { retryAfterSeconds: number };
   idempotency_conflict: Record<string, never>;
+  /** A product refused to reserve what a payment pays for (PaidProduct.claim): nothing was charged. */
+  purchase_unavailable: Record<string, never>;
   payment_in_progress: { paymentId: string; retryAfterSeconds: number };
   payment_under_review: { paymentId: string };
   fulfilment_failed: { paymentId: string; status: PaymentStatus; settlement?: SettlementResponse | undefined; refundTxHash?: string | null | undefined };
+  // Payment requests (issue 16).
+  /** Unknown id, a token that is not this request's, or a request of another agent: one answer for all. */
+  payment_request_not_found: Record<string, never>;
+  /** The request was answered or expired: it can no longer be approved or rejected. */
+  payment_request_closed: { status: string };
+  /** The agent named an owner, and this wallet is not it. */
+  payment_request_wrong_payer: Record<string, never>;
+  /** The owner's wallet cannot make the transfer (simulation refused it, e.g. too little USDC). */
+  payment_request_unpayable: Record<string, never>;
 }
 
 export type DomainErrorCode = keyof DomainErrorDetails;

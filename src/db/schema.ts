@@ -15,6 +15,7 @@ export interface Database {
   sandbox_issuer_operations: SandboxIssuerOperationsTable;
   sandbox_issuer_usage: SandboxIssuerUsageTable;
   idempotency_keys: IdempotencyKeysTable;
+  payment_requests: PaymentRequestsTable;
 }
 
 export type CardStatus = 'active' | 'frozen';
@@ -197,3 +198,32 @@ export interface IdempotencyKeysTable {
 }
 
 export type IdempotencyKeyRow = Selectable<IdempotencyKeysTable>;
+// --- Payment requests (issue 16): the agent asks, the owner approves and pays ---
+
+/** Stored statuses; `expired` and `failed` are derived when read (src/approvals/state.ts). */
+export type PaymentRequestStoredStatus = 'pending' | 'approved' | 'completed' | 'rejected';
+
+export interface PaymentRequestsTable {
+  id: string; // pr_ + 128 random bits
+  agent_address: string; // the requester, and the card's holder
+  owner_address: string | null; // the only wallet that may approve, when the agent named one
+  kind: 'create' | 'fund';
+  load_cents: number;
+  card_fee_cents: number;
+  top_up_fee_cents: number;
+  total_cents: number;
+  amount_atomic: string; // the quoted price, bigint as decimal text
+  body_json: string; // create: {nameOnCard, email}; fund: {cardId}
+  note: string | null;
+  token_hash: string; // sha256 hex of the approval token; the token itself is never stored
+  status: PaymentRequestStoredStatus;
+  payment_id: string | null; // the payment that claimed this request
+  approver_address: string | null; // the wallet that paid (the card's owner)
+  card_id: string | null;
+  expires_at: number;
+  answered_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type PaymentRequestRow = Selectable<PaymentRequestsTable>;

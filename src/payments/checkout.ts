@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { Executor } from '../cards/repository.js';
 import type { CardIssuer } from '../cards/issuer.js';
 import type { Db } from '../db/open.js';
 import type { PaymentRow } from '../db/schema.js';
@@ -12,7 +13,7 @@ import { inspectPayment } from '../x402/verify.js';
 import { detailsEnvelope, fulfilOrRecordFailure, replayBody, type FulfilmentDeps, type UnrecordedSettlement } from './fulfilment.js';
 import type { InFlight } from './in-flight.js';
 import { DuplicatePaymentError, findPaymentByIdempotencyKey, findPaymentByNonce } from './repository.js';
-import type { Settlement } from './settlement.js';
+import { ClaimRefusedError, type Settlement } from './settlement.js';
 import type { PaidCall, PaidOutcome, PaidRequest } from './types.js';
 
 export interface CheckoutDeps {
@@ -167,6 +168,9 @@ export class Checkout {
     try {
       return await this.settleAndFulfil(call, recorded, payload, requirements, verified.handle);
     } catch (err) {
+      // The product would not reserve what this payment pays for (e.g. a payment request already
+      // answered, expired, or paid by another payment): nothing was recorded or sent.
+      if (err instanceof ClaimRefusedError) return { type: 'unavailable' };
       if (!(err instanceof DuplicatePaymentError)) throw err;
       // A copy of this payment (or of this idempotency key) was recorded first: answer as its replay.
       const twin =
@@ -215,7 +219,9 @@ export class Checkout {
     requirements: PaymentRequirements,
     verified: VerificationHandle | undefined,
   ): Promise<PaidOutcome> {
-    const outcome = await this.deps.settlement.settle(recorded, payload, requirements, verified, true);
+    const { product } = call.request;
+    const claim = product.claim ? (trx: Executor, row: PaymentRow) => product.claim!(trx, row, call.request.body) : undefined;
+    const outcome = await this.deps.settlement.settle(recorded, payload, requirements, verified, true, claim);
     // No money moved: a fresh challenge, so the payer can sign a new payment.
     if (outcome.status === 'failed') return this.challenge(call, requirements, 'settlement_failed');
     if (outcome.status === 'pending') return { type: 'in_progress', paymentId: recorded.id, retryAfterSeconds: this.retryAfterSeconds() };

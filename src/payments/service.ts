@@ -1,3 +1,4 @@
+import type { FeeBumpTransaction, Transaction, rpc } from '@stellar/stellar-sdk';
 import type { Clock } from '../clock.js';
 import type { CardDataCipher } from '../cards/card-data.js';
 import type { CardIssuer } from '../cards/issuer.js';
@@ -42,11 +43,18 @@ export interface PaymentServiceDeps {
   maxFeeStroops: bigint;
   ledgerSeconds: number;
   fulfilMaxAttempts: number;
+  /** Simulates transfers for payers that cannot (a browser wallet on the approval page, issue 16). */
+  simulator?: TransferSimulator | undefined;
   /** How long a poll (a refund landing, a claimed settlement showing up) waits before leaving it to the next pass. */
   refundPollTimeoutMs?: number;
   pollIntervalMs?: number;
   sleep?: (ms: number) => Promise<void>;
   metrics?: Metrics | undefined;
+}
+
+export interface TransferSimulator {
+  simulateRaw(tx: Transaction | FeeBumpTransaction | string): Promise<rpc.Api.SimulateTransactionResponse>;
+  latestLedger(): Promise<number>;
 }
 
 /**
@@ -61,8 +69,18 @@ export class PaymentService {
   /** What this server sells; the paid routes are made from it. */
   readonly products: readonly PaidProduct<any>[];
 
+  /** What payments are accepted (everything but the amount). */
+  readonly terms: PaymentTerms;
+  readonly networkPassphrase: string;
+  readonly ledgerSeconds: number;
+  readonly simulator: TransferSimulator | undefined;
+
   constructor(private readonly deps: PaymentServiceDeps) {
     this.products = deps.products ?? PRODUCTS;
+    this.terms = deps.terms;
+    this.networkPassphrase = deps.networkPassphrase;
+    this.ledgerSeconds = deps.ledgerSeconds;
+    this.simulator = deps.simulator;
     const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     const pollTimeoutMs = deps.refundPollTimeoutMs ?? 30_000;
     const pollIntervalMs = deps.pollIntervalMs ?? 500;

@@ -9,6 +9,18 @@ import type { PaymentPayload, PaymentRequirements } from '../protocol/x402.js';
 import type { Metrics } from '../metrics/index.js';
 import { expectedTransferOf, type LedgerEvidence } from './fate.js';
 import { DuplicatePaymentError, insertPayment, transitionPayment } from './repository.js';
+import type { Executor } from '../cards/repository.js';
+
+/**
+ * What a product reserves for a new payment in the write that records it (PaidProduct.claim):
+ * false refuses the payment before anything is sent.
+ */
+export type PaymentClaim = (trx: Executor, payment: PaymentRow) => Promise<boolean>;
+
+/** A product refused to reserve what a new payment pays for: nothing was recorded, nothing sent. */
+export class ClaimRefusedError extends Error {
+  override name = 'ClaimRefusedError';
+}
 
 export interface SettlementDeps {
   db: Db;
@@ -42,6 +54,8 @@ export class Settlement {
    * A success is returned, not written: the caller records it (with the card, or as `settled`).
    * With `insert`, `payment` is a new payment not written yet: the first write below inserts it, and
    * throws DuplicatePaymentError (before anything is sent) when a copy of it was recorded first.
+   * `claim` runs in that same first write, after the insert; when it answers false the write is
+   * rolled back and ClaimRefusedError is thrown, before anything is sent.
    */
   async settle(
     payment: PaymentRow,
@@ -49,6 +63,7 @@ export class Settlement {
     requirements: PaymentRequirements,
     verified?: VerificationHandle,
     insert = false,
+    claim?: PaymentClaim,
   ): Promise<SettleOutcome> {
     const paymentId = payment.id;
     let toInsert = insert ? payment : undefined;
@@ -56,7 +71,10 @@ export class Settlement {
       const nowMs = this.deps.clock.nowMs();
       if (toInsert) {
         const row: PaymentRow = { ...toInsert, ...columns, updated_at: nowMs };
-        await this.deps.writer.run((trx) => insertPayment(trx, row));
+        await this.deps.writer.run(async (trx) => {
+          await insertPayment(trx, row);
+          if (claim && !(await claim(trx, row))) throw new ClaimRefusedError(`payment ${paymentId} was refused by its product`);
+        });
         toInsert = undefined;
         return;
       }
@@ -79,7 +97,7 @@ export class Settlement {
         },
       });
     } catch (err) {
-      if (err instanceof DuplicatePaymentError) throw err;
+      if (err instanceof DuplicatePaymentError || err instanceof ClaimRefusedError) throw err;
       if (!toInsert) {
         // We cannot tell whether anything was sent: stay `settling`, the reconciler resolves it.
         this.deps.logger.error('settlement interrupted', { paymentId, err });

@@ -98,6 +98,7 @@ export function buildPaymentStack(args: {
     ...(args.products ? { products: args.products } : {}),
     treasury,
     ledger: rpc,
+    simulator: rpc,
     maxFeeStroops: config.x402.maxFeeStroops,
     ledgerSeconds: config.x402.ledgerSeconds,
     fulfilMaxAttempts: config.settlement.fulfilMaxAttempts,

@@ -50,6 +50,10 @@ export const ERROR_CODES = [
   'IDEMPOTENCY_KEY_INVALID',
   'IDEMPOTENCY_KEY_MISMATCH',
   'IDEMPOTENCY_KEY_IN_USE',
+  // Payment requests (issue 16).
+  'PAYMENT_REQUEST_NOT_FOUND',
+  'PAYMENT_REQUEST_CLOSED',
+  'WRONG_PAYER',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -89,6 +93,9 @@ export const STATUS_BY_CODE = {
   IDEMPOTENCY_KEY_INVALID: 400,
   IDEMPOTENCY_KEY_MISMATCH: 422,
   IDEMPOTENCY_KEY_IN_USE: 409,
+  PAYMENT_REQUEST_NOT_FOUND: 404,
+  PAYMENT_REQUEST_CLOSED: 409,
+  WRONG_PAYER: 403,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {
@@ -160,7 +167,16 @@ export function domainErrorToAppError(err: AnyDomainError): AppError {
       return new AppError('SERVICE_UNAVAILABLE', message, { ...retryAfter(seconds), extra: { reason: err.code, retryAfter: seconds } });
     }
     case 'idempotency_conflict':
+    case 'purchase_unavailable':
       return new AppError('CONFLICT', message);
+    case 'payment_request_not_found':
+      return new AppError('PAYMENT_REQUEST_NOT_FOUND', message);
+    case 'payment_request_closed':
+      return new AppError('PAYMENT_REQUEST_CLOSED', message, { extra: { status: err.details.status } });
+    case 'payment_request_wrong_payer':
+      return new AppError('WRONG_PAYER', message);
+    case 'payment_request_unpayable':
+      return new AppError('BAD_REQUEST', message);
     case 'payment_in_progress': {
       const { paymentId, retryAfterSeconds: seconds } = err.details;
       return new AppError('PAYMENT_IN_PROGRESS', message, { ...retryAfter(seconds), extra: { paymentId, retryAfter: seconds } });

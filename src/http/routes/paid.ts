@@ -61,8 +61,10 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
   // One route per paid product (payments/products). Path and body are validated before any
   // payment is asked for or taken.
   for (const product of deps.payments.products) {
-    routes.post(product.route, async (c) => {
-      const price = priced(product.price(c.req.param() as Record<string, string>));
+    const { route, price: priceOf } = product;
+    if (!route || !priceOf) continue; // sold by its own service (see PaidProduct.route)
+    routes.post(route, async (c) => {
+      const price = priced(priceOf(c.req.param() as Record<string, string>));
       const body = await readJsonBody(c, product.body);
       return handle(c, { product, price, body });
     });

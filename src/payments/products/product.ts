@@ -15,8 +15,12 @@ import type { PricingResult } from '../../protocol/money/pricing.js';
 export interface PaidProduct<Body = unknown> {
   /** Stored in payments.kind; never reused for another product. */
   readonly kind: string;
-  /** The paid route (hono path syntax), e.g. `/cards/create/tier/:amount`. */
-  readonly route: string;
+  /**
+   * The paid route (hono path syntax), e.g. `/cards/create/tier/:amount`, priced by `price`. A
+   * product without one is sold by its own service, which prices each purchase itself and calls
+   * PaymentService.handle (e.g. owner-approved.ts: the price was quoted in a payment request).
+   */
+  readonly route?: string;
   /** x402 `resource.description` of the 402 challenge. */
   readonly description: string;
   /** The HTTP status of a fulfilled purchase (and of its replays). */
@@ -24,12 +28,18 @@ export interface PaidProduct<Body = unknown> {
   /** The request body, validated before any payment is asked for (400 names the field). */
   readonly body: z.ZodType<Body>;
   /** The exact price from the route's path parameters (a bad amount is 400, before any payment). */
-  price(params: Record<string, string>): PricingResult;
+  price?(params: Record<string, string>): PricingResult;
   /**
    * Whether the purchase may go ahead: asked before the 402 (payer unknown) and again once the
    * payment names its payer, before any money moves. `not_found` answers 404, as for an unknown card.
    */
   admit?(ctx: ProductContext, body: Body, payer?: string): Promise<'ok' | 'not_found'>;
+  /**
+   * Reserves what a new payment pays for, inside the db write that first records the payment (before
+   * anything is sent). False refuses the payment: that write is rolled back, nothing is sent, and
+   * the caller gets 409. A resent copy of a recorded payment never gets here (it is a replay).
+   */
+  claim?(trx: Executor, payment: PaymentRow, body: Body): Promise<boolean>;
   /**
    * Fulfils a settled payment. Work outside the database (the card issuer) happens here and must be
    * idempotent on `payment.id`; the returned `write` runs inside the one db transaction that also
