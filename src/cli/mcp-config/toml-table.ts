@@ -155,14 +155,20 @@ function parseOrRefuse(text: string, what: string): Record<string, unknown> {
   }
 }
 
+/** `doc` without the table at `path`, and without parents that only held it (so a new file compares equal to none). */
 function withoutTable(doc: Record<string, unknown>, path: string[]): Record<string, unknown> {
   const copy = structuredClone(doc);
-  let node: Record<string, unknown> | undefined = copy;
+  const chain: Record<string, unknown>[] = [copy];
   for (const part of path.slice(0, -1)) {
-    const next: unknown = node?.[part];
-    node = next && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : undefined;
+    const next: unknown = chain[chain.length - 1]![part];
+    if (!next || typeof next !== 'object' || Array.isArray(next)) return copy;
+    chain.push(next as Record<string, unknown>);
   }
-  if (node) delete node[path[path.length - 1]!];
+  delete chain[chain.length - 1]![path[path.length - 1]!];
+  for (let i = chain.length - 1; i > 0; i--) {
+    if (Object.keys(chain[i]!).length > 0) break;
+    delete chain[i - 1]![path[i - 1]!];
+  }
   return copy;
 }
 
