@@ -1,16 +1,18 @@
-import { homedir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Keypair, StrKey } from '@stellar/stellar-sdk';
 import { Card402Client, type PaymentProgress } from '../client/card402-client.js';
 import { ApiError, Card402Error, InsufficientBalanceError, PaymentError, PaymentRefusedError, TimeoutError } from '../client/errors.js';
 import type * as Api from '../protocol/api.js';
-import { NETWORKS, type StellarNetwork } from '../protocol/networks.js';
-import { centsToAtomic, parseDollarsToCents } from '../protocol/money/units.js';
+import { parseDollarsToCents } from '../protocol/money/units.js';
 import { CliError, EXIT } from './errors.js';
 import { Progress, dollars, groupCardNumber, maskCardNumber, table, usdc } from './format.js';
-import { terminalJson, terminalLine, terminalText } from './terminal.js';
+import { terminalJson, terminalLine } from './terminal.js';
 import { loadPins, loadWallet, savePin, saveWallet } from './wallet-file.js';
+import { Output, type CliIo } from './output.js';
+import { fetchFriendbot, friendbotUrl, isLocalFriendbot, settingsFrom, type Settings } from './settings.js';
+import { installCommand, mcpDoctorChecks } from './commands/install.js';
+import { mcpCommand } from './commands/mcp.js';
+import { onboardCommand } from './commands/onboard.js';
 
 const USAGE = `card402 — buy and manage virtual cards with USDC on Stellar (x402)
 
@@ -22,7 +24,12 @@ Wallet
   wallet info                        address, XLM/USDC status on the RPC
   wallet fund [--usdc N]             friendbot XLM (+ N test USDC on the local ledger, default 100)
 Service
-  health | pricing | doctor
+  health | pricing | doctor          doctor also checks the MCP configurations
+Agents (MCP)
+  mcp                                the MCP server over stdio (started by the agent's client)
+  install --client claude|cursor|codex [--scope user|project] [--dry-run]
+                                     add card402 to that client's MCP configuration
+  onboard [-y] [--client NAME]       wallet, funding, MCP configuration, skill file, next step
 Cards
   cards [--assigned]                 list the cards you bought (--assigned: cards other wallets
                                      bought and named you owner of)
@@ -41,25 +48,10 @@ Options
   --rpc URL         Soroban RPC (CARD402_RPC_URL, default http://localhost:8000/soroban/rpc)
   --network NAME    stellar:testnet | stellar:pubnet (CARD402_NETWORK, default stellar:testnet)
   --wallet FILE     wallet key file (CARD402_WALLET, default ~/.card402/wallet.json)
-  --spend-cap USD   most this command may pay (CARD402_SPEND_CAP, default 100)
+  --spend-cap USD   most this command (or one mcp session) may pay (CARD402_SPEND_CAP, default 100)
+  --max-payment USD most one payment may cost (CARD402_MAX_PAYMENT, default: the spend cap)
 `;
 
-export interface CliIo {
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-  env: NodeJS.ProcessEnv;
-  stdin: NodeJS.ReadStream;
-}
-
-interface Settings {
-  json: boolean;
-  apiUrl: string;
-  rpcUrl: string;
-  network: StellarNetwork;
-  walletFile: string;
-  pinsFile: string;
-  spendCapAtomic: bigint;
-}
 
 const OPTIONS = {
   json: { type: 'boolean' },
@@ -77,6 +69,11 @@ const OPTIONS = {
   reveal: { type: 'boolean' },
   assigned: { type: 'boolean' },
   force: { type: 'boolean' },
+  'max-payment': { type: 'string' },
+  client: { type: 'string' },
+  scope: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -90,40 +87,6 @@ function parse(argv: string[]) {
   }
 }
 
-function settingsFrom(values: Values, env: NodeJS.ProcessEnv): Settings {
-  const home = env.CARD402_HOME ?? path.join(homedir(), '.card402');
-  const network = values.network ?? env.CARD402_NETWORK ?? 'stellar:testnet';
-  if (!(NETWORKS as readonly string[]).includes(network)) throw new CliError(`--network must be one of ${NETWORKS.join(', ')}`, EXIT.usage);
-  const capText = values['spend-cap'] ?? env.CARD402_SPEND_CAP ?? '100';
-  const capCents = parseDollarsToCents(capText);
-  if (capCents === null) throw new CliError(`--spend-cap must be dollars with at most two decimals, got ${capText}`, EXIT.usage);
-  return {
-    json: values.json ?? false,
-    apiUrl: (values.api ?? env.CARD402_API_URL ?? 'http://localhost:4020').replace(/\/+$/, ''),
-    rpcUrl: values.rpc ?? env.CARD402_RPC_URL ?? 'http://localhost:8000/soroban/rpc',
-    network: network as StellarNetwork,
-    walletFile: values.wallet ?? env.CARD402_WALLET ?? path.join(home, 'wallet.json'),
-    pinsFile: path.join(home, 'pins.json'),
-    spendCapAtomic: centsToAtomic(capCents),
-  };
-}
-
-function friendbotUrl(settings: Settings, env: NodeJS.ProcessEnv): string {
-  if (env.CARD402_FRIENDBOT_URL) return env.CARD402_FRIENDBOT_URL;
-  const local = settings.rpcUrl.replace(/\/soroban\/rpc\/?$/, '');
-  return local === settings.rpcUrl ? 'https://friendbot.stellar.org' : `${local}/friendbot`;
-}
-
-class Output {
-  constructor(
-    private readonly io: CliIo,
-    readonly json: boolean,
-  ) {}
-  /** Prints `data` as JSON in --json mode, otherwise the human text; both through the terminal sanitiser. */
-  result(data: unknown, human: string): void {
-    this.io.stdout.write(this.json ? terminalJson(data, 2) + '\n' : terminalText(human) + '\n');
-  }
-}
 
 function requireArg(value: string | undefined, what: string): string {
   if (!value) throw new CliError(`missing ${what} (see card402 --help)`, EXIT.usage);
@@ -139,7 +102,7 @@ function makeClient(settings: Settings, io: CliIo, progress: Progress, withWalle
     ...(withWallet ? { signer: loadWallet(settings.walletFile) } : {}),
     ...(pins[settings.apiUrl] ? { payTo: pins[settings.apiUrl] } : {}),
     onPayToPinned: (payTo) => savePin(settings.pinsFile, settings.apiUrl, payTo),
-    limits: { spendCapAtomic: settings.spendCapAtomic },
+    limits: { spendCapAtomic: settings.spendCapAtomic, maxPaymentAtomic: settings.maxPaymentAtomic },
     onProgress: (event) => progress.update(progressText(event)),
   });
 }
@@ -199,7 +162,7 @@ async function walletCommand(sub: string | undefined, values: Values, settings: 
       const xlm = await fetchFriendbot(`${base}?addr=${keypair.publicKey()}`);
       const amount = values.usdc ?? '100';
       if (parseDollarsToCents(amount) === null) throw new CliError(`--usdc must be a USDC amount, got ${amount}`, EXIT.usage);
-      const isLocal = base.endsWith('/friendbot') && !base.includes('stellar.org');
+      const isLocal = isLocalFriendbot(base);
       let usdcNote = 'on testnet, get test USDC from https://faucet.circle.com (Stellar testnet) after adding a USDC trustline';
       if (isLocal) {
         await fetchFriendbot(`${base}?addr=${keypair.publicKey()}&asset=USDC&amount=${amount}`);
@@ -211,18 +174,6 @@ async function walletCommand(sub: string | undefined, values: Values, settings: 
     default:
       throw new CliError('usage: card402 wallet create|import|info|fund', EXIT.usage);
   }
-}
-
-async function fetchFriendbot(url: string): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  } catch (err) {
-    throw new CliError(`friendbot unreachable at ${new URL(url).origin}: ${(err as Error).message}`);
-  }
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new CliError(`friendbot refused: HTTP ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-  return body;
 }
 
 async function cardCommand(args: string[], values: Values, client: Card402Client, out: Output): Promise<void> {
@@ -301,7 +252,7 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
   }
 }
 
-async function doctor(settings: Settings, out: Output): Promise<number> {
+async function doctor(settings: Settings, env: NodeJS.ProcessEnv, out: Output): Promise<number> {
   const checks: Array<{ check: string; ok: boolean; detail: string }> = [];
   let keypair: Keypair | undefined;
   try {
@@ -324,6 +275,7 @@ async function doctor(settings: Settings, out: Output): Promise<number> {
   } catch (err) {
     checks.push({ check: 'rpc', ok: false, detail: `${settings.rpcUrl}: ${(err as Error).message}` });
   }
+  checks.push(...mcpDoctorChecks(settings, env));
   const allOk = checks.every((c) => c.ok);
   out.result({ ok: allOk, checks }, checks.map((c) => `${c.ok ? '✔' : '✘'} ${c.check.padEnd(8)} ${c.detail}`).join('\n'));
   return allOk ? EXIT.ok : EXIT.failure;
@@ -371,7 +323,13 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
         return out.result(payment, `payment ${payment.paymentId}: ${payment.status}`);
       }
       case 'doctor':
-        return await doctor(settings, out);
+        return await doctor(settings, io.env, out);
+      case 'mcp':
+        return await mcpCommand(settings, io);
+      case 'install':
+        return installCommand(values, settings, io, out);
+      case 'onboard':
+        return await onboardCommand(values, settings, io, out);
       default:
         throw new CliError(`unknown command ${command} (see card402 --help)`, EXIT.usage);
     }

@@ -95,9 +95,14 @@ const RULES: Rule[] = [
     allows: (to) => under('protocol')(to) || under('client')(to),
   },
   {
-    name: 'src/cli imports only src/protocol, the SDK (src/client) and itself',
+    name: 'src/cli imports only src/protocol, the SDK (src/client), the MCP server (src/mcp) and itself',
     from: under('cli'),
-    allows: (to) => under('protocol')(to) || under('client')(to) || under('cli')(to),
+    allows: (to) => under('protocol')(to) || under('client')(to) || under('mcp')(to) || under('cli')(to),
+  },
+  {
+    name: 'src/mcp imports only src/protocol, the SDK (src/client), src/version.ts and itself',
+    from: under('mcp'),
+    allows: (to) => under('protocol')(to) || under('client')(to) || to === 'version.ts' || under('mcp')(to),
   },
   {
     name: 'src/protocol imports nothing else of src/',

@@ -1,0 +1,34 @@
+import type { Card402Tool } from '../tool.js';
+import { getCardDetails } from './card-details.js';
+import { freezeCard, restoreCardDetails, revokeCardDetails, unfreezeCard } from './card-state.js';
+import { getBalance, getCard, listAssignedCards, listCards } from './cards.js';
+import { createCard } from './create-card.js';
+import { fundCard } from './fund-card.js';
+import { getPaymentStatus } from './payment-status.js';
+import { getPricing } from './pricing.js';
+import { getTransactions } from './transactions.js';
+import { getWalletStatus } from './wallet-status.js';
+
+/**
+ * Every tool `card402 mcp` serves, in the order clients list them. ASG's nine first, under ASG's
+ * names and meanings; then card402's others. A new capability is one module here and one line.
+ */
+export const TOOLS: readonly Card402Tool[] = [
+  // ASG's nine
+  getWalletStatus,
+  createCard,
+  fundCard,
+  listCards,
+  getCard,
+  getCardDetails,
+  freezeCard,
+  unfreezeCard,
+  getPricing,
+  // card402's
+  getTransactions,
+  getBalance,
+  revokeCardDetails,
+  restoreCardDetails,
+  getPaymentStatus,
+  listAssignedCards,
+];
