@@ -23,6 +23,8 @@ export function paidRefusalError(outcome: PaidRefusal): DomainError {
       });
     case 'card_not_found':
       return new DomainError('card_to_fund_not_found', 'card not found');
+    case 'card_closed':
+      return new DomainError('card_closed', 'this card is closed and cannot be funded; nothing was charged');
     case 'idempotency_conflict':
       return new DomainError('idempotency_conflict', 'this payment or Idempotency-Key was already used for a different request');
     case 'in_progress':

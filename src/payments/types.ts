@@ -24,6 +24,7 @@ export type PaidOutcome =
   | { type: 'provider_capacity'; retryAfterSeconds: number }
   | { type: 'network_unavailable' }
   | { type: 'card_not_found' }
+  | { type: 'card_closed' }
   | { type: 'idempotency_conflict' }
   | { type: 'in_progress'; paymentId: string; retryAfterSeconds: number }
   /** The ledger can no longer tell whether this payment's money moved; a person resolves it. */

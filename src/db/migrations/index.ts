@@ -7,6 +7,7 @@ import * as sandboxIssuer from './2026-11-30-02-sandbox-issuer.js';
 import * as detailsAuditBounds from './2026-11-30-03-details-audit-bounds.js';
 import * as v1SameClient from './2026-11-30-04-v1-same-client.js';
 import * as idempotencyKeys from './2026-11-30-20-idempotency-keys.js';
+import * as cardClosures from './2026-11-30-21-card-closures.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30-03-details-audit-bounds': detailsAuditBounds,
   '2026-11-30-04-v1-same-client': v1SameClient,
   '2026-11-30-20-idempotency-keys': idempotencyKeys,
+  '2026-11-30-21-card-closures': cardClosures,
 };

@@ -50,6 +50,8 @@ export const ERROR_CODES = [
   'IDEMPOTENCY_KEY_INVALID',
   'IDEMPOTENCY_KEY_MISMATCH',
   'IDEMPOTENCY_KEY_IN_USE',
+  // Closing a card (docs/ARCHITECTURE.md, "Closing a card").
+  'CARD_CLOSED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -89,6 +91,7 @@ export const STATUS_BY_CODE = {
   IDEMPOTENCY_KEY_INVALID: 400,
   IDEMPOTENCY_KEY_MISMATCH: 422,
   IDEMPOTENCY_KEY_IN_USE: 409,
+  CARD_CLOSED: 409,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {
@@ -144,6 +147,8 @@ export function domainErrorToAppError(err: AnyDomainError): AppError {
       return new AppError('OWNER_ONLY', message);
     case 'details_revoked':
       return new AppError('DETAILS_REVOKED', message);
+    case 'card_closed':
+      return new AppError('CARD_CLOSED', message);
     case 'invalid_nonce':
       return new AppError('INVALID_NONCE', message);
     case 'nonce_replayed':

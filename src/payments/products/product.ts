@@ -27,9 +27,10 @@ export interface PaidProduct<Body = unknown> {
   price(params: Record<string, string>): PricingResult;
   /**
    * Whether the purchase may go ahead: asked before the 402 (payer unknown) and again once the
-   * payment names its payer, before any money moves. `not_found` answers 404, as for an unknown card.
+   * payment names its payer, before any money moves. `not_found` answers 404, as for an unknown card;
+   * `card_closed` answers 409 CARD_CLOSED.
    */
-  admit?(ctx: ProductContext, body: Body, payer?: string): Promise<'ok' | 'not_found'>;
+  admit?(ctx: ProductContext, body: Body, payer?: string): Promise<Admission>;
   /**
    * Fulfils a settled payment. Work outside the database (the card issuer) happens here and must be
    * idempotent on `payment.id`; the returned `write` runs inside the one db transaction that also
@@ -37,6 +38,8 @@ export interface PaidProduct<Body = unknown> {
    */
   prepare(ctx: ProductContext, payment: PaymentRow, body: Body): Promise<PreparedFulfilment>;
 }
+
+export type Admission = 'ok' | 'not_found' | 'card_closed';
 
 export interface ProductContext {
   db: Db;
