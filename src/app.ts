@@ -14,6 +14,8 @@ import { requestId } from './http/kernel/request-id.js';
 import { securityHeaders } from './http/kernel/security-headers.js';
 import { idempotency } from './http/idempotency/middleware.js';
 import { cardRoutes } from './http/routes/cards.js';
+import { closingRoutes } from './http/routes/closing.js';
+import { CardClosing } from './cards/closing.js';
 import { publicRoutes, type PaymentTerms } from './http/routes/public.js';
 import type { Logger } from './logger.js';
 import { createWalletAuth } from './wallet-auth/index.js';
@@ -86,6 +88,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Idempotency-Key on writes; request fingerprints are keyed with a key derived from the card data key.
   const idempotent = idempotency({ db, clock, fingerprintKey: deps.cardCipher.deriveKey('idempotency-fingerprint') });
   app.route('/', cardRoutes({ cards, ...walletAuth, idempotent }));
+  const closing = new CardClosing({ db, clock, logger: deps.logger, refunds: deps.payments?.closureRefunds });
+  app.route('/', closingRoutes({ closing, authSingleUse: walletAuth.authSingleUse, idempotent }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
   if (deps.payments) app.route('/', ownerApprovalRoutes({ config, db, clock, payments: deps.payments, ...walletAuth }));
 

@@ -15,6 +15,8 @@ export interface DomainErrorDetails {
   invalid_nonce: Record<string, never>;
   nonce_replayed: Record<string, never>;
   details_rate_limited: { retryAfterSeconds: number };
+  /** The card is closed (DELETE /cards/:cardId): nothing about it changes again, and nothing is paid for it. */
+  card_closed: Record<string, never>;
   // Paid requests (DESIGN §4–5).
   /** The card a funding payment names does not exist or is not the payer's. */
   card_to_fund_not_found: Record<string, never>;

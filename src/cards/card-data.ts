@@ -34,11 +34,11 @@ export class CardDataCipher {
   }
 
   /**
-   * A 32-byte key for another purpose (e.g. `idempotency-fingerprint`), derived from the card data
-   * key with HKDF-SHA256: keyed hashes of what may hold card data need no second secret to keep.
+   * A key for another purpose, derived from the card data key (HKDF-SHA256 with `purpose` as info),
+   * so one secret protects card data and the lookups made on it without using the same key twice.
    */
   deriveKey(purpose: string): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `card402:derived:${purpose}`, CARD_DATA_KEY_BYTES));
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `card402:${purpose}`, CARD_DATA_KEY_BYTES));
   }
 
   decrypt(cardId: string, blob: Buffer): CardDetails {

@@ -2,7 +2,8 @@ import type { Metrics } from '../metrics/index.js';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
-import type { CardDetailsAccessRow, CardLedgerEntryRow, CardRow, CardStatus, DetailsAccessOutcome } from '../db/schema.js';
+import type { CardClosureRow, CardDetailsAccessRow, CardLedgerEntryRow, CardRow, CardStatus, DetailsAccessOutcome } from '../db/schema.js';
+import { findClosure } from './closure-repository.js';
 import { DomainError } from '../errors.js';
 import { immediateTransaction } from '../db/transaction.js';
 import { CardDataError, type CardDataCipher, type CardDetails } from './card-data.js';
@@ -76,6 +77,8 @@ export interface CardView extends CardSummary {
   ownerAddress: string;
   detailsRevoked: boolean;
   updatedAtMs: number;
+  /** Only on a closed card: when, by whom, and the refund of its balance. */
+  closure?: CardClosureRow | undefined;
 }
 
 export interface DetailsAccessPage extends Page<CardDetailsAccessRow> {
@@ -146,6 +149,7 @@ function hashNonce(nonce: string): string {
 }
 
 const notFound = () => new DomainError('card_not_found', 'card not found');
+export const cardClosed = () => new DomainError('card_closed', 'this card is closed; nothing about it can change and its details are no longer available');
 
 /**
  * What a wallet can do with its cards once they exist. Every method checks that the wallet is the
@@ -191,8 +195,9 @@ export class CardManagementService {
     return { cardId: card.id, balanceCents: await cardBalanceCents(this.deps.db, card.id) };
   }
 
-  async setStatus(wallet: string, cardId: string, status: CardStatus): Promise<CardView> {
+  async setStatus(wallet: string, cardId: string, status: Exclude<CardStatus, 'closed'>): Promise<CardView> {
     const card = await this.cardFor(wallet, cardId);
+    if (card.status === 'closed') throw cardClosed();
     if (card.status !== status) await setCardStatus(this.deps.db, card.id, status, this.deps.clock.nowMs());
     return this.view(await this.cardFor(wallet, cardId));
   }
@@ -203,6 +208,7 @@ export class CardManagementService {
     if (card.owner_address !== wallet) {
       throw new DomainError('owner_only', `only the card's owner wallet may ${revoked ? 'revoke' : 'restore'} details`);
     }
+    if (card.status === 'closed') throw cardClosed();
     if (Boolean(card.details_revoked) !== revoked) await setDetailsRevoked(this.deps.db, card.id, revoked, this.deps.clock.nowMs());
     return this.view(await this.cardFor(wallet, cardId));
   }
@@ -255,6 +261,11 @@ export class CardManagementService {
         if (itemize) await audit('not_authorized');
         else await countUnlistedRefusal(trx, card.id, nowMs);
         return { error: notFound() };
+      }
+      if (card.status === 'closed') {
+        // A closed card's details are gone for good: audited as `revoked` (the audit's closed set of outcomes).
+        await audit('revoked');
+        return { error: cardClosed() };
       }
       if (card.details_revoked) {
         await audit('revoked');
@@ -323,6 +334,7 @@ export class CardManagementService {
       ownerAddress: card.owner_address,
       detailsRevoked: Boolean(card.details_revoked),
       updatedAtMs: card.updated_at,
+      ...(card.status === 'closed' ? { closure: await findClosure(this.deps.db, card.id) } : {}),
     };
   }
 }

@@ -16,9 +16,11 @@ export interface Database {
   sandbox_issuer_usage: SandboxIssuerUsageTable;
   idempotency_keys: IdempotencyKeysTable;
   payment_requests: PaymentRequestsTable;
+  card_closures: CardClosuresTable;
 }
 
-export type CardStatus = 'active' | 'frozen';
+/** `closed` is final (DELETE /cards/:cardId): nothing changes a closed card again. */
+export type CardStatus = 'active' | 'frozen' | 'closed';
 
 export interface CardsTable {
   id: string; // UUIDv4, the public cardId
@@ -36,7 +38,8 @@ export interface CardsTable {
   updated_at: number;
 }
 
-export type CardLedgerKind = 'initial_load' | 'fund' | 'spend' | 'refund' | 'adjustment';
+/** `closure`: the available balance leaving the card when it is closed (negative), sent back on-chain. */
+export type CardLedgerKind = 'initial_load' | 'fund' | 'spend' | 'refund' | 'adjustment' | 'closure';
 
 /** Every change to a card balance is a row here; the balance is their sum. */
 export interface CardLedgerEntriesTable {
@@ -227,3 +230,26 @@ export interface PaymentRequestsTable {
 }
 
 export type PaymentRequestRow = Selectable<PaymentRequestsTable>;
+
+/** none: zero balance, nothing to send; refunding: owed (recorded before sending); refunded: landed on-chain. */
+export type ClosureRefundStatus = 'none' | 'refunding' | 'refunded';
+
+/**
+ * A closed card and the refund of its available balance to the owner, recorded in the transaction
+ * that closes the card. The refund envelope (and its hash) is recorded before it is sent, as for
+ * payment refunds (docs/ARCHITECTURE.md, "Closing a card").
+ */
+export interface CardClosuresTable {
+  card_id: string;
+  refund_to: string; // G... the owner when the card was closed
+  amount_cents: number;
+  amount_atomic: string; // bigint as decimal text
+  refund_status: ClosureRefundStatus;
+  refund_tx_hash: string | null;
+  refund_envelope_xdr: string | null;
+  closed_by: string; // the wallet that closed it
+  closed_at: number;
+  updated_at: number;
+}
+
+export type CardClosureRow = Selectable<CardClosuresTable>;

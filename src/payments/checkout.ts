@@ -12,6 +12,7 @@ import type { PaymentPayload, PaymentRequirements, SettlementResponse } from '..
 import { inspectPayment } from '../x402/verify.js';
 import { detailsEnvelope, fulfilOrRecordFailure, replayBody, type FulfilmentDeps, type UnrecordedSettlement } from './fulfilment.js';
 import type { InFlight } from './in-flight.js';
+import type { Admission } from './products/product.js';
 import { DuplicatePaymentError, findPaymentByIdempotencyKey, findPaymentByNonce } from './repository.js';
 import { ClaimRefusedError, type Settlement } from './settlement.js';
 import type { PaidCall, PaidOutcome, PaidRequest } from './types.js';
@@ -31,6 +32,11 @@ export interface CheckoutDeps {
   inFlight: InFlight;
   /** A replay found its payment left unfinished by a crash: recovery resumes it (never awaited). */
   resumeInBackground: (paymentId: string) => void;
+}
+
+/** What a product's refusal to admit a purchase answers (before any payment is asked for or taken). */
+function admissionRefusal(admission: Exclude<Admission, 'ok'>): PaidOutcome {
+  return admission === 'card_closed' ? { type: 'card_closed' } : { type: 'card_not_found' };
 }
 
 function fingerprint(request: PaidRequest): string {
@@ -74,7 +80,8 @@ export class Checkout {
 
     const { product } = request;
     // What the product refuses (e.g. funding an unknown card) is refused before anything is asked for.
-    if (product.admit && (await product.admit(this.deps.fulfilment, request.body)) === 'not_found') return { type: 'card_not_found' };
+    const admission = product.admit ? await product.admit(this.deps.fulfilment, request.body) : 'ok';
+    if (admission !== 'ok') return admissionRefusal(admission);
 
     if (!call.paymentHeader) {
       const capacity = await this.deps.issuer.checkCapacity({ loadCents: request.price.loadCents });
@@ -102,7 +109,8 @@ export class Checkout {
     const { payer, nonce, expirationLedger } = inspected.value;
 
     // …and again now that the payer is known (funding someone else's card), before any money moves.
-    if (product.admit && (await product.admit(this.deps.fulfilment, request.body, payer)) === 'not_found') return { type: 'card_not_found' };
+    const payerAdmission = product.admit ? await product.admit(this.deps.fulfilment, request.body, payer) : 'ok';
+    if (payerAdmission !== 'ok') return admissionRefusal(payerAdmission);
 
     const requestFingerprint = fingerprint(request);
     const seen = await findPaymentByNonce(this.deps.db, payer, nonce.toString());

@@ -13,7 +13,6 @@ import type { Refunds } from './refunds.js';
 import { findPayment, listFailedUnderWatch, listPaymentsInStatus, transitionPayment } from './repository.js';
 import type { Settlement } from './settlement.js';
 import { UNFINISHED_STATUSES } from './state.js';
-import { repeatEvery } from '../repeat.js';
 
 export interface RecoveryDeps {
   db: Db;
@@ -233,10 +232,5 @@ export class Recovery {
       counts[key] = (counts[key] ?? 0) + 1;
     }
     return counts;
-  }
-
-  /** Runs reconcile() every `intervalMs` until stopped; never overlaps itself. */
-  startReconciler(intervalMs: number): { stop(): Promise<void> } {
-    return repeatEvery(intervalMs, () => this.reconcile(), (err) => this.deps.logger.error('reconciler pass failed', { err }));
   }
 }

@@ -25,6 +25,8 @@ export function paidRefusalError(outcome: PaidRefusal): DomainError {
       return new DomainError('card_to_fund_not_found', 'card not found');
     case 'unavailable':
       return new DomainError('purchase_unavailable', 'this purchase can no longer be paid (answered, expired, or paid already); nothing was charged');
+    case 'card_closed':
+      return new DomainError('card_closed', 'this card is closed and cannot be funded; nothing was charged');
     case 'idempotency_conflict':
       return new DomainError('idempotency_conflict', 'this payment or Idempotency-Key was already used for a different request');
     case 'in_progress':

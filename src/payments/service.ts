@@ -17,6 +17,8 @@ import type { LedgerEvidence } from './fate.js';
 import { InFlight } from './in-flight.js';
 import { Recovery } from './recovery.js';
 import { Refunds } from './refunds.js';
+import { ClosureRefunds } from './closure-refunds.js';
+import { repeatEvery } from '../repeat.js';
 import { findPayment } from './repository.js';
 import { Settlement } from './settlement.js';
 import type { PaidCall, PaidOutcome, PaidRequest } from './types.js';
@@ -68,6 +70,8 @@ export class PaymentService {
   private readonly recovery: Recovery;
   /** What this server sells; the paid routes are made from it. */
   readonly products: readonly PaidProduct<any>[];
+  /** Sends closed cards' balances back to their owners (DELETE /cards/:cardId), with the refunds' machinery. */
+  readonly closureRefunds: ClosureRefunds;
 
   /** What payments are accepted (everything but the amount). */
   readonly terms: PaymentTerms;
@@ -100,6 +104,7 @@ export class PaymentService {
       metrics: deps.metrics,
     });
     const refunds = new Refunds({ db: deps.db, clock: deps.clock, logger: deps.logger, treasury: deps.treasury, pollTimeoutMs, pollIntervalMs, sleep, metrics: deps.metrics });
+    this.closureRefunds = new ClosureRefunds({ db: deps.db, clock: deps.clock, logger: deps.logger, treasury: deps.treasury, pollTimeoutMs, pollIntervalMs, sleep, metrics: deps.metrics });
     this.recovery = new Recovery({
       db: deps.db,
       clock: deps.clock,
@@ -145,14 +150,21 @@ export class PaymentService {
     return this.recovery.resume(paymentId);
   }
 
-  /** One reconciler pass (also the start-up recovery). */
-  reconcile(): Promise<Record<string, number>> {
-    return this.recovery.reconcile();
+  /**
+   * One reconciler pass (also the start-up recovery): every unfinished payment, then every closed
+   * card whose balance is still owed to its owner (counted as `closure_refunded` / `closure_owed`).
+   */
+  async reconcile(): Promise<Record<string, number>> {
+    const counts = await this.recovery.reconcile();
+    const closures = await this.closureRefunds.resumeAll();
+    if (closures.refunded > 0) counts.closure_refunded = closures.refunded;
+    if (closures.owed > 0) counts.closure_owed = closures.owed;
+    return counts;
   }
 
   /** Runs reconcile() every `intervalMs` until stopped; never overlaps itself. */
   startReconciler(intervalMs: number): { stop(): Promise<void> } {
-    return this.recovery.startReconciler(intervalMs);
+    return repeatEvery(intervalMs, () => this.reconcile(), (err) => this.deps.logger.error('reconciler pass failed', { err }));
   }
 
   async paymentStatus(paymentId: string): Promise<PaymentRow | undefined> {

@@ -26,6 +26,7 @@ export type PaidOutcome =
   | { type: 'card_not_found' }
   /** The product would not reserve what the payment pays for (PaidProduct.claim); nothing was charged. */
   | { type: 'unavailable' }
+  | { type: 'card_closed' }
   | { type: 'idempotency_conflict' }
   | { type: 'in_progress'; paymentId: string; retryAfterSeconds: number }
   /** The ledger can no longer tell whether this payment's money moved; a person resolves it. */

@@ -206,11 +206,33 @@ export const assignedCardListSchema = z.object({
 });
 export type AssignedCardList = z.infer<typeof assignedCardListSchema>;
 
+/**
+ * A closed card's closure: when and by whom, and the refund of its available balance to the owner,
+ * in USDC on-chain. `refund.status`: `none` (zero balance, nothing sent), `pending` (recorded, not
+ * yet seen on the ledger; card402 keeps sending it until it lands), `sent` (landed: `txHash`).
+ */
+export const cardClosureSchema = z.object({
+  closedAt: z.string(),
+  closedBy: z.string(),
+  refund: z.object({
+    status: z.enum(['none', 'pending', 'sent']),
+    amount: z.number(),
+    amountCents: z.number().int(),
+    /** USDC atomic units (7 decimals), as a decimal string. */
+    amountAtomic: z.string(),
+    to: z.string(),
+    txHash: z.string().nullable(),
+  }),
+});
+export type CardClosure = z.infer<typeof cardClosureSchema>;
+
 export const cardSchema = cardSummarySchema.extend({
   detailsRevoked: z.boolean(),
   agentAddress: z.string(),
   ownerAddress: z.string(),
   updatedAt: z.string(),
+  /** Only on a closed card. */
+  closure: cardClosureSchema.optional(),
 });
 export type Card = z.infer<typeof cardSchema>;
 
@@ -225,6 +247,15 @@ export type CardDetailsResponse = z.infer<typeof cardDetailsResponseSchema>;
 /** `POST /cards/:cardId/freeze` and `/unfreeze`. */
 export const statusChangeSchema = z.object({ success: z.boolean(), cardId: z.string(), status: z.string() });
 export type StatusChange = z.infer<typeof statusChangeSchema>;
+
+/** `DELETE /cards/:cardId` (owner only): the card is closed and its balance goes back to the owner. */
+export const closeCardResultSchema = z.object({
+  success: z.boolean(),
+  cardId: z.string(),
+  status: z.literal('closed'),
+  closure: cardClosureSchema,
+});
+export type CloseCardResult = z.infer<typeof closeCardResultSchema>;
 
 /** `POST /cards/:cardId/revoke-details` and `/restore-details`. */
 export const detailsRevocationSchema = z.object({ success: z.boolean(), cardId: z.string(), detailsRevoked: z.boolean() });

@@ -7,7 +7,7 @@ import { bodyOf } from '../helpers/http.js';
 import { seedCard, signedRequest, v1, v2 } from '../helpers/wallet.js';
 
 /** Every wallet-signed route, and whether a v1 signature is single-use on it. */
-const ROUTES: { method: 'GET' | 'POST'; path: (cardId: string) => string; singleUse: boolean; cardScoped: boolean }[] = [
+const ROUTES: { method: 'GET' | 'POST' | 'DELETE'; path: (cardId: string) => string; singleUse: boolean; cardScoped: boolean }[] = [
   { method: 'GET', path: () => '/cards', singleUse: false, cardScoped: false },
   { method: 'GET', path: () => '/cards?role=owner', singleUse: false, cardScoped: false },
   { method: 'GET', path: (id) => `/cards/${id}`, singleUse: false, cardScoped: true },
@@ -19,6 +19,7 @@ const ROUTES: { method: 'GET' | 'POST'; path: (cardId: string) => string; single
   { method: 'GET', path: (id) => `/cards/${id}/transactions`, singleUse: false, cardScoped: true },
   { method: 'GET', path: (id) => `/cards/${id}/balance`, singleUse: false, cardScoped: true },
   { method: 'GET', path: (id) => `/cards/${id}/details-access`, singleUse: false, cardScoped: true },
+  { method: 'DELETE', path: (id) => `/cards/${id}`, singleUse: true, cardScoped: true },
 ];
 const named = ROUTES.map((r) => ({ ...r, name: `${r.method} ${r.path(':cardId')}` }));
 

@@ -8,6 +8,7 @@ import * as detailsAuditBounds from './2026-11-30-03-details-audit-bounds.js';
 import * as v1SameClient from './2026-11-30-04-v1-same-client.js';
 import * as idempotencyKeys from './2026-11-30-20-idempotency-keys.js';
 import * as paymentRequests from './2026-11-30-41-payment-requests.js';
+import * as cardClosures from './2026-11-30-21-card-closures.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30-04-v1-same-client': v1SameClient,
   '2026-11-30-20-idempotency-keys': idempotencyKeys,
   '2026-11-30-41-payment-requests': paymentRequests,
+  '2026-11-30-21-card-closures': cardClosures,
 };

@@ -54,6 +54,8 @@ export const ERROR_CODES = [
   'PAYMENT_REQUEST_NOT_FOUND',
   'PAYMENT_REQUEST_CLOSED',
   'WRONG_PAYER',
+  // Closing a card (docs/ARCHITECTURE.md, "Closing a card").
+  'CARD_CLOSED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -96,6 +98,7 @@ export const STATUS_BY_CODE = {
   PAYMENT_REQUEST_NOT_FOUND: 404,
   PAYMENT_REQUEST_CLOSED: 409,
   WRONG_PAYER: 403,
+  CARD_CLOSED: 409,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {
@@ -151,6 +154,8 @@ export function domainErrorToAppError(err: AnyDomainError): AppError {
       return new AppError('OWNER_ONLY', message);
     case 'details_revoked':
       return new AppError('DETAILS_REVOKED', message);
+    case 'card_closed':
+      return new AppError('CARD_CLOSED', message);
     case 'invalid_nonce':
       return new AppError('INVALID_NONCE', message);
     case 'nonce_replayed':

@@ -6,6 +6,7 @@ import type * as api from '../../protocol/api.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
 import type { IdempotencyEnv } from '../idempotency/middleware.js';
+import { closureJson } from './closing.js';
 import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { requestHeader } from '../kernel/request-header.js';
@@ -89,6 +90,7 @@ function cardJson(card: CardView): api.Card {
     agentAddress: card.agentAddress,
     ownerAddress: card.ownerAddress,
     updatedAt: iso(card.updatedAtMs),
+    ...(card.closure ? { closure: closureJson(card.closure) } : {}),
   };
 }
 

@@ -22,6 +22,8 @@ export const fundCard = defineProduct<FundCardBody>({
     const card = await findCard(ctx.db, body.cardId);
     if (!card) return 'not_found';
     if (payer !== undefined && card.agent_address !== payer && card.owner_address !== payer) return 'not_found';
+    // A closed card takes no money: refused before the 402, and again before any payment is settled.
+    if (card.status === 'closed') return 'card_closed';
     return 'ok';
   },
   async prepare(ctx, payment, body) {
@@ -30,6 +32,9 @@ export const fundCard = defineProduct<FundCardBody>({
     await ctx.issuer.fundCard({ requestKey: payment.id, providerRef: card.provider_ref, amountCents: payment.load_cents });
     return {
       async write(trx, nowMs) {
+        // Closed after the payment was admitted: no load lands on it; the fulfilment fails and the
+        // payment is refunded to the payer like any payment that cannot be fulfilled.
+        if ((await findCard(trx, card.id))?.status === 'closed') throw new Error(`card ${card.id} was closed before payment ${payment.id} could fund it`);
         await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up', nowMs });
         const newBalance = await cardBalanceCents(trx, card.id);
         return {

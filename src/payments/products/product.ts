@@ -31,9 +31,10 @@ export interface PaidProduct<Body = unknown> {
   price?(params: Record<string, string>): PricingResult;
   /**
    * Whether the purchase may go ahead: asked before the 402 (payer unknown) and again once the
-   * payment names its payer, before any money moves. `not_found` answers 404, as for an unknown card.
+   * payment names its payer, before any money moves. `not_found` answers 404, as for an unknown card;
+   * `card_closed` answers 409 CARD_CLOSED.
    */
-  admit?(ctx: ProductContext, body: Body, payer?: string): Promise<'ok' | 'not_found'>;
+  admit?(ctx: ProductContext, body: Body, payer?: string): Promise<Admission>;
   /**
    * Reserves what a new payment pays for, inside the db write that first records the payment (before
    * anything is sent). False refuses the payment: that write is rolled back, nothing is sent, and
@@ -47,6 +48,8 @@ export interface PaidProduct<Body = unknown> {
    */
   prepare(ctx: ProductContext, payment: PaymentRow, body: Body): Promise<PreparedFulfilment>;
 }
+
+export type Admission = 'ok' | 'not_found' | 'card_closed';
 
 export interface ProductContext {
   db: Db;
