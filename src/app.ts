@@ -18,6 +18,12 @@ import type { Logger } from './logger.js';
 import { createWalletAuth } from './wallet-auth/index.js';
 import type { SignatureVerifier } from './wallet-auth/verifier.js';
 import { paidRoutes } from './http/routes/paid.js';
+import { CardNetworkIndex } from './cards/spend/network-index.js';
+import { SpendingService } from './cards/spend/service.js';
+import { WriteBatcher } from './db/write-batch.js';
+import { cardControlsRoutes } from './http/routes/card-controls.js';
+import { issuerRoutes } from './http/routes/issuer.js';
+import { sandboxRoutes } from './http/routes/sandbox.js';
 import type { PaymentService } from './payments/service.js';
 
 export interface AppDeps {
@@ -36,6 +42,24 @@ export interface AppDeps {
    * facilitator, card cipher and RPC; run startPaymentRuntime for recovery and the reconciler.
    */
   payments?: PaymentService;
+  /**
+   * Authorizations, holds and spend controls (issue #13); built from the other deps when absent.
+   * server.ts builds it to run the expiry sweep on the same service (buildSpendingService).
+   */
+  spending?: SpendingService;
+  /** Serve the sandbox card network (/sandbox/*): only while the card issuer is the built-in sandbox issuer. */
+  sandboxCardNetwork?: boolean;
+}
+
+/** The spending service for an app's deps (one per process: it owns the group-commit writer). */
+export function buildSpendingService(deps: Pick<AppDeps, 'config' | 'db' | 'clock' | 'cardCipher'>): SpendingService {
+  return new SpendingService({
+    db: deps.db,
+    clock: deps.clock,
+    index: new CardNetworkIndex(deps.cardCipher),
+    writer: new WriteBatcher(deps.db),
+    holdMs: deps.config.spending.holdSeconds * 1000,
+  });
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -60,7 +84,23 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     },
   });
   const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier });
-  app.route('/', cardRoutes({ cards, ...walletAuth }));
+  const spending = deps.spending ?? buildSpendingService(deps);
+  app.route('/', cardRoutes({ cards, spending, ...walletAuth }));
+  app.route('/', cardControlsRoutes({ spending, authSingleUse: walletAuth.authSingleUse }));
+  if (deps.sandboxCardNetwork) {
+    app.route(
+      '/',
+      sandboxRoutes({
+        spending,
+        clock,
+        cardFailuresPerIp: config.spending.cardFailuresPerIp,
+        cardFailureWindowMs: config.spending.cardFailureWindowSeconds * 1000,
+      }),
+    );
+  }
+  if (config.spending.issuerSecret) {
+    app.route('/', issuerRoutes({ spending, clock, secret: config.spending.issuerSecret, maxSkewSeconds: config.spending.issuerMaxSkewSeconds }));
+  }
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
 
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger));

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { CardDetails } from '../protocol/api.js';
 
 /** The sensitive part of a card, as the API shows it (src/protocol/api.ts). Only ever stored encrypted. */
@@ -31,6 +31,14 @@ export class CardDataCipher {
     cipher.setAAD(associatedData(cardId));
     const body = Buffer.concat([cipher.update(JSON.stringify(details), 'utf8'), cipher.final()]);
     return Buffer.concat([Buffer.from([FORMAT_VERSION]), iv, cipher.getAuthTag(), body]);
+  }
+
+  /**
+   * A key for another purpose, derived from the card data key (HKDF-SHA256 with `purpose` as info),
+   * so one secret protects card data and the lookups made on it without using the same key twice.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `card402:${purpose}`, CARD_DATA_KEY_BYTES));
   }
 
   decrypt(cardId: string, blob: Buffer): CardDetails {

@@ -31,7 +31,7 @@ export const fundCard = defineProduct<FundCardBody>({
     return {
       async write(trx, nowMs) {
         await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up', nowMs });
-        const newBalance = await cardBalanceCents(trx, card.id);
+        const newBalance = await cardBalanceCents(trx, card.id, nowMs);
         return {
           cardId: card.id,
           body: {
