@@ -11,6 +11,7 @@ import { CliError, EXIT } from './errors.js';
 import { Progress, dollars, groupCardNumber, maskCardNumber, table, usdc } from './format.js';
 import { terminalJson, terminalLine, terminalText } from './terminal.js';
 import { loadPins, loadWallet, savePin, saveWallet } from './wallet-file.js';
+import { cardLimitCommand, sandboxCommand } from './commands/spend.js';
 
 const USAGE = `card402 — buy and manage virtual cards with USDC on Stellar (x402)
 
@@ -33,7 +34,11 @@ Cards
   card freeze|unfreeze|revoke|restore <id>
   card transactions <id> [--limit N]
   card balance <id>
+  card limit <id> --amount N --per day|week|month|year|authorization|all
   payment <paymentId>
+Sandbox card network (local and test servers)
+  sandbox charge <id> --amount N --merchant NAME --mcc NNNN [--country US]
+                                     charge your card as a merchant would (card data never printed)
 
 Options
   --json            machine-readable output on stdout
@@ -77,6 +82,10 @@ const OPTIONS = {
   reveal: { type: 'boolean' },
   assigned: { type: 'boolean' },
   force: { type: 'boolean' },
+  per: { type: 'string' },
+  merchant: { type: 'string' },
+  mcc: { type: 'string' },
+  country: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -292,6 +301,8 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
       out.result(result, `balance ${dollars(result.balance)}`);
       return;
     }
+    case 'limit':
+      return cardLimitCommand(client, second, values, out);
     case undefined:
       throw new CliError('usage: card402 card <id> | card create|fund|details|freeze|unfreeze|revoke|restore|transactions|balance', EXIT.usage);
     default: {
@@ -366,6 +377,8 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
       }
       case 'card':
         return await cardCommand(rest, values, makeClient(settings, io, progress, true), out);
+      case 'sandbox':
+        return await sandboxCommand(makeClient(settings, io, progress, true), rest, values, out);
       case 'payment': {
         const payment = await makeClient(settings, io, progress, true).payment(requireArg(rest[0], 'payment id'));
         return out.result(payment, `payment ${payment.paymentId}: ${payment.status}`);
