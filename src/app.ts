@@ -22,6 +22,12 @@ import { createWalletAuth } from './wallet-auth/index.js';
 import type { SignatureVerifier } from './wallet-auth/verifier.js';
 import { paidRoutes } from './http/routes/paid.js';
 import { ownerApprovalRoutes } from './http/routes/payment-requests.js';
+import { CardNetworkIndex } from './cards/spend/network-index.js';
+import { SpendingService } from './cards/spend/service.js';
+import { WriteBatcher } from './db/write-batch.js';
+import { cardControlsRoutes } from './http/routes/card-controls.js';
+import { issuerRoutes } from './http/routes/issuer.js';
+import { sandboxRoutes } from './http/routes/sandbox.js';
 import type { PaymentService } from './payments/service.js';
 import type { Facilitator } from './facilitator/types.js';
 import { facilitatorRoutes } from './http/routes/facilitator.js';
@@ -56,6 +62,24 @@ export interface AppDeps {
    * channel pool count too. Absent: the app makes its own (HTTP, details and wallet auth only).
    */
   metrics?: Metrics;
+  /**
+   * Authorizations, holds and spend controls (issue #13); built from the other deps when absent.
+   * server.ts builds it to run the expiry sweep on the same service (buildSpendingService).
+   */
+  spending?: SpendingService;
+  /** Serve the sandbox card network (/sandbox/*): only while the card issuer is the built-in sandbox issuer. */
+  sandboxCardNetwork?: boolean;
+}
+
+/** The spending service for an app's deps (one per process: it owns the group-commit writer). */
+export function buildSpendingService(deps: Pick<AppDeps, 'config' | 'db' | 'clock' | 'cardCipher'>): SpendingService {
+  return new SpendingService({
+    db: deps.db,
+    clock: deps.clock,
+    index: new CardNetworkIndex(deps.cardCipher),
+    writer: new WriteBatcher(deps.db),
+    holdMs: deps.config.spending.holdSeconds * 1000,
+  });
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -87,9 +111,26 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier, onFailure: (code) => metrics.walletAuthFailure(code) });
   // Idempotency-Key on writes; request fingerprints are keyed with a key derived from the card data key.
   const idempotent = idempotency({ db, clock, fingerprintKey: deps.cardCipher.deriveKey('idempotency-fingerprint') });
-  app.route('/', cardRoutes({ cards, ...walletAuth, idempotent }));
+  const spending = deps.spending ?? buildSpendingService(deps);
+  app.route('/', cardRoutes({ cards, spending, ...walletAuth, idempotent }));
+  app.route('/', cardControlsRoutes({ spending, authSingleUse: walletAuth.authSingleUse, idempotent }));
   const closing = new CardClosing({ db, clock, logger: deps.logger, refunds: deps.payments?.closureRefunds });
   app.route('/', closingRoutes({ closing, authSingleUse: walletAuth.authSingleUse, idempotent }));
+  if (deps.sandboxCardNetwork) {
+    app.route(
+      '/',
+      sandboxRoutes({
+        spending,
+        clock,
+        idempotent,
+        cardFailuresPerIp: config.spending.cardFailuresPerIp,
+        cardFailureWindowMs: config.spending.cardFailureWindowSeconds * 1000,
+      }),
+    );
+  }
+  if (config.spending.issuerSecret) {
+    app.route('/', issuerRoutes({ spending, clock, secret: config.spending.issuerSecret, maxSkewSeconds: config.spending.issuerMaxSkewSeconds }));
+  }
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
   if (deps.payments) app.route('/', ownerApprovalRoutes({ config, db, clock, payments: deps.payments, ...walletAuth }));
 

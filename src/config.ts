@@ -66,6 +66,13 @@ const envSchema = z.object({
   RECONCILE_INTERVAL_MS: positiveInt.default(15_000),
   FULFIL_MAX_ATTEMPTS: positiveInt.max(100).default(5),
   ISSUER_CAPACITY_USD: z.coerce.number().int().min(0).default(1_000_000),
+  // --- Cards that spend (issue #13) ---
+  AUTHORIZATION_HOLD_SECONDS: positiveInt.max(31 * 86_400).default(7 * 86_400),
+  AUTHORIZATION_SWEEP_SECONDS: positiveInt.max(86_400).default(60),
+  SANDBOX_CARD_FAILURES_PER_IP: positiveInt.default(10),
+  SANDBOX_CARD_FAILURE_WINDOW_SECONDS: positiveInt.max(86_400).default(600),
+  ISSUER_AUTH_SECRET: z.string().min(32, 'must be at least 32 characters (a random secret shared with the issuer)').optional(),
+  ISSUER_AUTH_MAX_SKEW_SECONDS: positiveInt.max(3600).default(300),
   // --- Payment requests (issue 16): owner-approved purchases ---
   PAYMENT_REQUEST_TTL_SECONDS: positiveInt.max(30 * 86_400).default(86_400),
   // --- Integration surface: our facilitator for other x402 servers (issue 19) ---
@@ -157,6 +164,19 @@ function toConfig(env: z.infer<typeof envSchema>) {
     paymentRequests: {
       /** How long an owner may answer a payment request. */
       ttlSeconds: env.PAYMENT_REQUEST_TTL_SECONDS,
+    },
+    /** Cards that spend: holds, the sandbox card network, and the real issuer's authorization endpoint. */
+    spending: {
+      /** How long an authorization's hold lasts uncaptured before it is released. */
+      holdSeconds: env.AUTHORIZATION_HOLD_SECONDS,
+      /** How often expired holds are swept (they also count as released as soon as they expire). */
+      sweepSeconds: env.AUTHORIZATION_SWEEP_SECONDS,
+      /** Sandbox network: card data that matches no card, per client IP per window, before 429. */
+      cardFailuresPerIp: env.SANDBOX_CARD_FAILURES_PER_IP,
+      cardFailureWindowSeconds: env.SANDBOX_CARD_FAILURE_WINDOW_SECONDS,
+      /** Shared HMAC-SHA256 secret of POST /issuer/authorizations; unset: the endpoint is not served. */
+      issuerSecret: env.ISSUER_AUTH_SECRET,
+      issuerMaxSkewSeconds: env.ISSUER_AUTH_MAX_SKEW_SECONDS,
     },
   };
 }

@@ -17,6 +17,14 @@ export interface DomainErrorDetails {
   details_rate_limited: { retryAfterSeconds: number };
   /** The card is closed (DELETE /cards/:cardId): nothing about it changes again, and nothing is paid for it. */
   card_closed: Record<string, never>;
+  // Cards that spend (issue #13).
+  /** A change only another role may make (DESIGN §8): which role, and the fields that need it. */
+  role_required: { requiredRole: 'owner'; fields: string[] };
+  authorization_not_found: Record<string, never>;
+  /** The authorization is not in a state that allows this (e.g. capturing a reversed hold). */
+  authorization_state: { state: string };
+  /** An amount above what the operation allows (a capture above the hold, a refund above the captured). */
+  amount_too_large: { field: string; maxCents: number };
   // Paid requests (DESIGN §4–5).
   /** The card a funding payment names does not exist or is not the payer's. */
   card_to_fund_not_found: Record<string, never>;

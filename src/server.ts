@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { ServerType } from '@hono/node-server';
-import { createApp } from './app.js';
+import { buildSpendingService, createApp } from './app.js';
+import { CardNetworkIndex } from './cards/spend/network-index.js';
+import { repeatEvery } from './repeat.js';
 import { startAuditRetention } from './cards/audit-retention.js';
 import { startIdempotencyRetention } from './http/idempotency/retention.js';
 import { assertKeyOpensStoredCards } from './cards/card-data.js';
@@ -161,7 +163,27 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     const reconciler = await startPaymentRuntime(stack.service, config, logger);
     teardown.add(() => reconciler.stop());
 
-    const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator, metrics });
+    // Cards issued before the card network existed are indexed once; expired holds are swept on schedule.
+    await new CardNetworkIndex(cardCipher).backfill(db, cardCipher, clock.nowMs(), logger);
+    const spending = buildSpendingService({ config, db, clock, cardCipher });
+    await spending.expireDue();
+    const sweep = repeatEvery(config.spending.sweepSeconds * 1000, () => spending.expireDue(), (err) => logger.error('authorization expiry sweep failed', { err }));
+    teardown.add(() => sweep.stop());
+
+    const app = createApp({
+      config,
+      db,
+      clock,
+      logger,
+      cardCipher,
+      paymentTerms: stack.terms,
+      payments: stack.service,
+      facilitator: stack.facilitator,
+      metrics,
+      spending,
+      // The sandbox card network charges cards only the sandbox issuer issued.
+      sandboxCardNetwork: issuer instanceof SandboxIssuer,
+    });
     const { server, port } = await serveHttp(app.fetch, { port: config.port, hostname: config.host });
     // In-flight requests finish before anything under them is stopped.
     teardown.add(() => closeServer(server));

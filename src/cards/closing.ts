@@ -6,7 +6,9 @@ import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { centsToAtomic } from '../protocol/money/units.js';
 import { findClosure, insertClosure } from './closure-repository.js';
-import { addLedgerEntry, cardBalanceCents, findCard, setCardStatus, type Executor } from './repository.js';
+import { releasePendingHolds } from './spend/service.js';
+import { lockCard } from './spend/repository.js';
+import { addLedgerEntry, cardBalanceCents, setCardStatus, type Executor } from './repository.js';
 
 /** Sends a closed card's owed balance on-chain (src/payments/closure-refunds.ts); waits a bounded time for it to land. */
 export interface ClosureRefundSender {
@@ -19,13 +21,6 @@ export interface ClosedCard {
   cardId: string;
   closure: CardClosureRow;
 }
-
-/**
- * Pending holds are released here, inside the close transaction and before the available balance
- * is read, so that the whole available balance goes back and no merchant can capture afterwards.
- * (Authorizations and holds arrive with the card network; until then a card holds nothing.)
- */
-async function releasePendingHolds(_trx: Executor, _cardId: string, _nowMs: number): Promise<void> {}
 
 const notFound = () => new DomainError('card_not_found', 'card not found');
 
@@ -44,7 +39,7 @@ export class CardClosing {
     const { db, clock } = this.deps;
     const nowMs = clock.nowMs();
     const outcome = await immediateTransaction<{ closure: CardClosureRow; card: CardRow } | { error: DomainError }>(db, async (trx) => {
-      const card = await findCard(trx, cardId);
+      const card = await lockCard(trx, cardId);
       if (!card || (card.agent_address !== wallet && card.owner_address !== wallet)) return { error: notFound() };
       if (card.owner_address !== wallet) {
         return { error: new DomainError('owner_only', "only the card's owner wallet may close the card (the owner role is needed)") };
@@ -53,7 +48,7 @@ export class CardClosing {
       if (card.status === 'closed' && existing) return { closure: existing, card };
 
       await releasePendingHolds(trx, card.id, nowMs);
-      const available = await cardBalanceCents(trx, card.id);
+      const available = await cardBalanceCents(trx, card.id, nowMs);
       const amountCents = Math.max(0, available);
       await setCardStatus(trx, card.id, 'closed', nowMs);
       if (amountCents > 0) {

@@ -2,7 +2,7 @@ import type { Metrics } from '../metrics/index.js';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
-import type { CardClosureRow, CardDetailsAccessRow, CardLedgerEntryRow, CardRow, CardStatus, DetailsAccessOutcome } from '../db/schema.js';
+import type { CardAuthorizationRow, CardClosureRow, CardDetailsAccessRow, CardRow, CardStatus, DetailsAccessOutcome } from '../db/schema.js';
 import { findClosure } from './closure-repository.js';
 import { DomainError } from '../errors.js';
 import { immediateTransaction } from '../db/transaction.js';
@@ -22,16 +22,16 @@ import {
   type UnlistedRefusals,
 } from './details-repository.js';
 import {
-  cardBalanceCents,
+  cardFunds,
   findCard,
   type CardListRow,
   listCardSummariesAssignedTo,
   listCardSummariesForWallet,
   countLedgerEntries,
-  listLedgerEntries,
-  setCardStatus,
   setDetailsRevoked,
 } from './repository.js';
+import type { Controls } from './spend/controls.js';
+import { authorizationsByIds, countSpendEntries, listMovements, readControls, type MovementCursor, type MovementRow } from './spend/repository.js';
 
 export interface DetailsLimits {
   /**
@@ -62,7 +62,10 @@ export interface CardSummary {
   cardId: string;
   nameOnCard: string;
   lastFour: string;
+  /** Available: loads − holds − captures + refunds + reversals. */
   balanceCents: number;
+  /** Held by pending authorizations. */
+  heldCents: number;
   status: CardStatus;
   createdAtMs: number;
 }
@@ -79,6 +82,7 @@ export interface CardView extends CardSummary {
   updatedAtMs: number;
   /** Only on a closed card: when, by whom, and the refund of its balance. */
   closure?: CardClosureRow | undefined;
+  controls: Controls;
 }
 
 export interface DetailsAccessPage extends Page<CardDetailsAccessRow> {
@@ -122,12 +126,13 @@ function isParty(card: CardRow, wallet: string): boolean {
   return card.agent_address === wallet || card.owner_address === wallet;
 }
 
-function summary(card: CardRow, balanceCents: number): CardSummary {
+function summary(card: CardRow, funds: { availableCents: number; heldCents: number }): CardSummary {
   return {
     cardId: card.id,
     nameOnCard: card.name_on_card,
     lastFour: card.last_four,
-    balanceCents,
+    balanceCents: funds.availableCents,
+    heldCents: funds.heldCents,
     status: card.status,
     createdAtMs: card.created_at,
   };
@@ -139,6 +144,7 @@ function listSummary(r: CardListRow): CardSummary {
     nameOnCard: r.name_on_card,
     lastFour: r.last_four,
     balanceCents: r.balance_cents,
+    heldCents: r.held_cents,
     status: r.status,
     createdAtMs: r.created_at,
   };
@@ -172,7 +178,7 @@ export class CardManagementService {
    * column: lists cannot decrypt what they never load.
    */
   async listCards(wallet: string): Promise<CardSummary[]> {
-    const rows = await listCardSummariesForWallet(this.deps.db, wallet);
+    const rows = await listCardSummariesForWallet(this.deps.db, wallet, this.deps.clock.nowMs());
     return rows.map(listSummary);
   }
 
@@ -181,7 +187,7 @@ export class CardManagementService {
    * may name any wallet owner without asking it, so these are not cards the wallet chose.
    */
   async listAssignedCards(wallet: string): Promise<AssignedCardSummary[]> {
-    const rows = await listCardSummariesAssignedTo(this.deps.db, wallet);
+    const rows = await listCardSummariesAssignedTo(this.deps.db, wallet, this.deps.clock.nowMs());
     return rows.map((r) => ({ ...listSummary(r), agentAddress: r.agent_address }));
   }
 
@@ -190,16 +196,10 @@ export class CardManagementService {
     return this.view(card);
   }
 
-  async balance(wallet: string, cardId: string): Promise<{ cardId: string; balanceCents: number }> {
+  async balance(wallet: string, cardId: string): Promise<{ cardId: string; balanceCents: number; heldCents: number }> {
     const card = await this.cardFor(wallet, cardId);
-    return { cardId: card.id, balanceCents: await cardBalanceCents(this.deps.db, card.id) };
-  }
-
-  async setStatus(wallet: string, cardId: string, status: Exclude<CardStatus, 'closed'>): Promise<CardView> {
-    const card = await this.cardFor(wallet, cardId);
-    if (card.status === 'closed') throw cardClosed();
-    if (card.status !== status) await setCardStatus(this.deps.db, card.id, status, this.deps.clock.nowMs());
-    return this.view(await this.cardFor(wallet, cardId));
+    const funds = await cardFunds(this.deps.db, card.id, this.deps.clock.nowMs());
+    return { cardId: card.id, balanceCents: funds.availableCents, heldCents: funds.heldCents };
   }
 
   /** Owner only: an agent cannot undo what its owner decided (nor revoke on the owner's behalf). */
@@ -213,11 +213,23 @@ export class CardManagementService {
     return this.view(await this.cardFor(wallet, cardId));
   }
 
-  async transactions(wallet: string, cardId: string, page: NumberedPageRequest): Promise<CountedPage<CardLedgerEntryRow>> {
+  /**
+   * The card's movements newest first: loads and top-ups, and every authorization event (approved
+   * and declined authorizations, captures, reversals, expiries, refunds) with its authorization.
+   */
+  async transactions(wallet: string, cardId: string, page: MovementPageRequest): Promise<CountedPage<Movement>> {
     const card = await this.cardFor(wallet, cardId);
+    const { db } = this.deps;
     const offset = page.page === undefined ? 0 : (page.page - 1) * page.limit;
-    const rows = await listLedgerEntries(this.deps.db, card.id, { limit: page.limit + 1, beforeSeq: page.cursor, offset });
-    return { ...toPage(rows, page.limit), total: await countLedgerEntries(this.deps.db, card.id) };
+    const rows = await listMovements(db, card.id, { limit: page.limit + 1, after: page.cursor, offset });
+    const items = rows.slice(0, page.limit);
+    const authorizations = await authorizationsByIds(db, [...new Set(items.flatMap((r) => (r.authorization_id ? [r.authorization_id] : [])))]);
+    const last = items[items.length - 1];
+    return {
+      items: items.map((row) => ({ ...row, authorization: row.authorization_id ? authorizations.get(row.authorization_id) : undefined })),
+      nextCursor: rows.length > page.limit && last ? encodeMovementCursor(last) : null,
+      total: (await countLedgerEntries(db, card.id)) + (await countSpendEntries(db, card.id)),
+    };
   }
 
   async detailsAccess(wallet: string, cardId: string, page: PageRequest): Promise<DetailsAccessPage> {
@@ -329,14 +341,39 @@ export class CardManagementService {
 
   private async view(card: CardRow): Promise<CardView> {
     return {
-      ...summary(card, await cardBalanceCents(this.deps.db, card.id)),
+      ...summary(card, await cardFunds(this.deps.db, card.id, this.deps.clock.nowMs())),
       agentAddress: card.agent_address,
       ownerAddress: card.owner_address,
       detailsRevoked: Boolean(card.details_revoked),
       updatedAtMs: card.updated_at,
+      controls: await readControls(this.deps.db, card.id),
       ...(card.status === 'closed' ? { closure: await findClosure(this.deps.db, card.id) } : {}),
     };
   }
+}
+
+/** One line of a card's transactions: a ledger entry or an authorization event with its authorization. */
+export interface Movement extends MovementRow {
+  authorization: CardAuthorizationRow | undefined;
+}
+
+export interface MovementPageRequest {
+  limit: number;
+  cursor?: MovementCursor;
+  page?: number;
+}
+
+/** A cursor is "<time>.<table>.<seq>" of the last line shown (see listMovements). */
+export function encodeMovementCursor(row: MovementRow): string {
+  return `${row.created_at}.${row.source === 'ledger' ? 0 : 1}.${row.seq}`;
+}
+
+export const MOVEMENT_CURSOR = /^(\d{1,15})\.([01])\.(\d{1,15})$/;
+
+export function decodeMovementCursor(text: string): MovementCursor | null {
+  const match = MOVEMENT_CURSOR.exec(text);
+  if (!match) return null;
+  return { createdAt: Number(match[1]), source: match[2] === '0' ? 0 : 1, seq: Number(match[3]) };
 }
 
 function toPage<T extends { seq: number }>(rows: T[], limit: number): Page<T> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { reusableQuery, reusableStatement } from '../db/reusable-query.js';
 import type { CardLedgerEntryRow, CardLedgerKind, CardRow, CardStatus, Database, NewCardRow } from '../db/schema.js';
 
@@ -39,11 +39,42 @@ const insertLedgerEntryStatement = reusableStatement(
       created_at: createdAt,
     }),
 );
-const balanceOfCard = reusableQuery(1, (db: Kysely<Database>, cardId: string) =>
+/**
+ * A card's funds, in integer cents, derived from its entries (never stored): loads and top-ups
+ * (card_ledger_entries) and authorization events (card_spend_entries: holds, captures, reversals,
+ * expiries, refunds), so available = loads − holds − captures + refunds + reversals. A hold past its
+ * expiry that the sweep has not released yet already counts as released (`due`).
+ */
+function fundsSelections(eb: ExpressionBuilder<Database, 'cards'>, nowMs: number) {
+  const ledger = eb.fn.coalesce(
+    eb.selectFrom('card_ledger_entries').select((inner) => inner.fn.sum<number>('amount_cents').as('s')).whereRef('card_ledger_entries.card_id', '=', 'cards.id'),
+    eb.lit(0),
+  );
+  const spendAvailable = eb.fn.coalesce(
+    eb.selectFrom('card_spend_entries').select((inner) => inner.fn.sum<number>('available_delta_cents').as('s')).whereRef('card_spend_entries.card_id', '=', 'cards.id'),
+    eb.lit(0),
+  );
+  const held = eb.fn.coalesce(
+    eb.selectFrom('card_spend_entries').select((inner) => inner.fn.sum<number>('held_delta_cents').as('s')).whereRef('card_spend_entries.card_id', '=', 'cards.id'),
+    eb.lit(0),
+  );
+  const due = eb.fn.coalesce(
+    eb
+      .selectFrom('card_authorizations')
+      .select((inner) => inner.fn.sum<number>('held_cents').as('s'))
+      .whereRef('card_authorizations.card_id', '=', 'cards.id')
+      .where('card_authorizations.status', '=', 'pending')
+      .where('card_authorizations.expires_at', '<=', nowMs),
+    eb.lit(0),
+  );
+  return [eb(eb(ledger, '+', spendAvailable), '+', due).as('balance_cents'), eb(held, '-', due).as('held_cents')] as const;
+}
+
+const fundsOfCard = reusableQuery(2, (db: Kysely<Database>, cardId: string, nowMs: number) =>
   db
-    .selectFrom('card_ledger_entries')
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_cents'), eb.lit(0)).as('balance'))
-    .where('card_id', '=', cardId),
+    .selectFrom('cards')
+    .select((eb) => fundsSelections(eb, nowMs))
+    .where('id', '=', cardId),
 );
 
 export async function insertCard(db: Executor, card: NewCardRow): Promise<void> {
@@ -69,22 +100,37 @@ export async function addLedgerEntry(
   await insertLedgerEntryStatement(db as Kysely<Database>, randomUUID(), entry.cardId, entry.kind, entry.amountCents, entry.paymentId, entry.description, entry.nowMs);
 }
 
-/** The balance is never stored: it is the sum of the card's ledger entries. */
-export async function cardBalanceCents(db: Executor, cardId: string): Promise<number> {
-  const [row] = await balanceOfCard(db as Kysely<Database>, cardId);
-  return Number(row!.balance);
+export interface CardFunds {
+  /** What can be spent: ASG's `balance`. */
+  availableCents: number;
+  /** Held by authorizations not yet captured, reversed or expired. */
+  heldCents: number;
 }
 
-export async function balancesForCards(db: Executor, cardIds: string[]): Promise<Map<string, number>> {
+/**
+ * The card's funds at `nowMs` (see fundsSelections); zero for a card that does not exist. Without
+ * `nowMs`, holds count until the sweep releases them.
+ */
+export async function cardFunds(db: Executor, cardId: string, nowMs = 0): Promise<CardFunds> {
+  const [row] = await fundsOfCard(db as Kysely<Database>, cardId, nowMs);
+  return { availableCents: Number(row?.balance_cents ?? 0), heldCents: Number(row?.held_cents ?? 0) };
+}
+
+/** The available balance: what `balance` means everywhere. */
+export async function cardBalanceCents(db: Executor, cardId: string, nowMs = 0): Promise<number> {
+  return (await cardFunds(db, cardId, nowMs)).availableCents;
+}
+
+/** Available balances of several cards (0 for an unknown id). */
+export async function balancesForCards(db: Executor, cardIds: string[], nowMs = 0): Promise<Map<string, number>> {
   const balances = new Map<string, number>(cardIds.map((id) => [id, 0]));
   if (cardIds.length === 0) return balances;
   const rows = await db
-    .selectFrom('card_ledger_entries')
-    .select(['card_id', (eb) => eb.fn.sum<number>('amount_cents').as('balance')])
-    .where('card_id', 'in', cardIds)
-    .groupBy('card_id')
+    .selectFrom('cards')
+    .select((eb) => ['cards.id', ...fundsSelections(eb, nowMs)])
+    .where('cards.id', 'in', cardIds)
     .execute();
-  for (const row of rows) balances.set(row.card_id, Number(row.balance));
+  for (const row of rows) balances.set(row.id, Number(row.balance_cents));
   return balances;
 }
 
@@ -114,29 +160,23 @@ export interface CardListRow {
   status: CardStatus;
   created_at: number;
   balance_cents: number;
+  held_cents: number;
 }
 
-/** Cards newest first, with balances summed in the same query; the callers below add the filter. */
-function cardSummaries(db: Kysely<Database>) {
+/** Cards newest first, with their funds summed in the same query; the callers below add the filter. */
+function cardSummaries(db: Kysely<Database>, nowMs: number) {
   return db
     .selectFrom('cards')
     .select(['cards.id', 'cards.name_on_card', 'cards.last_four', 'cards.status', 'cards.created_at'])
-    .select((eb) =>
-      eb.fn
-        .coalesce(
-          eb.selectFrom('card_ledger_entries').select((inner) => inner.fn.sum<number>('amount_cents').as('s')).whereRef('card_ledger_entries.card_id', '=', 'cards.id'),
-          eb.lit(0),
-        )
-        .as('balance_cents'),
-    )
+    .select((eb) => fundsSelections(eb, nowMs))
     .orderBy('created_at', 'desc')
     .orderBy('id');
 }
 
 // The hot signed read (GET /cards): compiled once, see reusableQuery.
-const heldCardSummaries = reusableQuery(1, (db: Kysely<Database>, wallet: string) => cardSummaries(db).where('agent_address', '=', wallet));
-const assignedCardSummaries = reusableQuery(1, (db: Kysely<Database>, wallet: string) =>
-  cardSummaries(db).select('cards.agent_address').where('owner_address', '=', wallet).where('agent_address', '!=', wallet),
+const heldCardSummaries = reusableQuery(2, (db: Kysely<Database>, wallet: string, nowMs: number) => cardSummaries(db, nowMs).where('agent_address', '=', wallet));
+const assignedCardSummaries = reusableQuery(2, (db: Kysely<Database>, wallet: string, nowMs: number) =>
+  cardSummaries(db, nowMs).select('cards.agent_address').where('owner_address', '=', wallet).where('agent_address', '!=', wallet),
 );
 
 /**
@@ -144,15 +184,15 @@ const assignedCardSummaries = reusableQuery(1, (db: Kysely<Database>, wallet: st
  * `GET /cards` lists, as ASG does. A card some other wallet bought and named this one owner of is
  * not here (anyone may name anyone owner): see listCardSummariesAssignedTo.
  */
-export async function listCardSummariesForWallet(db: Executor, wallet: string): Promise<CardListRow[]> {
-  const rows = await heldCardSummaries(db as Kysely<Database>, wallet);
-  return rows.map((r) => ({ ...r, balance_cents: Number(r.balance_cents) }));
+export async function listCardSummariesForWallet(db: Executor, wallet: string, nowMs: number): Promise<CardListRow[]> {
+  const rows = await heldCardSummaries(db as Kysely<Database>, wallet, nowMs);
+  return rows.map((r) => ({ ...r, balance_cents: Number(r.balance_cents), held_cents: Number(r.held_cents) }));
 }
 
 /** Cards other wallets bought and named `wallet` owner of (never its own), with the buyer's address. */
-export async function listCardSummariesAssignedTo(db: Executor, wallet: string): Promise<Array<CardListRow & { agent_address: string }>> {
-  const rows = await assignedCardSummaries(db as Kysely<Database>, wallet);
-  return rows.map((r) => ({ ...r, balance_cents: Number(r.balance_cents) }));
+export async function listCardSummariesAssignedTo(db: Executor, wallet: string, nowMs: number): Promise<Array<CardListRow & { agent_address: string }>> {
+  const rows = await assignedCardSummaries(db as Kysely<Database>, wallet, nowMs);
+  return rows.map((r) => ({ ...r, balance_cents: Number(r.balance_cents), held_cents: Number(r.held_cents) }));
 }
 
 /** The newest card's id and encrypted data, to check at start-up that the configured key opens it. */

@@ -13,6 +13,7 @@ import { fetchFriendbot, friendbotUrl, isLocalFriendbot, settingsFrom, type Sett
 import { installCommand, mcpDoctorChecks } from './commands/install.js';
 import { mcpCommand } from './commands/mcp.js';
 import { onboardCommand } from './commands/onboard.js';
+import { cardLimitCommand, sandboxCommand } from './commands/spend.js';
 
 const USAGE = `card402 — buy and manage virtual cards with USDC on Stellar (x402)
 
@@ -40,7 +41,11 @@ Cards
   card freeze|unfreeze|revoke|restore <id>
   card transactions <id> [--limit N]
   card balance <id>
+  card limit <id> --amount N --per day|week|month|year|authorization|all
   payment <paymentId>
+Sandbox card network (local and test servers)
+  sandbox charge <id> --amount N --merchant NAME --mcc NNNN [--country US]
+                                     charge your card as a merchant would (card data never printed)
 
 Options
   --json            machine-readable output on stdout
@@ -74,6 +79,10 @@ const OPTIONS = {
   scope: { type: 'string' },
   'dry-run': { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
+  per: { type: 'string' },
+  merchant: { type: 'string' },
+  mcc: { type: 'string' },
+  country: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -243,6 +252,8 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
       out.result(result, `balance ${dollars(result.balance)}`);
       return;
     }
+    case 'limit':
+      return cardLimitCommand(client, second, values, out);
     case undefined:
       throw new CliError('usage: card402 card <id> | card create|fund|details|freeze|unfreeze|revoke|restore|transactions|balance', EXIT.usage);
     default: {
@@ -318,6 +329,8 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
       }
       case 'card':
         return await cardCommand(rest, values, makeClient(settings, io, progress, true), out);
+      case 'sandbox':
+        return await sandboxCommand(makeClient(settings, io, progress, true), rest, values, out);
       case 'payment': {
         const payment = await makeClient(settings, io, progress, true).payment(requireArg(rest[0], 'payment id'));
         return out.result(payment, `payment ${payment.paymentId}: ${payment.status}`);

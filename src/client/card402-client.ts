@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { Account, Keypair, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative } from '@stellar/stellar-sdk';
 import * as Api from '../protocol/api.js';
+import * as Spending from '../protocol/spending.js';
 import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../protocol/networks.js';
 import { priceCardCreation, priceCardFunding, type PricingResult } from '../protocol/money/pricing.js';
 import { ATOMIC_PER_USDC } from '../protocol/money/units.js';
@@ -187,6 +188,55 @@ export class Card402Client {
     return this.signed(Api.paymentStatusSchema, 'GET', `/payments/${encodeURIComponent(paymentId)}`);
   }
 
+  // --- cards that spend (issue #13): controls, sandbox card network ---
+
+  /** PATCH /cards/:cardId: status (active | locked), limits, categories, merchants, expiresAt. The holder may only tighten. */
+  updateControls(cardId: string, patch: Spending.CardControlsPatch): Promise<Spending.ControlsResponse> {
+    return this.signed(Spending.controlsResponseSchema, 'PATCH', `/cards/${encodeURIComponent(cardId)}`, patch);
+  }
+
+  /** Sets the card's limit for one frequency (replacing any limit of that frequency), keeping its other limits. */
+  async setLimit(cardId: string, limit: Spending.SpendLimit): Promise<Spending.ControlsResponse> {
+    const { card } = await this.getCard(cardId);
+    const limits = [...card.controls.limits.filter((l) => l.frequency !== limit.frequency), limit];
+    return this.updateControls(cardId, { limits });
+  }
+
+  /** POST /sandbox/authorizations: what a merchant's acquirer sends (no wallet signature). */
+  sandboxAuthorize(request: Spending.SandboxAuthorizationRequest): Promise<Spending.AuthorizationResponse> {
+    return this.unsignedPost(Spending.authorizationResponseSchema, '/sandbox/authorizations', request);
+  }
+
+  /**
+   * Charges one of this wallet's own cards on the sandbox network: reads its card data with a signed
+   * details request (one details nonce), presents it as a merchant would, and returns only the
+   * authorization: the card data never leaves this method.
+   */
+  async sandboxCharge(cardId: string, charge: { amount: string | number; merchant: Spending.Merchant; currency?: string }): Promise<Spending.AuthorizationResponse> {
+    const { details } = await this.getDetails(cardId);
+    return this.sandboxAuthorize({
+      cardNumber: details.cardNumber,
+      expiryMonth: details.expiryMonth,
+      expiryYear: details.expiryYear,
+      cvv: details.cvv,
+      amount: charge.amount,
+      currency: charge.currency ?? 'USD',
+      merchant: charge.merchant,
+    });
+  }
+
+  sandboxCapture(authorizationId: string, amount?: string | number): Promise<Spending.AuthorizationResponse> {
+    return this.unsignedPost(Spending.authorizationResponseSchema, `/sandbox/authorizations/${encodeURIComponent(authorizationId)}/capture`, amount === undefined ? {} : { amount });
+  }
+
+  sandboxReverse(authorizationId: string): Promise<Spending.AuthorizationResponse> {
+    return this.unsignedPost(Spending.authorizationResponseSchema, `/sandbox/authorizations/${encodeURIComponent(authorizationId)}/reverse`, undefined);
+  }
+
+  sandboxRefund(authorizationId: string, amount: string | number): Promise<Spending.AuthorizationResponse> {
+    return this.unsignedPost(Spending.authorizationResponseSchema, `/sandbox/authorizations/${encodeURIComponent(authorizationId)}/refund`, { amount });
+  }
+
   // --- chain ---
 
   /** The wallet's (or any address's) USDC balance on the configured RPC, in atomic units. */
@@ -250,6 +300,12 @@ export class Card402Client {
     const res = await this.send(method, path, undefined, {});
     if (res.status >= 400) throw new ApiError(res.status, res.body);
     return parseBody(schema, res.body, method, path);
+  }
+
+  private async unsignedPost<S extends z.ZodType>(schema: S, path: string, body: unknown): Promise<z.output<S>> {
+    const res = await this.send('POST', path, body === undefined ? undefined : JSON.stringify(body), {});
+    if (res.status >= 400) throw new ApiError(res.status, res.body);
+    return parseBody(schema, res.body, 'POST', path);
   }
 
   private async signed<S extends z.ZodType>(schema: S, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<z.output<S>> {

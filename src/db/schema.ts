@@ -17,6 +17,11 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   payment_requests: PaymentRequestsTable;
   card_closures: CardClosuresTable;
+  // Cards that spend (issue #13).
+  card_network_index: CardNetworkIndexTable;
+  card_controls: CardControlsTable;
+  card_authorizations: CardAuthorizationsTable;
+  card_spend_entries: CardSpendEntriesTable;
 }
 
 /** `closed` is final (DELETE /cards/:cardId): nothing changes a closed card again. */
@@ -253,3 +258,72 @@ export interface CardClosuresTable {
 }
 
 export type CardClosureRow = Selectable<CardClosuresTable>;
+// --- Cards that spend (issue #13; migration 2026-11-30-10-card-spending) ---
+
+/** How a card network finds a card: HMACs under a key derived from the card data key, never card data. */
+export interface CardNetworkIndexTable {
+  card_id: string;
+  /** HMAC-SHA256 of the card number (hex). */
+  number_hmac: string;
+  /** HMAC-SHA256 of number, expiry and CVV (hex): a presented set must match it. */
+  verification_hmac: string;
+  provider_ref: string;
+  created_at: number;
+}
+
+export type LockedBy = 'holder' | 'owner';
+
+export interface CardControlsTable {
+  card_id: string;
+  limits_json: string;
+  allowed_categories_json: string;
+  blocked_categories_json: string;
+  allowed_merchants_json: string;
+  expires_at: number | null;
+  locked_by: LockedBy | null;
+  updated_at: number;
+}
+
+export type AuthorizationStatus = 'declined' | 'pending' | 'captured' | 'reversed' | 'expired';
+export type AuthorizationSource = 'sandbox' | 'issuer';
+
+export interface CardAuthorizationsTable {
+  id: string;
+  card_id: string | null;
+  source: AuthorizationSource;
+  issuer_ref: string | null;
+  status: AuthorizationStatus;
+  decline_reason: string | null;
+  decline_detail: string | null;
+  amount_cents: number;
+  currency: string;
+  held_cents: number;
+  captured_cents: number;
+  refunded_cents: number;
+  merchant_name: string;
+  merchant_mcc: string;
+  merchant_country: string;
+  merchant_url: string | null;
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export type SpendEntryKind = 'authorization' | 'decline' | 'capture' | 'reversal' | 'expiry' | 'refund';
+
+/** Append-only: each authorization event and how it moved the card's available and held amounts. */
+export interface CardSpendEntriesTable {
+  seq: Generated<number>;
+  id: string;
+  card_id: string;
+  authorization_id: string;
+  kind: SpendEntryKind;
+  amount_cents: number;
+  available_delta_cents: number;
+  held_delta_cents: number;
+  created_at: number;
+}
+
+export type CardAuthorizationRow = Selectable<CardAuthorizationsTable>;
+export type CardSpendEntryRow = Selectable<CardSpendEntriesTable>;
+export type CardControlsRow = Selectable<CardControlsTable>;

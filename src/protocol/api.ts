@@ -1,5 +1,6 @@
 import { StrKey } from '@stellar/stellar-sdk';
 import { z } from 'zod';
+import { cardControlsSchema, DECLINE_REASONS, merchantSchema } from './spending.js';
 
 /**
  * The card402 API's request and response bodies, as zod schemas: the routes validate requests
@@ -184,8 +185,12 @@ export const cardSummarySchema = z.object({
   cardId: z.string(),
   nameOnCard: z.string(),
   lastFour: z.string(),
+  /** Available to spend (ASG's `balance`): loads − holds − captures + refunds + reversals. */
   balance: z.number(),
   balanceCents: z.number().int(),
+  /** Held by authorizations not yet captured, reversed or expired. */
+  held: z.number(),
+  heldCents: z.number().int(),
   status: z.string(),
   createdAt: z.string(),
 });
@@ -233,6 +238,8 @@ export const cardSchema = cardSummarySchema.extend({
   updatedAt: z.string(),
   /** Only on a closed card. */
   closure: cardClosureSchema.optional(),
+  /** Spend controls (PATCH /cards/:cardId). */
+  controls: cardControlsSchema,
 });
 export type Card = z.infer<typeof cardSchema>;
 
@@ -268,9 +275,14 @@ export const cardTransactionSchema = z.object({
   amountCents: z.number().int(),
   description: z.string(),
   createdAt: z.string(),
-  /** ASG's fields: every ledger entry is a completed movement of US dollars. */
+  /** ASG's fields: `completed` for a movement; `approved` / `declined` for an authorization. */
   status: z.string(),
   currency: z.string(),
+  /** Authorization events only: the authorization, its merchant, and why it was declined. */
+  authorizationId: z.string().optional(),
+  merchant: merchantSchema.optional(),
+  declineReason: z.enum(DECLINE_REASONS).optional(),
+  declineDetail: z.string().optional(),
 });
 export type CardTransaction = z.infer<typeof cardTransactionSchema>;
 
@@ -304,6 +316,8 @@ export const balanceResponseSchema = z.object({
   cardId: z.string(),
   balance: z.number(),
   balanceCents: z.number().int(),
+  held: z.number(),
+  heldCents: z.number().int(),
   currency: z.string(),
   /** Where the balance comes from (ASG's field): `ledger`, card402's own record of loads and top-ups. */
   source: z.string(),

@@ -14,12 +14,12 @@ function clientAnswering(body: unknown): Card402Client {
 
 describe('the SDK reads answers with the API schemas of src/protocol', () => {
   it('returns a matching body, typed, without fields the API does not define', async () => {
-    const balance = await clientAnswering({ cardId: 'c1', balance: 5, balanceCents: 500, currency: 'USD', source: 'local', injected: '<script>' }).balance('c1');
-    expect(balance).toEqual({ cardId: 'c1', balance: 5, balanceCents: 500, currency: 'USD', source: 'local' });
+    const balance = await clientAnswering({ cardId: 'c1', balance: 5, balanceCents: 500, held: 0, heldCents: 0, currency: 'USD', source: 'local', injected: '<script>' }).balance('c1');
+    expect(balance).toEqual({ cardId: 'c1', balance: 5, balanceCents: 500, held: 0, heldCents: 0, currency: 'USD', source: 'local' });
   });
 
   it.each([
-    ['a dollar amount as text', { cardId: 'c1', balance: '5', balanceCents: 500, currency: 'USD', source: 'local' }],
+    ['a dollar amount as text', { cardId: 'c1', balance: '5', balanceCents: 500, held: 0, heldCents: 0, currency: 'USD', source: 'local' }],
     ['a missing field', { cardId: 'c1', balance: 5, currency: 'USD', source: 'local' }],
     ['no object at all', 'ok'],
   ])('refuses %s with a Card402Error naming the request', async (_name, body) => {

@@ -1,6 +1,6 @@
 import { Keypair } from '@stellar/stellar-sdk';
 import { randomBytes } from 'node:crypto';
-import { createApp, type AppDeps } from '../../src/app.js';
+import { buildSpendingService, createApp, type AppDeps } from '../../src/app.js';
 import { CardDataCipher } from '../../src/cards/card-data.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -36,5 +36,7 @@ export async function makeTestApp(overrides: Partial<AppDeps> & { env?: Record<s
     cardCipher: new CardDataCipher(randomBytes(32)),
     ...overrides,
   };
+  // The app's spending service, reachable by tests (the expiry sweep, the service's own calls).
+  deps.spending ??= buildSpendingService(deps);
   return { app: createApp(deps), deps, db, clock, logs: logger.lines };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Keypair } from '@stellar/stellar-sdk';
 import type { CardDetails } from '../../src/cards/card-data.js';
 import { addLedgerEntry, insertCard } from '../../src/cards/repository.js';
+import { CardNetworkIndex } from '../../src/cards/spend/network-index.js';
 import { walletAuthHeadersV1, walletAuthHeadersV2, type WalletSignOptions } from '../../src/client/wallet-auth.js';
 import type { TestApp } from './app.js';
 
@@ -46,10 +47,12 @@ export async function seedCard(
     details_revoked: 0,
     last_four: details.cardNumber.slice(-4),
     details_ciphertext: t.deps.cardCipher.encrypt(cardId, details),
-    provider_ref: opts.providerRef ?? `prov_${randomUUID()}`,
+    provider_ref: opts.providerRef ?? `prov_${cardId}`,
     created_at: nowMs,
     updated_at: nowMs,
   });
+  const providerRef = opts.providerRef ?? `prov_${cardId}`;
+  await new CardNetworkIndex(t.deps.cardCipher).add(t.db, { cardId, providerRef, details, nowMs });
   if (opts.loadCents) {
     await addLedgerEntry(t.db, { cardId, kind: 'initial_load', amountCents: opts.loadCents, paymentId: null, description: 'initial load', nowMs });
   }

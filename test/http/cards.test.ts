@@ -43,6 +43,8 @@ describe('GET /cards', () => {
       lastFour: held.details.cardNumber.slice(-4),
       balance: 123.45,
       balanceCents: 12_345,
+      held: 0,
+      heldCents: 0,
       status: 'active',
       createdAt: new Date(Date.UTC(2026, 10, 21, 12, 0, 0)).toISOString(),
     });
@@ -74,6 +76,8 @@ describe('GET /cards', () => {
           lastFour: planted.details.cardNumber.slice(-4),
           balance: 1,
           balanceCents: 100,
+          held: 0,
+          heldCents: 0,
           status: 'active',
           createdAt: new Date(t.clock.nowMs()).toISOString(),
           agentAddress: stranger.publicKey(),
@@ -101,7 +105,7 @@ describe('GET /cards', () => {
     const t = await makeTestApp({ cardCipher: cipher });
     const agent = Keypair.random();
     const card = await seedCard(t, { agent, providerRef: 'prov_internal_secret_ref' });
-    await seedCard(t, { agent: Keypair.random(), owner: agent, providerRef: 'prov_internal_secret_ref' });
+    await seedCard(t, { agent: Keypair.random(), owner: agent, providerRef: 'prov_internal_secret_ref_2' });
     const responses = [
       await call(t, agent, 'GET', '/cards'),
       await call(t, agent, 'GET', '/cards?role=owner'),
@@ -222,7 +226,7 @@ describe('balance and transactions', () => {
       await addLedgerEntry(t.db, { cardId: card.cardId, kind, amountCents: cents, paymentId: null, description: kind, nowMs: t.clock.nowMs() });
     }
     const balance = await call(t, agent, 'GET', `/cards/${card.cardId}/balance`);
-    expect(balance.body).toEqual({ cardId: card.cardId, balance: 113.5, balanceCents: 11_350, currency: 'USD', source: 'local' });
+    expect(balance.body).toEqual({ cardId: card.cardId, balance: 113.5, balanceCents: 11_350, held: 0, heldCents: 0, currency: 'USD', source: 'local' });
 
     const first = await call(t, agent, 'GET', `/cards/${card.cardId}/transactions?limit=3`);
     expect(first.status).toBe(200);

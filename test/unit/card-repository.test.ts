@@ -48,9 +48,9 @@ describe('card repository', () => {
     const own = card('GAGENT', 'GAGENT', 3);
     const foreign = card('GOTHER', 'GOTHER', 4);
     for (const c of [held, assigned, own, foreign]) await insertCard(db, c);
-    expect((await listCardSummariesForWallet(db, 'GAGENT')).map((c) => c.id)).toEqual([own.id, held.id]);
-    expect((await listCardSummariesAssignedTo(db, 'GAGENT')).map((c) => [c.id, c.agent_address])).toEqual([[assigned.id, 'GOTHER']]);
-    expect(await listCardSummariesForWallet(db, 'GOWNER')).toEqual([]);
-    expect((await listCardSummariesAssignedTo(db, 'GOWNER')).map((c) => c.id)).toEqual([held.id]);
+    expect((await listCardSummariesForWallet(db, 'GAGENT', 0)).map((c) => c.id)).toEqual([own.id, held.id]);
+    expect((await listCardSummariesAssignedTo(db, 'GAGENT', 0)).map((c) => [c.id, c.agent_address])).toEqual([[assigned.id, 'GOTHER']]);
+    expect(await listCardSummariesForWallet(db, 'GOWNER', 0)).toEqual([]);
+    expect((await listCardSummariesAssignedTo(db, 'GOWNER', 0)).map((c) => c.id)).toEqual([held.id]);
   });
 });

@@ -56,6 +56,10 @@ export const ERROR_CODES = [
   'WRONG_PAYER',
   // Closing a card (docs/ARCHITECTURE.md, "Closing a card").
   'CARD_CLOSED',
+  // Cards that spend (issue #13).
+  'AUTHORIZATION_NOT_FOUND',
+  'AUTHORIZATION_STATE',
+  'ISSUER_SIGNATURE_INVALID',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -99,6 +103,9 @@ export const STATUS_BY_CODE = {
   PAYMENT_REQUEST_CLOSED: 409,
   WRONG_PAYER: 403,
   CARD_CLOSED: 409,
+  AUTHORIZATION_NOT_FOUND: 404,
+  AUTHORIZATION_STATE: 409,
+  ISSUER_SIGNATURE_INVALID: 401,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {
@@ -164,6 +171,14 @@ export function domainErrorToAppError(err: AnyDomainError): AppError {
       const seconds = err.details.retryAfterSeconds;
       return new AppError('DETAILS_RATE_LIMITED', message, { ...retryAfter(seconds), extra: { retryAfter: seconds } });
     }
+    case 'role_required':
+      return new AppError('OWNER_ONLY', message, { extra: { requiredRole: err.details.requiredRole, fields: err.details.fields } });
+    case 'authorization_not_found':
+      return new AppError('AUTHORIZATION_NOT_FOUND', message);
+    case 'authorization_state':
+      return new AppError('AUTHORIZATION_STATE', message, { extra: { state: err.details.state } });
+    case 'amount_too_large':
+      return new AppError('INVALID_AMOUNT', message, { extra: { field: err.details.field, maxCents: err.details.maxCents } });
     case 'card_to_fund_not_found':
       return new AppError('NOT_FOUND', message);
     case 'provider_capacity':

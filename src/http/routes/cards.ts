@@ -1,6 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import type { CardManagementService, CardSummary, CardView } from '../../cards/management.js';
+import { decodeMovementCursor, MOVEMENT_CURSOR, type CardManagementService, type CardSummary, type CardView, type Movement } from '../../cards/management.js';
+import type { SpendingService } from '../../cards/spend/service.js';
 import { cardDetailsView } from '../../protocol/api.js';
 import type * as api from '../../protocol/api.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
@@ -10,6 +11,8 @@ import { closureJson } from './closing.js';
 import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { requestHeader } from '../kernel/request-header.js';
+import type { DeclineReason } from '../../protocol/spending.js';
+import { controlsJson, merchantJson } from './spend-views.js';
 
 export const DETAILS_NONCE_HEADER = 'X-AGENT-NONCE';
 export const DEFAULT_PAGE_SIZE = 20;
@@ -17,6 +20,8 @@ export const MAX_PAGE_SIZE = 100;
 
 export interface CardRoutesDeps {
   cards: CardManagementService;
+  /** Freeze and unfreeze are spend-control changes (roles, DESIGN §8). */
+  spending: SpendingService;
   /** Wallet auth for plain reads: v1 signatures re-usable within the timestamp window (ASG). */
   authRead: MiddlewareHandler<WalletEnv>;
   /** Wallet auth for state changes: v2 single-use; v1 held to its first client and second. */
@@ -59,7 +64,15 @@ const parsePage = (c: Context) => parseQuery(c, pageQuery);
 
 /** Transactions also take ASG's `?page=N` (1-based, with `limit`); a page number and a cursor do not mix. */
 const numberedPageQuery = pageQuery
-  .extend({ page: z.coerce.number().int().min(1).max(1_000_000).optional() })
+  .extend({
+    page: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    // Transactions page over loads and authorization events together: the cursor names a position in both.
+    cursor: z
+      .string()
+      .regex(MOVEMENT_CURSOR, 'cursor must be the nextCursor of a previous page')
+      .transform((text) => decodeMovementCursor(text)!)
+      .optional(),
+  })
   .refine((q) => q.page === undefined || q.cursor === undefined, { message: 'page and cursor cannot be used together', path: ['page'] });
 
 /** Every ledger entry is a completed movement of US dollars (ASG's `status` and `currency`). */
@@ -78,6 +91,8 @@ function summaryJson(card: CardSummary): api.CardSummary {
     lastFour: card.lastFour,
     balance: centsToDollarNumber(card.balanceCents),
     balanceCents: card.balanceCents,
+    held: centsToDollarNumber(card.heldCents),
+    heldCents: card.heldCents,
     status: card.status,
     createdAt: iso(card.createdAtMs),
   };
@@ -91,12 +106,41 @@ function cardJson(card: CardView): api.Card {
     ownerAddress: card.ownerAddress,
     updatedAt: iso(card.updatedAtMs),
     ...(card.closure ? { closure: closureJson(card.closure) } : {}),
+    controls: controlsJson(card.controls),
+  };
+}
+
+/**
+ * A transactions line. Loads and top-ups as before; an authorization event carries its
+ * authorization: `authorization` (−held, or 0 when declined, with the reason), `capture` (−captured),
+ * `reversal` and `expiry` (+released), `refund` (+refunded).
+ */
+function movementJson(m: Movement): api.CardTransaction {
+  const auth = m.authorization;
+  if (m.source === 'ledger' || !auth) {
+    return { id: m.id, type: m.kind, amount: centsToDollarNumber(m.amount_cents), amountCents: m.amount_cents, description: m.description, createdAt: iso(m.created_at), status: LEDGER_ENTRY_STATUS, currency: CURRENCY };
+  }
+  const declined = m.kind === 'decline';
+  const signed = m.kind === 'authorization' || m.kind === 'capture' ? -m.amount_cents : declined ? 0 : m.amount_cents;
+  return {
+    id: m.id,
+    type: declined ? 'authorization' : m.kind,
+    amount: centsToDollarNumber(signed),
+    amountCents: signed,
+    description: `${declined ? 'declined authorization' : m.kind} at ${auth.merchant_name}`,
+    createdAt: iso(m.created_at),
+    status: declined ? 'declined' : m.kind === 'authorization' ? 'approved' : LEDGER_ENTRY_STATUS,
+    currency: CURRENCY,
+    authorizationId: auth.id,
+    merchant: merchantJson(auth),
+    ...(declined && auth.decline_reason ? { declineReason: auth.decline_reason as DeclineReason } : {}),
+    ...(declined && auth.decline_detail ? { declineDetail: auth.decline_detail } : {}),
   };
 }
 
 /** Wallet-signed card management (DESIGN §3, §6–7). Thin: parse, call the service, shape JSON. */
 export function cardRoutes(deps: CardRoutesDeps) {
-  const { cards, authRead, authSingleUse, authDetails, idempotent } = deps;
+  const { cards, spending, authRead, authSingleUse, authDetails, idempotent } = deps;
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
   routes.get('/cards', authRead, async (c) => {
@@ -139,10 +183,11 @@ export function cardRoutes(deps: CardRoutesDeps) {
     return c.json({ details: cardDetailsView(details) } satisfies api.CardDetailsResponse);
   });
 
-  for (const [action, status] of [['freeze', 'frozen'], ['unfreeze', 'active']] as const) {
+  // ASG's freeze and unfreeze: PATCH status locked / active, with the same roles.
+  for (const [action, status] of [['freeze', 'locked'], ['unfreeze', 'active']] as const) {
     routes.post(`/cards/:cardId/${action}`, authSingleUse, idempotent, async (c) => {
-      const card = await cards.setStatus(c.get('wallet').address, c.req.param('cardId'), status);
-      return c.json({ success: true, cardId: card.cardId, status: card.status } satisfies api.StatusChange);
+      const { card } = await spending.updateControls(c.get('wallet').address, c.req.param('cardId'), { status });
+      return c.json({ success: true, cardId: card.id, status: card.status } satisfies api.StatusChange);
     });
   }
 
@@ -158,16 +203,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
     const result = await cards.transactions(c.get('wallet').address, c.req.param('cardId'), page);
     return c.json({
       cardId: c.req.param('cardId'),
-      transactions: result.items.map((e) => ({
-        id: e.id,
-        type: e.kind,
-        amount: centsToDollarNumber(e.amount_cents),
-        amountCents: e.amount_cents,
-        description: e.description,
-        createdAt: iso(e.created_at),
-        status: LEDGER_ENTRY_STATUS,
-        currency: CURRENCY,
-      })),
+      transactions: result.items.map(movementJson),
       nextCursor: result.nextCursor,
       pagination: {
         page: page.cursor === undefined ? (page.page ?? 1) : null,
@@ -180,7 +216,15 @@ export function cardRoutes(deps: CardRoutesDeps) {
 
   routes.get('/cards/:cardId/balance', authRead, async (c) => {
     const result = await cards.balance(c.get('wallet').address, c.req.param('cardId'));
-    return c.json({ cardId: result.cardId, balance: centsToDollarNumber(result.balanceCents), balanceCents: result.balanceCents, currency: CURRENCY, source: BALANCE_SOURCE } satisfies api.BalanceResponse);
+    return c.json({
+      cardId: result.cardId,
+      balance: centsToDollarNumber(result.balanceCents),
+      balanceCents: result.balanceCents,
+      held: centsToDollarNumber(result.heldCents),
+      heldCents: result.heldCents,
+      currency: CURRENCY,
+      source: BALANCE_SOURCE,
+    } satisfies api.BalanceResponse);
   });
 
   routes.get('/cards/:cardId/details-access', authRead, async (c) => {

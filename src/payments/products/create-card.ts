@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { addLedgerEntry, insertCard } from '../../cards/repository.js';
+import { CardNetworkIndex } from '../../cards/spend/network-index.js';
 import type { CardRow } from '../../db/schema.js';
 import { createCardRequestSchema } from '../../protocol/api.js';
 import { priceCardCreation } from '../../protocol/money/pricing.js';
@@ -39,6 +40,8 @@ export const createCard = defineProduct<CreateCardBody>({
           updated_at: nowMs,
         };
         await insertCard(trx, card);
+        // The card network finds the card by HMACs of its data (never the data itself).
+        await new CardNetworkIndex(ctx.cipher).add(trx, { cardId, providerRef: issued.providerRef, details: issued.details, nowMs });
         if (payment.load_cents > 0) {
           await addLedgerEntry(trx, { cardId, kind: 'initial_load', amountCents: payment.load_cents, paymentId: payment.id, description: 'initial load', nowMs });
         }

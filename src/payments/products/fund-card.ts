@@ -36,7 +36,7 @@ export const fundCard = defineProduct<FundCardBody>({
         // payment is refunded to the payer like any payment that cannot be fulfilled.
         if ((await findCard(trx, card.id))?.status === 'closed') throw new Error(`card ${card.id} was closed before payment ${payment.id} could fund it`);
         await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up', nowMs });
-        const newBalance = await cardBalanceCents(trx, card.id);
+        const newBalance = await cardBalanceCents(trx, card.id, nowMs);
         return {
           cardId: card.id,
           body: {
