@@ -23,8 +23,8 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30-02-sandbox-issuer': sandboxIssuer,
   '2026-11-30-03-details-audit-bounds': detailsAuditBounds,
   '2026-11-30-04-v1-same-client': v1SameClient,
-  '2026-11-30-20-idempotency-keys': idempotencyKeys,
-  '2026-11-30-41-payment-requests': paymentRequests,
-  '2026-11-30-21-card-closures': cardClosures,
   '2026-11-30-10-card-spending': cardSpending,
+  '2026-11-30-20-idempotency-keys': idempotencyKeys,
+  '2026-11-30-21-card-closures': cardClosures,
+  '2026-11-30-41-payment-requests': paymentRequests,
 };
