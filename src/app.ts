@@ -1,6 +1,10 @@
 import { Hono } from 'hono';
 import type { CardDataCipher } from './cards/card-data.js';
+import { CardDataGate } from './cards/card-data-gate.js';
 import { CardManagementService } from './cards/management.js';
+import { CardSessionService } from './cards/sessions/card-sessions.js';
+import type { RedeemTokens } from './cards/sessions/redeem-tokens.js';
+import { SecretsSessionService } from './cards/sessions/secrets-sessions.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
@@ -12,6 +16,7 @@ import { methodNotAllowed } from './http/kernel/method-not-allowed.js';
 import { clientIp } from './http/kernel/client-ip.js';
 import { requestId } from './http/kernel/request-id.js';
 import { securityHeaders } from './http/kernel/security-headers.js';
+import { cardDataRoutes } from './http/routes/card-data.js';
 import { cardRoutes } from './http/routes/cards.js';
 import { publicRoutes, type PaymentTerms } from './http/routes/public.js';
 import type { Logger } from './logger.js';
@@ -28,6 +33,8 @@ export interface AppDeps {
   paymentTerms: PaymentTerms;
   /** Encrypts/decrypts card data at rest (DESIGN §7). */
   cardCipher: CardDataCipher;
+  /** Signs and verifies card sessions' scoped redeem tokens (loadRedeemTokenSecrets in server.ts). */
+  redeemTokens: RedeemTokens;
   /** Ed25519 verifier for wallet signatures; default Node's built-in (the benchmark swaps in tweetnacl). */
   signatureVerifier?: SignatureVerifier;
   /**
@@ -49,9 +56,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', publicRoutes(deps));
   const { config, db, clock } = deps;
-  const cards = new CardManagementService({
-    db,
-    clock,
+  // One gate for every path card data leaves by: details, card session redemptions, secrets.
+  const gate = new CardDataGate({
     cipher: deps.cardCipher,
     limits: {
       noncesPerWindow: config.details.noncesPerWindow,
@@ -59,8 +65,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       nonceRetentionMs: config.details.nonceRetentionSeconds * 1000,
     },
   });
+  const cards = new CardManagementService({ db, clock, gate });
+  const purgeSpentSlots = (nowMs: number) => cards.purgeSpentNonces(nowMs);
   const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier });
   app.route('/', cardRoutes({ cards, ...walletAuth }));
+  app.route('/', cardDataRoutes({
+    sessions: new CardSessionService({ db, clock, gate, tokens: deps.redeemTokens, purgeSpentSlots }),
+    secrets: new SecretsSessionService({ db, clock, gate, cipher: deps.cardCipher, ttlMs: config.cardSessions.secretsSessionTtlMs, purgeSpentSlots }),
+    ...walletAuth,
+  }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
 
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger));

@@ -5,6 +5,8 @@ import { startAuditRetention } from './cards/audit-retention.js';
 import { assertKeyOpensStoredCards } from './cards/card-data.js';
 import { newestCardCiphertext } from './cards/repository.js';
 import { SandboxIssuer } from './cards/sandbox-issuer.js';
+import { RedeemTokens, loadRedeemTokenSecrets } from './cards/sessions/redeem-tokens.js';
+import { startSessionSweeper } from './cards/sessions/sweeper.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { acquireInstanceLock } from './db/instance-lock.js';
@@ -155,7 +157,12 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     const reconciler = await startPaymentRuntime(stack.service, config, logger);
     teardown.add(() => reconciler.stop());
 
-    const app = createApp({ config, db, clock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
+    // Finished card and secrets sessions are scrubbed at start-up, then on schedule.
+    const sweeper = await startSessionSweeper({ db, clock, logger, intervalMs: config.cardSessions.sweepIntervalMs });
+    teardown.add(() => sweeper.stop());
+    const redeemTokens = new RedeemTokens(loadRedeemTokenSecrets(config, logger));
+
+    const app = createApp({ config, db, clock, logger, cardCipher, redeemTokens, paymentTerms: stack.terms, payments: stack.service });
     const { server, port } = await serveHttp(app.fetch, { port: config.port, hostname: config.host });
     // In-flight requests finish before anything under them is stopped.
     teardown.add(() => closeServer(server));

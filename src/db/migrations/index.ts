@@ -6,6 +6,7 @@ import * as paymentEvidence from './2026-11-30-01-payment-evidence.js';
 import * as sandboxIssuer from './2026-11-30-02-sandbox-issuer.js';
 import * as detailsAuditBounds from './2026-11-30-03-details-audit-bounds.js';
 import * as v1SameClient from './2026-11-30-04-v1-same-client.js';
+import * as cardDataPaths from './2026-11-30-30-card-data-paths.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30-02-sandbox-issuer': sandboxIssuer,
   '2026-11-30-03-details-audit-bounds': detailsAuditBounds,
   '2026-11-30-04-v1-same-client': v1SameClient,
+  '2026-11-30-30-card-data-paths': cardDataPaths,
 };

@@ -46,6 +46,16 @@ export const ERROR_CODES = [
   'PAYMENT_IN_PROGRESS',
   'FULFILMENT_FAILED',
   'PAYMENT_UNDER_REVIEW',
+  // Card data paths (issue #14): card sessions, sealed details, secrets sessions.
+  'CARD_NOT_ACTIVE',
+  'CARD_SESSION_NOT_FOUND',
+  'CARD_SESSION_NOT_REDEEMABLE',
+  'SCOPED_TOKEN_MISSING',
+  'SCOPED_TOKEN_INVALID',
+  'SCOPED_TOKEN_SCOPE_MISMATCH',
+  'INVALID_AGENT_PUBKEY',
+  'SECRETS_SESSION_NOT_FOUND',
+  'SECRETS_SESSION_NOT_USABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -82,6 +92,15 @@ export const STATUS_BY_CODE = {
   PAYMENT_IN_PROGRESS: 409,
   FULFILMENT_FAILED: 502,
   PAYMENT_UNDER_REVIEW: 409,
+  CARD_NOT_ACTIVE: 409,
+  CARD_SESSION_NOT_FOUND: 404,
+  CARD_SESSION_NOT_REDEEMABLE: 409,
+  SCOPED_TOKEN_MISSING: 401,
+  SCOPED_TOKEN_INVALID: 401,
+  SCOPED_TOKEN_SCOPE_MISMATCH: 403,
+  INVALID_AGENT_PUBKEY: 400,
+  SECRETS_SESSION_NOT_FOUND: 404,
+  SECRETS_SESSION_NOT_USABLE: 409,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {
@@ -145,6 +164,20 @@ export function domainErrorToAppError(err: AnyDomainError): AppError {
       const seconds = err.details.retryAfterSeconds;
       return new AppError('DETAILS_RATE_LIMITED', message, { ...retryAfter(seconds), extra: { retryAfter: seconds } });
     }
+    case 'card_not_active':
+      return new AppError('CARD_NOT_ACTIVE', message);
+    case 'card_session_not_found':
+      return new AppError('CARD_SESSION_NOT_FOUND', message);
+    case 'card_session_not_redeemable':
+      return new AppError('CARD_SESSION_NOT_REDEEMABLE', message, { extra: { status: err.details.status } });
+    case 'scoped_token_invalid':
+      return new AppError('SCOPED_TOKEN_INVALID', message);
+    case 'scoped_token_scope_mismatch':
+      return new AppError('SCOPED_TOKEN_SCOPE_MISMATCH', message);
+    case 'secrets_session_not_found':
+      return new AppError('SECRETS_SESSION_NOT_FOUND', message);
+    case 'secrets_session_not_usable':
+      return new AppError('SECRETS_SESSION_NOT_USABLE', message, { extra: { status: err.details.status } });
     case 'card_to_fund_not_found':
       return new AppError('NOT_FOUND', message);
     case 'provider_capacity':

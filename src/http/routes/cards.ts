@@ -4,10 +4,12 @@ import type { CardManagementService, CardSummary, CardView } from '../../cards/m
 import { cardDetailsView } from '../../protocol/api.js';
 import type * as api from '../../protocol/api.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
+import type { SealedDetailsResponse } from '../../protocol/sealed.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
 import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { requestHeader } from '../kernel/request-header.js';
+import { sealerFor } from './sealed-answer.js';
 
 export const DETAILS_NONCE_HEADER = 'X-AGENT-NONCE';
 export const DEFAULT_PAGE_SIZE = 20;
@@ -124,6 +126,8 @@ export function cardRoutes(deps: CardRoutesDeps) {
   };
 
   routes.get('/cards/:cardId/details', noHead, authDetails, async (c) => {
+    // Parsed and prepared before the card is touched: a bad key spends nothing.
+    const sealer = sealerFor(c);
     const details = await cards.readDetails({
       wallet: c.get('wallet').address,
       cardId: c.req.param('cardId'),
@@ -131,6 +135,8 @@ export function cardRoutes(deps: CardRoutesDeps) {
       ip: c.get('clientIp'),
       userAgent: requestHeader(c, 'User-Agent') ?? '',
     });
+    // Without X-AGENT-PUBKEY the answer is exactly ASG's; with it, no plaintext at all.
+    if (sealer) return c.json({ sealed: sealer.sealJson(cardDetailsView(details)) } satisfies SealedDetailsResponse);
     return c.json({ details: cardDetailsView(details) } satisfies api.CardDetailsResponse);
   });
 
@@ -185,6 +191,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
       cardId: c.req.param('cardId'),
       attempts: result.items.map((a) => ({
         time: iso(a.created_at),
+        path: a.path,
         wallet: a.wallet_address,
         ip: a.ip,
         userAgent: a.user_agent,
