@@ -311,6 +311,8 @@ export const createCardSessionRequestSchema = z.object({
   maxRedeemCount: z.number().int().min(1).max(10).default(1),
 });
 export type CreateCardSessionRequest = z.input<typeof createCardSessionRequestSchema>;
+/** The body as the route reads it: none at all means every default. */
+export const createCardSessionBodySchema = createCardSessionRequestSchema.optional().transform((body) => body ?? createCardSessionRequestSchema.parse({}));
 
 export const cardSessionSchema = z.object({
   id: z.string(),

@@ -332,7 +332,7 @@ describe('concurrency over real HTTP', () => {
       Array.from({ length: 20 }, () => fetch(`${base}/card-sessions/${session.id}/redeem`, { method: 'POST', headers: { 'X-Scoped-Token': redeemToken } })),
     );
     const statuses = responses.map((r) => r.status).sort();
-    const bodies = await Promise.all(responses.map((r) => r.json()));
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as { details?: { cardNumber: string } }[];
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(19);
     expect(bodies.filter((b) => b.details?.cardNumber === card.details.cardNumber)).toHaveLength(1);

@@ -44,7 +44,7 @@ export function cardDataRoutes(deps: CardDataRoutesDeps) {
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
   routes.post('/cards/:cardId/sessions', authSingleUse, async (c) => {
-    const body = await readJsonBody(c, api.createCardSessionRequestSchema);
+    const body = await readJsonBody(c, api.createCardSessionBodySchema);
     const created = await sessions.create(c.get('wallet').address, c.req.param('cardId'), body);
     return c.json({ session: sessionJson(created.session), redeemToken: created.redeemToken } satisfies api.CreatedCardSession, 201);
   });
