@@ -2,11 +2,13 @@
 // SQLite file in a temp DATA_DIR, keys generated and funded through the ledger's friendbot over HTTP.
 // Reports its own CPU usage over IPC so the bench can attribute server CPU per paid card.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { createApp } from '../src/app.js';
 import { SandboxIssuer } from '../src/cards/sandbox-issuer.js';
+import { RedeemTokens } from '../src/cards/sessions/redeem-tokens.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { migrateToLatest, openDatabase } from '../src/db/open.js';
@@ -39,7 +41,7 @@ const stack = buildPaymentStack({
 });
 // As production runs: start-up recovery, then the reconciler in the background.
 const runtime = await startPaymentRuntime(stack.service, config, logger);
-const app = createApp({ config, db, clock: systemClock, logger, cardCipher, paymentTerms: stack.terms, payments: stack.service });
+const app = createApp({ config, db, clock: systemClock, logger, cardCipher, redeemTokens: new RedeemTokens({ current: randomBytes(32) }), paymentTerms: stack.terms, payments: stack.service });
 const { server, port } = await serveHttp(app.fetch, { port: 0, hostname: '127.0.0.1' });
 process.send!({ ready: `http://127.0.0.1:${port}` });
 // BENCH_CPU_PROF=dir: a CPU profile of the measured cards only (the bench reads the CPU before the

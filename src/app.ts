@@ -1,6 +1,10 @@
 import { Hono } from 'hono';
 import type { CardDataCipher } from './cards/card-data.js';
+import { CardDataGate } from './cards/card-data-gate.js';
 import { CardManagementService } from './cards/management.js';
+import { CardSessionService } from './cards/sessions/card-sessions.js';
+import type { RedeemTokens } from './cards/sessions/redeem-tokens.js';
+import { SecretsSessionService } from './cards/sessions/secrets-sessions.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
@@ -13,6 +17,7 @@ import { clientIp } from './http/kernel/client-ip.js';
 import { requestId } from './http/kernel/request-id.js';
 import { securityHeaders } from './http/kernel/security-headers.js';
 import { idempotency } from './http/idempotency/middleware.js';
+import { cardDataRoutes } from './http/routes/card-data.js';
 import { cardRoutes } from './http/routes/cards.js';
 import { closingRoutes } from './http/routes/closing.js';
 import { CardClosing } from './cards/closing.js';
@@ -44,6 +49,8 @@ export interface AppDeps {
   paymentTerms: PaymentTerms;
   /** Encrypts/decrypts card data at rest (DESIGN §7). */
   cardCipher: CardDataCipher;
+  /** Signs and verifies card sessions' scoped redeem tokens (loadRedeemTokenSecrets in server.ts). */
+  redeemTokens: RedeemTokens;
   /** Ed25519 verifier for wallet signatures; default Node's built-in (the benchmark swaps in tweetnacl). */
   signatureVerifier?: SignatureVerifier;
   /**
@@ -97,9 +104,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config, db, clock } = deps;
   metrics.watchPayments(() => countPaymentsByKindAndStatus(db));
   if (config.metrics.serve) app.route('/', metricsRoutes({ metrics, token: config.metrics.token }));
-  const cards = new CardManagementService({
-    db,
-    clock,
+  // One gate for every path card data leaves by: details, card session redemptions, secrets.
+  const gate = new CardDataGate({
     cipher: deps.cardCipher,
     limits: {
       noncesPerWindow: config.details.noncesPerWindow,
@@ -108,11 +114,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     },
     metrics,
   });
+  const cards = new CardManagementService({ db, clock, gate });
+  const purgeSpentSlots = (nowMs: number) => cards.purgeSpentNonces(nowMs);
   const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier, onFailure: (code) => metrics.walletAuthFailure(code) });
   // Idempotency-Key on writes; request fingerprints are keyed with a key derived from the card data key.
   const idempotent = idempotency({ db, clock, fingerprintKey: deps.cardCipher.deriveKey('idempotency-fingerprint') });
   const spending = deps.spending ?? buildSpendingService(deps);
   app.route('/', cardRoutes({ cards, spending, ...walletAuth, idempotent }));
+  app.route('/', cardDataRoutes({
+    sessions: new CardSessionService({ db, clock, gate, tokens: deps.redeemTokens, purgeSpentSlots }),
+    secrets: new SecretsSessionService({ db, clock, gate, cipher: deps.cardCipher, ttlMs: config.cardSessions.secretsSessionTtlMs, purgeSpentSlots }),
+    ...walletAuth,
+  }));
   app.route('/', cardControlsRoutes({ spending, authSingleUse: walletAuth.authSingleUse, idempotent }));
   const closing = new CardClosing({ db, clock, logger: deps.logger, refunds: deps.payments?.closureRefunds });
   app.route('/', closingRoutes({ closing, authSingleUse: walletAuth.authSingleUse, idempotent }));

@@ -18,6 +18,12 @@ const positiveInt = z.coerce.number().int().positive();
 const optionalString = z.string().min(1).optional();
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** A 32-byte secret as 64 hex digits or base64 (CARD_DATA_KEY, the redeem token secrets). */
+const secret32 = z
+  .string()
+  .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 bytes as 64 hex digits or base64')
+  .optional();
+
 /** Every variable card402 reads, as it appears in the environment (documented in .env.example). */
 const envSchema = z.object({
   PORT: port.default(4020),
@@ -32,10 +38,7 @@ const envSchema = z.object({
   STELLAR_RPC_URL: httpUrl.optional(),
   USDC_CONTRACT: z.string().regex(/^C[A-Z2-7]{55}$/, 'expected a Stellar contract id (C...)').optional(),
   TREASURY_SECRET: z.string().regex(/^S[A-Z2-7]{55}$/, 'expected a Stellar secret seed (S...)').optional(),
-  CARD_DATA_KEY: z
-    .string()
-    .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 bytes as 64 hex digits or base64')
-    .optional(),
+  CARD_DATA_KEY: secret32,
   // Wallet-signed requests and card details (DESIGN §6-7).
   WALLET_AUTH_MAX_SKEW_SECONDS: positiveInt.max(3600).default(300),
   AUTH_FAILURES_PER_IP: positiveInt.default(30),
@@ -50,6 +53,11 @@ const envSchema = z.object({
     .regex(/^(true|false|\d)$/i, 'expected false, true (one proxy) or the number of trusted proxy hops (0-9)')
     .transform((v) => (v.toLowerCase() === 'true' ? 1 : v.toLowerCase() === 'false' ? 0 : Number(v)))
     .default(0),
+  // --- Card sessions (scoped redeem tokens) and secrets sessions (issue #14) ---
+  CARD_SESSION_TOKEN_SECRET: secret32,
+  CARD_SESSION_TOKEN_PREVIOUS_SECRET: secret32,
+  CARD_SESSION_SWEEP_INTERVAL_SECONDS: positiveInt.max(86_400).default(60),
+  SECRETS_SESSION_TTL_SECONDS: positiveInt.max(3600).default(120),
   // --- x402 payments and settlement ---
   X402_MAX_TIMEOUT_SECONDS: positiveInt.max(3600).default(60),
   STELLAR_LEDGER_SECONDS: positiveInt.max(60).default(5),
@@ -84,10 +92,16 @@ const envSchema = z.object({
   // --- Integration surface: Prometheus metrics (issue 19) ---
   METRICS_SERVE: z.enum(['true', 'false']).default('false'),
   METRICS_TOKEN: z.string().regex(/^[^\s]{16,}$/, 'expected a token of at least 16 characters, no spaces').optional(),
-}).refine((env) => !(env.FACILITATOR_SERVE === 'true' && env.FACILITATOR_URL), {
-  path: ['FACILITATOR_SERVE'],
-  message: 'cannot be true with FACILITATOR_URL set: card402 serves only its own facilitator (its channel pool), never relays another',
-}).refine((env) => env.DETAILS_NONCE_RETENTION_SECONDS >= env.DETAILS_WINDOW_SECONDS, {
+})
+  .refine((env) => !(env.FACILITATOR_SERVE === 'true' && env.FACILITATOR_URL), {
+    path: ['FACILITATOR_SERVE'],
+    message: 'cannot be true with FACILITATOR_URL set: card402 serves only its own facilitator (its channel pool), never relays another',
+  })
+  .refine((env) => !env.CARD_SESSION_TOKEN_PREVIOUS_SECRET || env.CARD_SESSION_TOKEN_SECRET, {
+    path: ['CARD_SESSION_TOKEN_PREVIOUS_SECRET'],
+    message: 'needs CARD_SESSION_TOKEN_SECRET (the new secret) beside it',
+  })
+  .refine((env) => env.DETAILS_NONCE_RETENTION_SECONDS >= env.DETAILS_WINDOW_SECONDS, {
   path: ['DETAILS_NONCE_RETENTION_SECONDS'],
   message: 'must be at least DETAILS_WINDOW_SECONDS (spent nonces are counted over that window)',
 });
@@ -128,6 +142,14 @@ function toConfig(env: z.infer<typeof envSchema>) {
       nonceRetentionSeconds: env.DETAILS_NONCE_RETENTION_SECONDS,
       /** How long details access audit rows (and refusal counters) are kept. */
       auditRetentionDays: env.DETAILS_AUDIT_RETENTION_DAYS,
+    },
+    cardSessions: {
+      /** Signs redeem tokens. Undefined means: use (or generate) DATA_DIR/keys/card-session-token.key. */
+      tokenSecret: env.CARD_SESSION_TOKEN_SECRET ? decodeKey(env.CARD_SESSION_TOKEN_SECRET) : undefined,
+      /** Verifies only (after a rotation), until the tokens it signed expire. */
+      previousTokenSecret: env.CARD_SESSION_TOKEN_PREVIOUS_SECRET ? decodeKey(env.CARD_SESSION_TOKEN_PREVIOUS_SECRET) : undefined,
+      sweepIntervalMs: env.CARD_SESSION_SWEEP_INTERVAL_SECONDS * 1000,
+      secretsSessionTtlMs: env.SECRETS_SESSION_TTL_SECONDS * 1000,
     },
     x402: {
       maxTimeoutSeconds: env.X402_MAX_TIMEOUT_SECONDS,

@@ -25,6 +25,19 @@ export interface DomainErrorDetails {
   authorization_state: { state: string };
   /** An amount above what the operation allows (a capture above the hold, a refund above the captured). */
   amount_too_large: { field: string; maxCents: number };
+  // Card data by every path (issue #14): card sessions, secrets sessions.
+  /** The card is frozen (or any status but active): no path releases its data. */
+  card_not_active: Record<string, never>;
+  card_session_not_found: Record<string, never>;
+  /** The session is expired, used up (`redeemed`) or scrubbed. */
+  card_session_not_redeemable: { status: string };
+  /** The scoped redeem token does not verify, or is not the one issued for the session. */
+  scoped_token_invalid: Record<string, never>;
+  /** The token verifies but is for another session or card. */
+  scoped_token_scope_mismatch: Record<string, never>;
+  secrets_session_not_found: Record<string, never>;
+  /** The secrets session is used, expired or scrubbed. */
+  secrets_session_not_usable: { status: string };
   // Paid requests (DESIGN §4–5).
   /** The card a funding payment names does not exist or is not the payer's. */
   card_to_fund_not_found: Record<string, never>;

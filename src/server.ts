@@ -8,6 +8,8 @@ import { startIdempotencyRetention } from './http/idempotency/retention.js';
 import { assertKeyOpensStoredCards } from './cards/card-data.js';
 import { newestCardCiphertext } from './cards/repository.js';
 import { SandboxIssuer } from './cards/sandbox-issuer.js';
+import { RedeemTokens, loadRedeemTokenSecrets } from './cards/sessions/redeem-tokens.js';
+import { startSessionSweeper } from './cards/sessions/sweeper.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { acquireInstanceLock } from './db/instance-lock.js';
@@ -163,6 +165,11 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     const reconciler = await startPaymentRuntime(stack.service, config, logger);
     teardown.add(() => reconciler.stop());
 
+    // Finished card and secrets sessions are scrubbed at start-up, then on schedule.
+    const sweeper = await startSessionSweeper({ db, clock, logger, intervalMs: config.cardSessions.sweepIntervalMs });
+    teardown.add(() => sweeper.stop());
+    const redeemTokens = new RedeemTokens(loadRedeemTokenSecrets(config, logger));
+
     // Cards issued before the card network existed are indexed once; expired holds are swept on schedule.
     await new CardNetworkIndex(cardCipher).backfill(db, cardCipher, clock.nowMs(), logger);
     const spending = buildSpendingService({ config, db, clock, cardCipher });
@@ -176,6 +183,7 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
       clock,
       logger,
       cardCipher,
+      redeemTokens,
       paymentTerms: stack.terms,
       payments: stack.service,
       facilitator: stack.facilitator,

@@ -41,6 +41,27 @@ export class CardDataCipher {
     return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `card402:${purpose}`, CARD_DATA_KEY_BYTES));
   }
 
+  /** Encrypts raw bytes bound to `label` (never a card id's form): secrets other than card data. */
+  encryptBytes(label: string, plain: Buffer): Buffer {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(`card402:secret:v1:${label}`, 'utf8'));
+    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+    return Buffer.concat([Buffer.from([FORMAT_VERSION]), iv, cipher.getAuthTag(), body]);
+  }
+
+  decryptBytes(label: string, blob: Buffer): Buffer {
+    if (blob.length < 1 + IV_BYTES + TAG_BYTES || blob[0] !== FORMAT_VERSION) throw new CardDataError('secret has an unknown format');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, blob.subarray(1, 1 + IV_BYTES));
+    decipher.setAAD(Buffer.from(`card402:secret:v1:${label}`, 'utf8'));
+    decipher.setAuthTag(blob.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
+    try {
+      return Buffer.concat([decipher.update(blob.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+    } catch {
+      throw new CardDataError('secret failed authentication (wrong key or tampered row)');
+    }
+  }
+
   decrypt(cardId: string, blob: Buffer): CardDetails {
     if (blob.length < 1 + IV_BYTES + TAG_BYTES || blob[0] !== FORMAT_VERSION) {
       throw new CardDataError('card data has an unknown format');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { reusableQuery, reusableStatement } from '../db/reusable-query.js';
-import type { CardDetailsAccessRow, Database, DetailsAccessOutcome } from '../db/schema.js';
+import type { CardDataPath, CardDetailsAccessRow, Database, DetailsAccessOutcome } from '../db/schema.js';
 import type { Executor } from './repository.js';
 
 /** Spent X-AGENT-NONCE values and the details access audit. Plain functions over a db or transaction. */
@@ -22,9 +22,9 @@ const insertNonce = reusableStatement(4, (db: Kysely<Database>, cardId: string, 
   db.insertInto('card_details_nonces').values({ card_id: cardId, nonce_hash: nonceHash, wallet_address: wallet, created_at: nowMs }),
 );
 const insertAccess = reusableStatement(
-  7,
-  (db: Kysely<Database>, id: string, cardId: string, wallet: string, ip: string, userAgent: string, outcome: DetailsAccessOutcome, nowMs: number) =>
-    db.insertInto('card_details_access').values({ id, card_id: cardId, wallet_address: wallet, ip, user_agent: userAgent, outcome, created_at: nowMs }),
+  8,
+  (db: Kysely<Database>, id: string, cardId: string, wallet: string, ip: string, userAgent: string, outcome: DetailsAccessOutcome, path: CardDataPath, nowMs: number) =>
+    db.insertInto('card_details_access').values({ id, card_id: cardId, wallet_address: wallet, ip, user_agent: userAgent, outcome, path, created_at: nowMs }),
 );
 
 export async function isDetailsNonceSpent(db: Executor, cardId: string, nonceHash: string): Promise<boolean> {
@@ -67,10 +67,10 @@ export const MAX_USER_AGENT_CHARS = 256;
 
 export async function recordDetailsAccess(
   db: Executor,
-  entry: { cardId: string; wallet: string; ip: string; userAgent: string; outcome: DetailsAccessOutcome; nowMs: number },
+  entry: { cardId: string; wallet: string; ip: string; userAgent: string; outcome: DetailsAccessOutcome; path: CardDataPath; nowMs: number },
 ): Promise<void> {
   const userAgent = entry.userAgent.slice(0, MAX_USER_AGENT_CHARS);
-  await insertAccess(db as Kysely<Database>, randomUUID(), entry.cardId, entry.wallet, entry.ip.slice(0, 64), userAgent, entry.outcome, entry.nowMs);
+  await insertAccess(db as Kysely<Database>, randomUUID(), entry.cardId, entry.wallet, entry.ip.slice(0, 64), userAgent, entry.outcome, entry.path, entry.nowMs);
 }
 
 /** Audit rows newest first, paged by seq. */

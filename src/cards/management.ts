@@ -1,26 +1,13 @@
-import type { Metrics } from '../metrics/index.js';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
-import type { CardAuthorizationRow, CardClosureRow, CardDetailsAccessRow, CardRow, CardStatus, DetailsAccessOutcome } from '../db/schema.js';
-import { findClosure } from './closure-repository.js';
+import type { CardAuthorizationRow, CardClosureRow, CardDetailsAccessRow, CardRow, CardStatus } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { immediateTransaction } from '../db/transaction.js';
-import { CardDataError, type CardDataCipher, type CardDetails } from './card-data.js';
-import {
-  countDetailsNoncesSince,
-  countItemizedRefusalsByWallet,
-  countItemizedRefusalsOnCard,
-  countUnlistedRefusal,
-  detailsNonceTimeAt,
-  isDetailsNonceSpent,
-  listDetailsAccess,
-  purgeDetailsNoncesBefore,
-  recordDetailsAccess,
-  spendDetailsNonce,
-  unlistedRefusals,
-  type UnlistedRefusals,
-} from './details-repository.js';
+import type { CardDetails } from './card-data.js';
+import { cardClosed, cardNotFound, isParty, type CardDataGate, type GateOutcome } from './card-data-gate.js';
+import { findClosure } from './closure-repository.js';
+import { isDetailsNonceSpent, listDetailsAccess, purgeDetailsNoncesBefore, unlistedRefusals, type UnlistedRefusals } from './details-repository.js';
 import {
   cardFunds,
   findCard,
@@ -33,26 +20,9 @@ import {
 import type { Controls } from './spend/controls.js';
 import { authorizationsByIds, countSpendEntries, listMovements, readControls, type MovementCursor, type MovementRow } from './spend/repository.js';
 
-export interface DetailsLimits {
-  /**
-   * Distinct X-AGENT-NONCE values each party of a card (its holder, and its owner when that is
-   * another wallet) may spend on it per rolling window (ASG: 5 per hour).
-   */
-  noncesPerWindow: number;
-  windowMs: number;
-  /** How long spent nonces are remembered; at least windowMs. */
-  nonceRetentionMs: number;
-}
-
-/**
- * How many details attempts by wallets that are not a party of the card the audit itemizes (a row
- * with wallet, IP and user agent) per rolling hour: per wallet across all cards, and per card across
- * all wallets (wallets cost nothing to make, so only the per-card cap bounds a card's audit).
- * Attempts beyond either cap get the same 404 and are counted per card and hour, not itemized.
- */
-export const ITEMIZED_REFUSALS_PER_WALLET_PER_HOUR = 10;
-export const ITEMIZED_REFUSALS_PER_CARD_PER_HOUR = 30;
-const REFUSAL_WINDOW_MS = 3_600_000;
+export type { DetailsLimits } from './card-data-gate.js';
+export { ITEMIZED_REFUSALS_PER_CARD_PER_HOUR, ITEMIZED_REFUSALS_PER_WALLET_PER_HOUR } from './card-data-gate.js';
+export { cardClosed } from './card-data-gate.js';
 
 export const DETAILS_PURGE_INTERVAL_MS = 60_000;
 /** X-AGENT-NONCE must be a UUID version 4 (RFC 9562 variant). */
@@ -122,10 +92,6 @@ export interface DetailsRequest {
 
 type DetailsOutcome = { details: CardDetails } | { error: Error };
 
-function isParty(card: CardRow, wallet: string): boolean {
-  return card.agent_address === wallet || card.owner_address === wallet;
-}
-
 function summary(card: CardRow, funds: { availableCents: number; heldCents: number }): CardSummary {
   return {
     cardId: card.id,
@@ -154,8 +120,7 @@ function hashNonce(nonce: string): string {
   return createHash('sha256').update(`card402:details-nonce:${nonce.toLowerCase()}`).digest('hex');
 }
 
-const notFound = () => new DomainError('card_not_found', 'card not found');
-export const cardClosed = () => new DomainError('card_closed', 'this card is closed; nothing about it can change and its details are no longer available');
+const notFound = cardNotFound;
 
 /**
  * What a wallet can do with its cards once they exist. Every method checks that the wallet is the
@@ -166,12 +131,9 @@ export class CardManagementService {
   private lastPurgeMs = 0;
 
   constructor(
-    private readonly deps: { db: Db; cipher: CardDataCipher; clock: Clock; limits: DetailsLimits; metrics?: Metrics | undefined },
-  ) {
-    const { limits } = deps;
-    if (!Number.isInteger(limits.noncesPerWindow) || limits.noncesPerWindow < 1) throw new RangeError('noncesPerWindow must be a positive integer');
-    if (!(limits.windowMs > 0) || limits.nonceRetentionMs < limits.windowMs) throw new RangeError('nonce retention must cover the window');
-  }
+    private readonly deps: { db: Db; clock: Clock; gate: CardDataGate },
+  ) {}
+
 
   /**
    * The cards the wallet holds (it bought them), as ASG lists them. Never reads the encrypted
@@ -239,98 +201,37 @@ export class CardManagementService {
   }
 
   /**
-   * DESIGN §7, in this order: card exists and the wallet is a party (else not found, and nothing is
-   * spent) → not revoked → nonce is a UUIDv4 → nonce unused on the card → under the wallet's own
-   * rolling limit on the card →
-   * decrypt → spend the nonce. The whole check-and-spend runs in one IMMEDIATE transaction, so
-   * concurrent requests with one nonce yield exactly one success. Every attempt on an existing card
-   * is audited in the same transaction (outcome, wallet, IP, user agent, time; never card data);
-   * refusals of non-parties beyond ITEMIZED_REFUSALS_PER_* are counted instead of itemized.
+   * DESIGN §7: the guards every card data path passes (CardDataGate: party, revocation, an active
+   * card, the hourly limit, the audit), with the details path's own check between them: the
+   * X-AGENT-NONCE is a UUIDv4 never spent on the card. The whole check-and-spend runs in one
+   * IMMEDIATE transaction, so concurrent requests with one nonce yield exactly one success.
    */
   async readDetails(req: DetailsRequest): Promise<CardDetails> {
-    const { db, cipher, clock, limits } = this.deps;
-    const nowMs = clock.nowMs();
+    const nowMs = this.deps.clock.nowMs();
     await this.purgeSpentNonces(nowMs);
-
-    // For the metrics: the audited outcome, or not_found (no such card, or a stranger's request).
-    let measured: DetailsAccessOutcome | 'not_found' = 'not_found';
-    const outcome = await immediateTransaction<DetailsOutcome>(db, async (trx) => {
-      measured = 'not_found';
-      const card = await findCard(trx, req.cardId);
-      if (!card) return { error: notFound() };
-      const audit = (result: DetailsAccessOutcome) => {
-        measured = result === 'not_authorized' ? 'not_found' : result;
-        return recordDetailsAccess(trx, { cardId: card.id, wallet: req.wallet, ip: req.ip, userAgent: req.userAgent, outcome: result, nowMs });
-      };
-
-      if (!isParty(card, req.wallet)) {
-        // Any wallet can sign for itself: the audit of a card it has the id of must not grow with
-        // its requests. The answer is the same 404 whether the attempt is itemized or counted.
-        const sinceMs = nowMs - REFUSAL_WINDOW_MS;
-        const itemize =
-          (await countItemizedRefusalsByWallet(trx, req.wallet, sinceMs)) < ITEMIZED_REFUSALS_PER_WALLET_PER_HOUR &&
-          (await countItemizedRefusalsOnCard(trx, card.id, sinceMs)) < ITEMIZED_REFUSALS_PER_CARD_PER_HOUR;
-        if (itemize) await audit('not_authorized');
-        else await countUnlistedRefusal(trx, card.id, nowMs);
-        return { error: notFound() };
-      }
-      if (card.status === 'closed') {
-        // A closed card's details are gone for good: audited as `revoked` (the audit's closed set of outcomes).
-        await audit('revoked');
-        return { error: cardClosed() };
-      }
-      if (card.details_revoked) {
-        await audit('revoked');
-        return { error: new DomainError('details_revoked', "the card's owner has revoked access to its details") };
-      }
-      if (req.nonce === undefined || !UUID_V4.test(req.nonce)) {
-        await audit('invalid_nonce');
-        return { error: new DomainError('invalid_nonce', 'X-AGENT-NONCE must be a fresh UUID v4') };
-      }
-      const nonceHash = hashNonce(req.nonce);
-      if (await isDetailsNonceSpent(trx, card.id, nonceHash)) {
-        await audit('replayed');
-        return { error: new DomainError('nonce_replayed', 'this X-AGENT-NONCE was already used; send a fresh UUID v4') };
-      }
-      // Each party has its own allowance (counted over the nonces it spent itself), so the holder
-      // can never use up the owner's reads, nor the owner the holder's. When the owner is the
-      // holder (the default) that is one allowance for the card, as in ASG.
-      const windowStartMs = nowMs - limits.windowMs;
-      const spentInWindow = await countDetailsNoncesSince(trx, card.id, req.wallet, windowStartMs);
-      if (spentInWindow >= limits.noncesPerWindow) {
-        // A slot frees up when enough of the oldest spends age out to go below the limit.
-        const oldestBlocking = await detailsNonceTimeAt(trx, card.id, req.wallet, windowStartMs, spentInWindow - limits.noncesPerWindow);
-        const freedAtMs = (oldestBlocking ?? nowMs) + limits.windowMs;
-        const retryAfterSeconds = Math.max(1, Math.ceil((freedAtMs - nowMs) / 1000));
-        await audit('rate_limited');
-        return {
-          error: new DomainError(
-            'details_rate_limited',
-            `each wallet of a card may read its details with at most ${limits.noncesPerWindow} nonces per ${limits.windowMs / 1000} s`,
-            { retryAfterSeconds },
-          ),
-        };
-      }
-      let details: CardDetails;
-      try {
-        details = cipher.decrypt(card.id, card.details_ciphertext);
-      } catch (err) {
-        await audit('error');
-        return { error: err instanceof CardDataError ? err : new CardDataError('card data could not be decrypted') };
-      }
-      await spendDetailsNonce(trx, { cardId: card.id, nonceHash, wallet: req.wallet, nowMs });
-      await audit('granted');
-      return { details };
-    });
-    this.deps.metrics?.detailsRead(measured);
+    const nonce = req.nonce;
+    const nonceHash = nonce !== undefined && UUID_V4.test(nonce) ? hashNonce(nonce) : undefined;
+    const outcome = await immediateTransaction<GateOutcome>(this.deps.db, (trx) =>
+      this.deps.gate.open(trx, { cardId: req.cardId, wallet: req.wallet, path: 'details', ip: req.ip, userAgent: req.userAgent, nowMs }, {
+        slotHash: nonceHash ?? '',
+        check: async (card) => {
+          if (nonceHash === undefined) return { outcome: 'invalid_nonce', error: new DomainError('invalid_nonce', 'X-AGENT-NONCE must be a fresh UUID v4') };
+          if (await isDetailsNonceSpent(trx, card.id, nonceHash)) {
+            return { outcome: 'replayed', error: new DomainError('nonce_replayed', 'this X-AGENT-NONCE was already used; send a fresh UUID v4') };
+          }
+          return undefined;
+        },
+      }),
+    );
     if ('error' in outcome) throw outcome.error;
     return outcome.details;
   }
 
-  private async purgeSpentNonces(nowMs: number): Promise<void> {
+  /** Spent nonces and other paths' slots past retention go, at most once per DETAILS_PURGE_INTERVAL_MS. */
+  async purgeSpentNonces(nowMs: number): Promise<void> {
     if (nowMs - this.lastPurgeMs < DETAILS_PURGE_INTERVAL_MS) return;
     this.lastPurgeMs = nowMs;
-    await purgeDetailsNoncesBefore(this.deps.db, nowMs - this.deps.limits.nonceRetentionMs);
+    await purgeDetailsNoncesBefore(this.deps.db, nowMs - this.deps.gate.limits.nonceRetentionMs);
   }
 
   private async cardFor(wallet: string, cardId: string): Promise<CardRow> {

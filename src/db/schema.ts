@@ -14,6 +14,9 @@ export interface Database {
   payments: PaymentsTable;
   sandbox_issuer_operations: SandboxIssuerOperationsTable;
   sandbox_issuer_usage: SandboxIssuerUsageTable;
+  card_sessions: CardSessionsTable;
+  card_session_redemptions: CardSessionRedemptionsTable;
+  secrets_sessions: SecretsSessionsTable;
   idempotency_keys: IdempotencyKeysTable;
   payment_requests: PaymentRequestsTable;
   card_closures: CardClosuresTable;
@@ -81,7 +84,21 @@ export interface CardDetailsNoncesTable {
   created_at: number;
 }
 
-export type DetailsAccessOutcome = 'granted' | 'not_authorized' | 'revoked' | 'invalid_nonce' | 'replayed' | 'rate_limited' | 'error';
+export type DetailsAccessOutcome =
+  | 'granted'
+  | 'not_authorized'
+  | 'revoked'
+  | 'invalid_nonce'
+  | 'replayed'
+  | 'rate_limited'
+  | 'error'
+  /** The card is not active (frozen, or any status but active): no path releases its data. */
+  | 'card_inactive'
+  /** A card session or secrets session that is expired, used up or scrubbed. */
+  | 'session_unusable';
+
+/** The ways card data leaves card402 (every one audited in card_details_access). */
+export type CardDataPath = 'details' | 'redeem' | 'secrets';
 
 /** One row per details attempt on an existing card: who, when, from where, and what happened. Never card data. */
 export interface CardDetailsAccessTable {
@@ -92,6 +109,8 @@ export interface CardDetailsAccessTable {
   ip: string;
   user_agent: string;
   outcome: DetailsAccessOutcome;
+  /** Which path the attempt took; rows written before card sessions are all 'details'. */
+  path: Generated<CardDataPath>;
   created_at: number;
 }
 
@@ -327,3 +346,50 @@ export interface CardSpendEntriesTable {
 export type CardAuthorizationRow = Selectable<CardAuthorizationsTable>;
 export type CardSpendEntryRow = Selectable<CardSpendEntriesTable>;
 export type CardControlsRow = Selectable<CardControlsTable>;
+
+// --- Card sessions and secrets sessions (issue #14) ---
+
+export type CardSessionStatus = 'active' | 'redeemed' | 'expired' | 'scrubbed';
+
+/** A card session: a scoped redeem token was handed out once; only its sha256 is kept, until scrubbed. */
+export interface CardSessionsTable {
+  id: string; // "cs_" + 32 hex
+  card_id: string;
+  created_by: string; // the wallet (holder or owner) that created it: the token's `sub`
+  status: CardSessionStatus;
+  max_redeem_count: number;
+  redeem_count: Generated<number>;
+  token_hash: string | null; // sha256 hex of the redeem token; null once scrubbed
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export type CardSessionRow = Selectable<CardSessionsTable>;
+
+/** One row per successful redemption of a card session. */
+export interface CardSessionRedemptionsTable {
+  seq: Generated<number>;
+  id: string;
+  session_id: string;
+  ip: string;
+  created_at: number;
+}
+
+export type CardSessionRedemptionRow = Selectable<CardSessionRedemptionsTable>;
+
+export type SecretsSessionStatus = 'active' | 'used' | 'expired' | 'scrubbed';
+
+/** A secrets session: its AES-128 key only encrypted (card data key), and only until used or expired. */
+export interface SecretsSessionsTable {
+  id: string; // "ss_" + 32 hex
+  wallet_address: string;
+  status: SecretsSessionStatus;
+  key_ciphertext: Buffer | null;
+  card_id: string | null; // the card it was used on
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export type SecretsSessionRow = Selectable<SecretsSessionsTable>;

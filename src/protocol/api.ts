@@ -1,6 +1,7 @@
 import { StrKey } from '@stellar/stellar-sdk';
 import { z } from 'zod';
 import { cardControlsSchema, DECLINE_REASONS, merchantSchema } from './spending.js';
+import { sealedBoxSchema } from './sealed.js';
 
 /**
  * The card402 API's request and response bodies, as zod schemas: the routes validate requests
@@ -326,6 +327,8 @@ export type BalanceResponse = z.infer<typeof balanceResponseSchema>;
 
 export const detailsAccessAttemptSchema = z.object({
   time: z.string(),
+  /** `details`, `redeem` (a card session) or `secrets` (a secrets session). */
+  path: z.string(),
   wallet: z.string(),
   ip: z.string(),
   userAgent: z.string(),
@@ -344,3 +347,69 @@ export const detailsAccessPageSchema = z.object({
   }),
 });
 export type DetailsAccessPage = z.infer<typeof detailsAccessPageSchema>;
+
+// --- card data paths (issue #14): card sessions, secrets sessions, sealed details ---
+
+/** `POST /cards/:cardId/sessions`: Flowglad's ranges and defaults. */
+export const createCardSessionRequestSchema = z.object({
+  ttlSeconds: z.number().int().min(30).max(3600).default(300),
+  maxRedeemCount: z.number().int().min(1).max(10).default(1),
+});
+export type CreateCardSessionRequest = z.input<typeof createCardSessionRequestSchema>;
+/** The body as the route reads it: none at all means every default. */
+export const createCardSessionBodySchema = createCardSessionRequestSchema.optional().transform((body) => body ?? createCardSessionRequestSchema.parse({}));
+
+export const cardSessionSchema = z.object({
+  id: z.string(),
+  cardId: z.string(),
+  /** active → redeemed (count reached) or expired (TTL) → scrubbed (can never be redeemed again). */
+  status: z.enum(['active', 'redeemed', 'expired', 'scrubbed']),
+  maxRedeemCount: z.number().int(),
+  redeemCount: z.number().int(),
+  expiresAt: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type CardSession = z.infer<typeof cardSessionSchema>;
+
+/** 201 of `POST /cards/:cardId/sessions`: the redeem token is shown this once and stored only as a hash. */
+export const createdCardSessionSchema = z.object({ session: cardSessionSchema, redeemToken: z.string() });
+export type CreatedCardSession = z.infer<typeof createdCardSessionSchema>;
+
+/** `GET /card-sessions/:id`. */
+export const cardSessionResponseSchema = z.object({ session: cardSessionSchema });
+export type CardSessionResponse = z.infer<typeof cardSessionResponseSchema>;
+
+/** `GET /card-sessions/:id/redemptions`, oldest first. */
+export const cardSessionRedemptionsSchema = z.object({
+  sessionId: z.string(),
+  redemptions: z.array(z.object({ id: z.string(), ipAddress: z.string(), redeemedAt: z.string() })),
+});
+export type CardSessionRedemptions = z.infer<typeof cardSessionRedemptionsSchema>;
+
+/** `POST /card-sessions/:id/redeem` without X-AGENT-PUBKEY. */
+export const redeemedCardSessionSchema = z.object({ session: cardSessionSchema, details: cardDetailsViewSchema });
+export type RedeemedCardSession = z.infer<typeof redeemedCardSessionSchema>;
+
+/** `POST /card-sessions/:id/redeem` with X-AGENT-PUBKEY: the details only sealed to that key. */
+export const sealedRedeemedCardSessionSchema = z.object({ session: cardSessionSchema, sealed: sealedBoxSchema });
+export type SealedRedeemedCardSession = z.infer<typeof sealedRedeemedCardSessionSchema>;
+
+/** `POST /cards/secrets/session`: a single-use session and its AES-128 key (hex), shown once. */
+export const secretsSessionSchema = z.object({ sessionId: z.string(), secretKey: z.string(), expiresAt: z.string() });
+export type SecretsSession = z.infer<typeof secretsSessionSchema>;
+
+export const revealSecretsRequestSchema = z.object({ sessionId: z.string().min(1).max(64) });
+export type RevealSecretsRequest = z.input<typeof revealSecretsRequestSchema>;
+
+const encryptedFieldSchema = z.object({ data: z.string(), iv: z.string() });
+
+/** `POST /cards/:cardId/secrets`: machines.cash's shape; number and CVC only under the session's key. */
+export const cardSecretsSchema = z.object({
+  encryptedPan: encryptedFieldSchema,
+  encryptedCvc: encryptedFieldSchema,
+  expirationMonth: z.number().int(),
+  expirationYear: z.number().int(),
+  last4: z.string(),
+});
+export type CardSecrets = z.infer<typeof cardSecretsSchema>;

@@ -2,6 +2,7 @@ import { Keypair } from '@stellar/stellar-sdk';
 import { randomBytes } from 'node:crypto';
 import { buildSpendingService, createApp, type AppDeps } from '../../src/app.js';
 import { CardDataCipher } from '../../src/cards/card-data.js';
+import { RedeemTokens } from '../../src/cards/sessions/redeem-tokens.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
@@ -34,6 +35,7 @@ export async function makeTestApp(overrides: Partial<AppDeps> & { env?: Record<s
       maxTimeoutSeconds: 60,
     },
     cardCipher: new CardDataCipher(randomBytes(32)),
+    redeemTokens: new RedeemTokens({ current: randomBytes(32) }),
     ...overrides,
   };
   // The app's spending service, reachable by tests (the expiry sweep, the service's own calls).

@@ -7,6 +7,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Keypair } from '@stellar/stellar-sdk';
 import { createApp } from '../../src/app.js';
 import { CardDataCipher } from '../../src/cards/card-data.js';
+import { RedeemTokens } from '../../src/cards/sessions/redeem-tokens.js';
 import type { CardIssuer } from '../../src/cards/issuer.js';
 import { SandboxIssuer } from '../../src/cards/sandbox-issuer.js';
 import { walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
@@ -115,7 +116,7 @@ export async function makePaidHarness(
       metrics,
     });
   const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
-  const app = createApp({ config, db, clock: systemClock, logger, cardCipher: cipher, paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator, metrics });
+  const app = createApp({ config, db, clock: systemClock, logger, cardCipher: cipher, redeemTokens: new RedeemTokens({ current: randomBytes(32) }), paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator, metrics });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });

@@ -262,6 +262,7 @@ describe('GET /cards/:cardId/details-access', () => {
       ip: '203.0.113.9',
       userAgent: 'agent-sdk/1.0',
       outcome: 'granted',
+      path: 'details',
     });
     expect(body.attempts[1]).toMatchObject({ wallet: stranger.publicKey(), ip: '198.51.100.7', userAgent: 'curl/8' });
     const text = JSON.stringify(body);

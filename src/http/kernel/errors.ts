@@ -60,6 +60,16 @@ export const ERROR_CODES = [
   'AUTHORIZATION_NOT_FOUND',
   'AUTHORIZATION_STATE',
   'ISSUER_SIGNATURE_INVALID',
+  // Card data paths (issue #14): card sessions, sealed details, secrets sessions.
+  'CARD_NOT_ACTIVE',
+  'CARD_SESSION_NOT_FOUND',
+  'CARD_SESSION_NOT_REDEEMABLE',
+  'SCOPED_TOKEN_MISSING',
+  'SCOPED_TOKEN_INVALID',
+  'SCOPED_TOKEN_SCOPE_MISMATCH',
+  'INVALID_AGENT_PUBKEY',
+  'SECRETS_SESSION_NOT_FOUND',
+  'SECRETS_SESSION_NOT_USABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -106,6 +116,15 @@ export const STATUS_BY_CODE = {
   AUTHORIZATION_NOT_FOUND: 404,
   AUTHORIZATION_STATE: 409,
   ISSUER_SIGNATURE_INVALID: 401,
+  CARD_NOT_ACTIVE: 409,
+  CARD_SESSION_NOT_FOUND: 404,
+  CARD_SESSION_NOT_REDEEMABLE: 409,
+  SCOPED_TOKEN_MISSING: 401,
+  SCOPED_TOKEN_INVALID: 401,
+  SCOPED_TOKEN_SCOPE_MISMATCH: 403,
+  INVALID_AGENT_PUBKEY: 400,
+  SECRETS_SESSION_NOT_FOUND: 404,
+  SECRETS_SESSION_NOT_USABLE: 409,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {
@@ -179,6 +198,20 @@ export function domainErrorToAppError(err: AnyDomainError): AppError {
       return new AppError('AUTHORIZATION_STATE', message, { extra: { state: err.details.state } });
     case 'amount_too_large':
       return new AppError('INVALID_AMOUNT', message, { extra: { field: err.details.field, maxCents: err.details.maxCents } });
+    case 'card_not_active':
+      return new AppError('CARD_NOT_ACTIVE', message);
+    case 'card_session_not_found':
+      return new AppError('CARD_SESSION_NOT_FOUND', message);
+    case 'card_session_not_redeemable':
+      return new AppError('CARD_SESSION_NOT_REDEEMABLE', message, { extra: { status: err.details.status } });
+    case 'scoped_token_invalid':
+      return new AppError('SCOPED_TOKEN_INVALID', message);
+    case 'scoped_token_scope_mismatch':
+      return new AppError('SCOPED_TOKEN_SCOPE_MISMATCH', message);
+    case 'secrets_session_not_found':
+      return new AppError('SECRETS_SESSION_NOT_FOUND', message);
+    case 'secrets_session_not_usable':
+      return new AppError('SECRETS_SESSION_NOT_USABLE', message, { extra: { status: err.details.status } });
     case 'card_to_fund_not_found':
       return new AppError('NOT_FOUND', message);
     case 'provider_capacity':

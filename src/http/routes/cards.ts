@@ -5,6 +5,7 @@ import type { SpendingService } from '../../cards/spend/service.js';
 import { cardDetailsView } from '../../protocol/api.js';
 import type * as api from '../../protocol/api.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
+import type { SealedDetailsResponse } from '../../protocol/sealed.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
 import type { IdempotencyEnv } from '../idempotency/middleware.js';
 import { closureJson } from './closing.js';
@@ -13,6 +14,7 @@ import { AppError } from '../kernel/errors.js';
 import { requestHeader } from '../kernel/request-header.js';
 import type { DeclineReason } from '../../protocol/spending.js';
 import { controlsJson, merchantJson } from './spend-views.js';
+import { sealerFor } from './sealed-answer.js';
 
 export const DETAILS_NONCE_HEADER = 'X-AGENT-NONCE';
 export const DEFAULT_PAGE_SIZE = 20;
@@ -173,6 +175,8 @@ export function cardRoutes(deps: CardRoutesDeps) {
   };
 
   routes.get('/cards/:cardId/details', noHead, authDetails, async (c) => {
+    // Parsed and prepared before the card is touched: a bad key spends nothing.
+    const sealer = sealerFor(c);
     const details = await cards.readDetails({
       wallet: c.get('wallet').address,
       cardId: c.req.param('cardId'),
@@ -180,6 +184,8 @@ export function cardRoutes(deps: CardRoutesDeps) {
       ip: c.get('clientIp'),
       userAgent: requestHeader(c, 'User-Agent') ?? '',
     });
+    // Without X-AGENT-PUBKEY the answer is exactly ASG's; with it, no plaintext at all.
+    if (sealer) return c.json({ sealed: sealer.sealJson(cardDetailsView(details)) } satisfies SealedDetailsResponse);
     return c.json({ details: cardDetailsView(details) } satisfies api.CardDetailsResponse);
   });
 
@@ -234,6 +240,7 @@ export function cardRoutes(deps: CardRoutesDeps) {
       cardId: c.req.param('cardId'),
       attempts: result.items.map((a) => ({
         time: iso(a.created_at),
+        path: a.path,
         wallet: a.wallet_address,
         ip: a.ip,
         userAgent: a.user_agent,
