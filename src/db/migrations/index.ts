@@ -27,6 +27,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30-10-card-spending': cardSpending,
   '2026-11-30-20-idempotency-keys': idempotencyKeys,
   '2026-11-30-21-card-closures': cardClosures,
-  '2026-11-30-41-payment-requests': paymentRequests,
   '2026-11-30-30-card-data-paths': cardDataPaths,
+  '2026-11-30-41-payment-requests': paymentRequests,
 };
