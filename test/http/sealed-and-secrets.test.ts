@@ -1,7 +1,6 @@
 import { Keypair } from '@stellar/stellar-sdk';
 import { createDecipheriv, randomUUID } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { CardDetails } from '../../src/cards/card-data.js';
 import { openSealed } from '../../src/protocol/sealed.js';
@@ -101,15 +100,12 @@ describe('sealed details (X-AGENT-PUBKEY)', () => {
     expect(await audit(t, agent, card.cardId)).toEqual(['details:card_inactive', 'details:granted']);
   });
 
-  it('a card with any status but active is refused (e.g. a closed card)', async () => {
+  it('a closed card is refused with CARD_CLOSED', async () => {
     const { t, agent, card } = await setup();
-    // Another status than frozen, as a closed card will be: written past the CHECK of older schemas.
-    await sql`pragma ignore_check_constraints = on`.execute(t.db);
-    await t.db.updateTable('cards').set({ status: 'closed' as never }).where('id', '=', card.cardId).execute();
-    await sql`pragma ignore_check_constraints = off`.execute(t.db);
+    await t.db.updateTable('cards').set({ status: 'closed' }).where('id', '=', card.cardId).execute();
     const r = await details(t, agent, card.cardId, {});
     expect(r.status).toBe(409);
-    expect(r.body).toMatchObject({ code: 'CARD_NOT_ACTIVE', error: expect.stringContaining('closed') });
+    expect(r.body).toMatchObject({ code: 'CARD_CLOSED', error: expect.stringContaining('closed') });
   });
 
   it('redeem with X-AGENT-PUBKEY answers the session and the sealed details only', async () => {

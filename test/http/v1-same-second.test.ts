@@ -29,13 +29,15 @@ async function setup(env: Record<string, string> = {}) {
 }
 
 describe('a v1 signature within its second', () => {
-  it('serves ASG’s same-second sequences from one client: get then freeze, unfreeze then freeze, then details once', async () => {
+  it('serves ASG’s same-second sequences from one client: get then freeze, unfreeze then freeze, unfreeze, then details once', async () => {
     const { card, call } = await setup();
     const steps: Array<['GET' | 'POST', string, number]> = [
       ['GET', `/cards/${card.cardId}`, 200],
       ['POST', `/cards/${card.cardId}/freeze`, 200],
       ['POST', `/cards/${card.cardId}/unfreeze`, 200],
       ['POST', `/cards/${card.cardId}/freeze`, 200],
+      // Card data is released only for an active card (docs/ARCHITECTURE.md, card data gate).
+      ['POST', `/cards/${card.cardId}/unfreeze`, 200],
     ];
     for (const [method, path, status] of steps) {
       const r = await call(method, path);

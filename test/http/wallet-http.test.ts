@@ -46,7 +46,7 @@ describe('wallet-signed requests over real HTTP', () => {
     const audit = await fetch(auditUrl, { headers: walletAuthHeadersV2(agent, { method: 'GET', url: auditUrl }, { timestamp: unixNow(t) }) });
     const body = await bodyOf(audit);
     expect(body.attempts).toEqual([
-      { time: new Date(t.clock.nowMs()).toISOString(), wallet: agent.publicKey(), ip: '127.0.0.1', userAgent: 'card402-test/1', outcome: 'granted' },
+      { time: new Date(t.clock.nowMs()).toISOString(), path: 'details', wallet: agent.publicKey(), ip: '127.0.0.1', userAgent: 'card402-test/1', outcome: 'granted' },
     ]);
   });
 
