@@ -14,6 +14,7 @@ import { installCommand, mcpDoctorChecks } from './commands/install.js';
 import { mcpCommand } from './commands/mcp.js';
 import { onboardCommand } from './commands/onboard.js';
 import { cardLimitCommand, sandboxCommand } from './commands/spend.js';
+import { askYesNo, cardClose } from './commands/card-close.js';
 
 const USAGE = `card402 — buy and manage virtual cards with USDC on Stellar (x402)
 
@@ -39,6 +40,8 @@ Cards
   card fund <id> --amount N
   card details <id> [--reveal]       card number and CVV (masked unless --reveal)
   card freeze|unfreeze|revoke|restore <id>
+  card close <id> [-y|--yes]         close for good; the balance goes back to the owner on-chain
+                                     (asks first at a terminal; --yes is needed without one)
   card transactions <id> [--limit N]
   card balance <id>
   card limit <id> --amount N --per day|week|month|year|authorization|all
@@ -185,9 +188,11 @@ async function walletCommand(sub: string | undefined, values: Values, settings: 
   }
 }
 
-async function cardCommand(args: string[], values: Values, client: Card402Client, out: Output): Promise<void> {
+async function cardCommand(args: string[], values: Values, client: Card402Client, out: Output, io: CliIo): Promise<void> {
   const [first, second] = args;
   switch (first) {
+    case 'close':
+      return cardClose({ cardId: requireArg(second, 'card id'), yes: values.yes ?? false, interactive: Boolean(io.stdin.isTTY && io.stderr.isTTY), confirm: (q) => askYesNo(io, q), client, print: (d, h) => out.result(d, h) });
     case 'create': {
       const result = await client.createCard({
         amount: requireArg(values.amount, '--amount'),
@@ -255,7 +260,7 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
     case 'limit':
       return cardLimitCommand(client, second, values, out);
     case undefined:
-      throw new CliError('usage: card402 card <id> | card create|fund|details|freeze|unfreeze|revoke|restore|transactions|balance', EXIT.usage);
+      throw new CliError('usage: card402 card <id> | card create|fund|details|freeze|unfreeze|revoke|restore|close|transactions|balance', EXIT.usage);
     default: {
       const result = await client.getCard(first);
       out.result(result, table([['card', 'name', 'last4', 'balance', 'status', 'created'], cardLine(result.card)]));
@@ -328,7 +333,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
         return out.result(list, list.cards.length ? table([['card', 'name', 'last4', 'balance', 'status', 'created'], ...list.cards.map(cardLine)]) : 'no cards yet: card402 card create --amount 25 --name "Ada" --email ada@example.com');
       }
       case 'card':
-        return await cardCommand(rest, values, makeClient(settings, io, progress, true), out);
+        return await cardCommand(rest, values, makeClient(settings, io, progress, true), out, io);
       case 'sandbox':
         return await sandboxCommand(makeClient(settings, io, progress, true), rest, values, out);
       case 'payment': {

@@ -170,6 +170,18 @@ export class Card402Client {
     return this.signed(Api.detailsRevocationSchema, 'POST', `/cards/${encodeURIComponent(cardId)}/restore-details`);
   }
 
+  // --- closing a card (issue #13) ---
+
+  /**
+   * Closes the card for good (owner only) and has its available balance sent back on-chain, in
+   * USDC, to the owner. One Idempotency-Key for every attempt of this call, so a resend after a lost
+   * answer gets the first answer. `closure.refund.status`: `sent` (with `txHash`), `pending` (the
+   * server keeps sending it; see getCard later) or `none` (zero balance).
+   */
+  closeCard(cardId: string): Promise<Api.CloseCardResult> {
+    return this.signed(Api.closeCardResultSchema, 'DELETE', `/cards/${encodeURIComponent(cardId)}`, undefined, { 'Idempotency-Key': randomUUID() });
+  }
+
   /** Newest first; page with `page` (1-based, ASG) or with a previous answer's `nextCursor`, not both. */
   transactions(cardId: string, page: { limit?: number; cursor?: string; page?: number } = {}): Promise<Api.TransactionsPage> {
     const query = new URLSearchParams();
