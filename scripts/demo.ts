@@ -2,7 +2,8 @@
  * npm run demo: the agent story end to end on this machine. Starts card402 with its embedded
  * local ledger on free ports (or uses CARD402_API_URL + CARD402_RPC_URL [+ CARD402_FRIENDBOT_URL]
  * when given), then narrates: wallet → friendbot → 402 → pay → card → details → replay refused →
- * freeze/unfreeze → top-up → history → on-chain balance. Exits 0 only if every step behaved.
+ * freeze/unfreeze → top-up → history → on-chain balance → close, balance back on-chain. Exits 0
+ * only if every step behaved.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -121,5 +121,16 @@ export async function runAgentStory(opts: StoryOptions): Promise<void> {
   const received = (await client.usdcBalance(ask.payTo)) - treasuryStart;
   say(`   the treasury received ${formatAtomic(received)} USDC`);
   expect(received === spent, `the treasury received ${received}, the wallet spent ${spent}`);
+
+  step(11, 'Close the card: its balance goes back on-chain to the owner (this wallet)');
+  const beforeClose = await client.usdcBalance();
+  const closed = await client.closeCard(cardId);
+  const refund = closed.closure.refund;
+  say(`   card ${closed.status}; refund of $${refund.amount} to ${refund.to}: ${refund.status}${refund.txHash ? ` in tx ${refund.txHash}` : ''}`);
+  expect(refund.amountCents === balance.balanceCents && refund.to === keypair.publicKey(), 'the refund is not the card balance to its owner');
+  expect(refund.status === 'sent', `the refund is ${refund.status}, not sent`);
+  const returned = (await client.usdcBalance()) - beforeClose;
+  say(`   wallet USDC rose by ${formatAtomic(returned)}`);
+  expect(returned === BigInt(refund.amountAtomic), `the wallet got ${returned} back, the refund says ${refund.amountAtomic}`);
   say('\nEverything behaved.');
 }
