@@ -8,6 +8,7 @@
 import { Keypair } from '@stellar/stellar-sdk';
 import { createApp } from '../../src/app.js';
 import { CardDataCipher } from '../../src/cards/card-data.js';
+import { RedeemTokens, loadRedeemTokenSecrets } from '../../src/cards/sessions/redeem-tokens.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
@@ -23,11 +24,13 @@ const config = loadConfig(process.env);
 if (!config.cardDataKey) throw new Error('CARD_DATA_KEY is required');
 const db = openDatabase(dbFile);
 await migrateToLatest(db);
+const logger = await benchLogger(config.logLevel);
 const app = createApp({
   config,
   db,
   clock: systemClock,
-  logger: await benchLogger(config.logLevel),
+  logger,
+  redeemTokens: new RedeemTokens(loadRedeemTokenSecrets(config, logger)),
   paymentTerms: { network: config.stellar.network, asset: config.stellar.usdcContract, payTo: Keypair.random().publicKey(), maxTimeoutSeconds: 60 },
   cardCipher: new CardDataCipher(config.cardDataKey),
   sandboxCardNetwork: true,
