@@ -40,9 +40,10 @@ const insertLedgerEntryStatement = reusableStatement(
     }),
 );
 /**
- * A card's funds, in integer cents, derived from its entries (never stored): loads and top-ups
+ * A card's funds, in integer cents, derived from its entries: loads and top-ups
  * (card_ledger_entries) and authorization events (card_spend_entries: holds, captures, reversals,
- * expiries, refunds), so available = loads − holds − captures + refunds + reversals. A hold past its
+ * expiries, refunds, summed as they are written into card_spend_totals), so
+ * available = loads − holds − captures + refunds + reversals. A hold past its
  * expiry that the sweep has not released yet already counts as released (`due`).
  */
 function fundsSelections(eb: ExpressionBuilder<Database, 'cards'>, nowMs: number) {
@@ -50,12 +51,13 @@ function fundsSelections(eb: ExpressionBuilder<Database, 'cards'>, nowMs: number
     eb.selectFrom('card_ledger_entries').select((inner) => inner.fn.sum<number>('amount_cents').as('s')).whereRef('card_ledger_entries.card_id', '=', 'cards.id'),
     eb.lit(0),
   );
+  // card_spend_entries' sums, kept running in card_spend_totals (one row, not the card's whole history).
   const spendAvailable = eb.fn.coalesce(
-    eb.selectFrom('card_spend_entries').select((inner) => inner.fn.sum<number>('available_delta_cents').as('s')).whereRef('card_spend_entries.card_id', '=', 'cards.id'),
+    eb.selectFrom('card_spend_totals').select('card_spend_totals.available_delta_cents').whereRef('card_spend_totals.card_id', '=', 'cards.id'),
     eb.lit(0),
   );
   const held = eb.fn.coalesce(
-    eb.selectFrom('card_spend_entries').select((inner) => inner.fn.sum<number>('held_delta_cents').as('s')).whereRef('card_spend_entries.card_id', '=', 'cards.id'),
+    eb.selectFrom('card_spend_totals').select('card_spend_totals.held_cents').whereRef('card_spend_totals.card_id', '=', 'cards.id'),
     eb.lit(0),
   );
   const due = eb.fn.coalesce(

@@ -60,7 +60,9 @@ export class MigrationError extends Error {
 
 /** Brings the schema to the latest migration; safe to run on every start. */
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  // Branches add migrations in parallel under their own name prefixes, so a migration may land with a
+  // name that sorts before one a database already ran: it is run then, instead of refusing to start.
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
   const result = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -25,6 +25,7 @@ export interface Database {
   card_controls: CardControlsTable;
   card_authorizations: CardAuthorizationsTable;
   card_spend_entries: CardSpendEntriesTable;
+  card_spend_totals: CardSpendTotalsTable;
 }
 
 /** `closed` is final (DELETE /cards/:cardId): nothing changes a closed card again. */
@@ -393,3 +394,9 @@ export interface SecretsSessionsTable {
 }
 
 export type SecretsSessionRow = Selectable<SecretsSessionsTable>;
+/** Running sums of a card's spend entries, written with each entry (equal to summing them). */
+export interface CardSpendTotalsTable {
+  card_id: string;
+  available_delta_cents: number;
+  held_cents: number;
+}

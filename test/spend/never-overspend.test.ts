@@ -2,6 +2,7 @@ import { Keypair } from '@stellar/stellar-sdk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cardFunds } from '../../src/cards/repository.js';
+import { spendTotals } from '../../src/cards/spend/repository.js';
 import type { SpendingService } from '../../src/cards/spend/service.js';
 import { DomainError } from '../../src/errors.js';
 import { FREQUENCY_WINDOW_MS, type LimitFrequency } from '../../src/protocol/spending.js';
@@ -124,6 +125,9 @@ describe('never overspend', () => {
         await spending.expireDue();
         expire();
         expect(await cardFunds(t.db, card.cardId)).toEqual({ availableCents: available(), heldCents: auths.reduce((s, a) => s + a.held, 0) });
+        // The running totals are the entries' sums.
+        const totals = await t.db.selectFrom('card_spend_totals').selectAll().where('card_id', '=', card.cardId).executeTakeFirst();
+        expect(await spendTotals(t.db, card.cardId)).toEqual({ availableDeltaCents: totals?.available_delta_cents ?? 0, heldCents: totals?.held_cents ?? 0 });
         await t.db.destroy();
       }),
       { numRuns: 25 },

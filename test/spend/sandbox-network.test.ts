@@ -156,10 +156,21 @@ describe('sandbox authorizations', () => {
     expect(tx.body.transactions.map((x: { type: string }) => x.type)).toEqual(['expiry', 'expiry', 'authorization', 'authorization', 'initial_load']);
   });
 
+  it('the checkout page escapes what the link says, and is served with a strict CSP', async () => {
+    const { t } = await setup();
+    const res = await t.app.request('/sandbox/checkout?merchant=%3Cscript%3Ealert(1)%3C%2Fscript%3E&amount=1.00');
+    const page = await res.text();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+    expect(page).not.toContain('<script>');
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
   it('the routes do not exist when the sandbox issuer is not in use', async () => {
     const t = await makeTestApp();
     const card = await seedCard(t, { agent: Keypair.random(), loadCents: 100 });
     expect((await charge(t, card, 1)).status).toBe(404);
     expect((await post(t, `/sandbox/authorizations/${randomUUID()}/capture`)).status).toBe(404);
+    expect((await t.app.request('/sandbox/checkout')).status).toBe(404);
   });
 });

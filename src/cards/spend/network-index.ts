@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Db } from '../../db/open.js';
+import { reusableQuery } from '../../db/reusable-query.js';
 import type { Database } from '../../db/schema.js';
 import type { Logger } from '../../logger.js';
 import type { CardDataCipher, CardDetails } from '../card-data.js';
@@ -68,8 +69,12 @@ export class CardNetworkIndex {
   }
 }
 
+const byNumber = reusableQuery(1, (db: Kysely<Database>, numberHmac: string) =>
+  db.selectFrom('card_network_index').select(['card_id', 'verification_hmac']).where('number_hmac', '=', numberHmac),
+);
+
 export async function findIndexedCardByNumber(db: Executor, numberHmac: string) {
-  return db.selectFrom('card_network_index').select(['card_id', 'verification_hmac']).where('number_hmac', '=', numberHmac).executeTakeFirst();
+  return (await byNumber(db as Kysely<Database>, numberHmac))[0];
 }
 
 export async function findIndexedCardByProviderRef(db: Executor, providerRef: string) {

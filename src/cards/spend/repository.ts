@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SqliteAdapter, sql, type Kysely } from 'kysely';
 import type { CardAuthorizationRow, CardControlsTable, CardRow, Database, SpendEntryKind } from '../../db/schema.js';
+import { reusableQuery, reusableStatement } from '../../db/reusable-query.js';
 import type { Executor } from '../repository.js';
 import { controlsFromRow, type Controls } from './controls.js';
 
@@ -10,13 +11,19 @@ import { controlsFromRow, type Controls } from './controls.js';
  * authorizations of one card are decided one after the other, never on the same balance.
  */
 export async function lockCard(trx: Executor, cardId: string): Promise<CardRow | undefined> {
-  const query = trx.selectFrom('cards').selectAll().where('id', '=', cardId);
-  const rowLocks = !(trx.getExecutor().adapter instanceof SqliteAdapter);
-  return (rowLocks ? query.forUpdate() : query).executeTakeFirst();
+  if (trx.getExecutor().adapter instanceof SqliteAdapter) return (await cardRow(trx as Kysely<Database>, cardId))[0];
+  return trx.selectFrom('cards').selectAll().where('id', '=', cardId).forUpdate().executeTakeFirst();
 }
 
+// The statements of every authorization are compiled once (see reusableQuery).
+const cardRow = reusableQuery(1, (db: Kysely<Database>, cardId: string) => db.selectFrom('cards').selectAll().where('id', '=', cardId));
+const controlsRow = reusableQuery(1, (db: Kysely<Database>, cardId: string) => db.selectFrom('card_controls').selectAll().where('card_id', '=', cardId));
+const dueOnCard = reusableQuery(3, (db: Kysely<Database>, cardId: string, nowMs: number, limit: number) =>
+  db.selectFrom('card_authorizations').selectAll().where('card_id', '=', cardId).where('status', '=', 'pending').where('expires_at', '<=', nowMs).orderBy('expires_at').limit(limit),
+);
+
 export async function readControls(db: Executor, cardId: string): Promise<Controls> {
-  return controlsFromRow(await db.selectFrom('card_controls').selectAll().where('card_id', '=', cardId).executeTakeFirst());
+  return controlsFromRow((await controlsRow(db as Kysely<Database>, cardId))[0]);
 }
 
 export async function writeControls(db: Executor, cardId: string, controls: Controls, nowMs: number): Promise<void> {
@@ -49,6 +56,19 @@ export interface SpendTotals {
   heldCents: number;
 }
 
+const addToTotals = reusableStatement(3, (db: Kysely<Database>, cardId: string, available: number, held: number) =>
+  db
+    .insertInto('card_spend_totals')
+    .values({ card_id: cardId, available_delta_cents: available, held_cents: held })
+    .onConflict((oc) =>
+      oc.column('card_id').doUpdateSet((eb) => ({
+        available_delta_cents: eb('card_spend_totals.available_delta_cents', '+', eb.ref('excluded.available_delta_cents')),
+        held_cents: eb('card_spend_totals.held_cents', '+', eb.ref('excluded.held_cents')),
+      })),
+    ),
+);
+
+/** The card's spend entries summed (what card_spend_totals keeps running; tests compare the two). */
 export async function spendTotals(db: Executor, cardId: string): Promise<SpendTotals> {
   const row = await db
     .selectFrom('card_spend_entries')
@@ -122,10 +142,14 @@ export async function updateAuthorization(
   await db.updateTable('card_authorizations').set({ ...set, updated_at: nowMs }).where('id', '=', id).execute();
 }
 
+/** Records an authorization event and adds it to the card's running totals, in the caller's transaction. */
 export async function addSpendEntry(
   db: Executor,
   entry: { cardId: string; authorizationId: string; kind: SpendEntryKind; amountCents: number; availableDeltaCents: number; heldDeltaCents: number; nowMs: number },
 ): Promise<void> {
+  if (entry.availableDeltaCents !== 0 || entry.heldDeltaCents !== 0) {
+    await addToTotals(db as Kysely<Database>, entry.cardId, entry.availableDeltaCents, entry.heldDeltaCents);
+  }
   await db
     .insertInto('card_spend_entries')
     .values({
@@ -142,6 +166,7 @@ export async function addSpendEntry(
 }
 
 export async function pendingDue(db: Executor, nowMs: number, opts: { cardId?: string; limit: number }): Promise<CardAuthorizationRow[]> {
+  if (opts.cardId !== undefined) return dueOnCard(db as Kysely<Database>, opts.cardId, nowMs, opts.limit);
   let query = db.selectFrom('card_authorizations').selectAll().where('status', '=', 'pending').where('expires_at', '<=', nowMs);
   if (opts.cardId !== undefined) query = query.where('card_id', '=', opts.cardId);
   return query.orderBy('expires_at').limit(opts.limit).execute();

@@ -11,6 +11,7 @@ import * as paymentRequests from './2026-11-30-41-payment-requests.js';
 import * as cardClosures from './2026-11-30-21-card-closures.js';
 import * as cardSpending from './2026-11-30-10-card-spending.js';
 import * as cardDataPaths from './2026-11-30-30-card-data-paths.js';
+import * as cardSpendTotals from './2026-11-30-11-card-spend-totals.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30-03-details-audit-bounds': detailsAuditBounds,
   '2026-11-30-04-v1-same-client': v1SameClient,
   '2026-11-30-10-card-spending': cardSpending,
+  '2026-11-30-11-card-spend-totals': cardSpendTotals,
   '2026-11-30-20-idempotency-keys': idempotencyKeys,
   '2026-11-30-21-card-closures': cardClosures,
   '2026-11-30-30-card-data-paths': cardDataPaths,

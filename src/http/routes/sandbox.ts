@@ -1,4 +1,5 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { z } from 'zod';
 import type { SpendingService } from '../../cards/spend/service.js';
 import type { Clock } from '../../clock.js';
 import { isUuid } from '../../protocol/api.js';
@@ -9,6 +10,9 @@ import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { readJsonBody } from '../kernel/json-body.js';
 import { authorizationJson } from './spend-views.js';
+import { CHECKOUT_PAGE_CSP, checkoutPage, checkoutResultPage, type CheckoutOrder } from '../pages/checkout-page.js';
+
+type SandboxAuthorization = z.output<typeof sandboxAuthorizationRequestSchema>;
 
 export interface SandboxRoutesDeps {
   spending: SpendingService;
@@ -31,8 +35,8 @@ export function sandboxRoutes(deps: SandboxRoutesDeps) {
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
   const failures = new FailureLimiter({ limit: deps.cardFailuresPerIp, windowMs: deps.cardFailureWindowMs });
 
-  routes.post('/sandbox/authorizations', deps.idempotent, async (c) => {
-    const ip = c.get('clientIp');
+  /** 429 before any lookup for an IP that keeps presenting card data that matches no card. */
+  const refuseBlockedIp = (ip: string) => {
     const blockedMs = failures.blockedForMs(ip, clock.nowMs());
     if (blockedMs > 0) {
       const seconds = Math.ceil(blockedMs / 1000);
@@ -41,7 +45,9 @@ export function sandboxRoutes(deps: SandboxRoutesDeps) {
         extra: { retryAfter: seconds },
       });
     }
-    const body = await readJsonBody(c, sandboxAuthorizationRequestSchema);
+  };
+  /** The sandbox network's authorization, for the JSON route and the checkout page alike. */
+  const authorize = async (ip: string, body: SandboxAuthorization) => {
     const { authorization, cardMatched } = await spending.authorize({
       lookup: { kind: 'sandbox', card: { cardNumber: body.cardNumber, expiryMonth: body.expiryMonth, expiryYear: body.expiryYear, cvv: body.cvv } },
       amountCents: body.amount,
@@ -49,7 +55,48 @@ export function sandboxRoutes(deps: SandboxRoutesDeps) {
       merchant: body.merchant,
     });
     if (!cardMatched) failures.recordFailure(ip, clock.nowMs());
-    return c.json({ authorization: authorizationJson(authorization) } satisfies AuthorizationResponse, 201);
+    return authorizationJson(authorization);
+  };
+
+  routes.post('/sandbox/authorizations', deps.idempotent, async (c) => {
+    const ip = c.get('clientIp');
+    refuseBlockedIp(ip);
+    const body = await readJsonBody(c, sandboxAuthorizationRequestSchema);
+    return c.json({ authorization: await authorize(ip, body) } satisfies AuthorizationResponse, 201);
+  });
+
+  // The checkout page: a merchant's payment form on this network (no script; strict CSP).
+  const pageHeaders = (c: Context) => {
+    c.header('Content-Security-Policy', CHECKOUT_PAGE_CSP);
+    c.header('X-Frame-Options', 'DENY');
+  };
+  routes.get('/sandbox/checkout', (c) => {
+    pageHeaders(c);
+    const q = c.req.query();
+    const order: CheckoutOrder = { merchant: q.merchant ?? 'Sandbox Merchant', mcc: q.mcc ?? '5734', country: q.country ?? 'US', amount: q.amount ?? '10.00' };
+    return c.html(checkoutPage(order));
+  });
+  routes.post('/sandbox/checkout', async (c) => {
+    pageHeaders(c);
+    const ip = c.get('clientIp');
+    refuseBlockedIp(ip);
+    const form = await c.req.parseBody();
+    const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string).trim() : '');
+    const order: CheckoutOrder = { merchant: field('merchant'), mcc: field('mcc'), country: field('country'), amount: field('amount') };
+    const parsed = sandboxAuthorizationRequestSchema.safeParse({
+      cardNumber: field('cardNumber').replace(/[\s-]/g, ''),
+      expiryMonth: Number(field('expiryMonth')),
+      expiryYear: Number(field('expiryYear')),
+      cvv: field('cvv'),
+      amount: order.amount,
+      currency: 'USD',
+      merchant: { name: order.merchant, mcc: order.mcc, country: order.country },
+    });
+    if (!parsed.success) {
+      const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))];
+      return c.html(checkoutPage(order, `Please check: ${fields.join(', ')}`), 400);
+    }
+    return c.html(checkoutResultPage(await authorize(ip, parsed.data)));
   });
 
   const authorizationId = (id: string) => {

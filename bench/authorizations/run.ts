@@ -1,0 +1,212 @@
+/**
+ * Authorization decisions over real HTTP: POST /sandbox/authorizations against the production
+ * createApp() in its own process (SQLite file, sandbox card network on).
+ *
+ *   npx tsx bench/authorizations/run.ts [--duration 10 --conns 16 --cards 1000 --runs 1 --only one|spread]
+ *
+ * Two scenarios, each `runs` times (the table shows medians):
+ *   - one:    every request charges the same card (the worst case: every decision waits for the
+ *             card's lock and reads its whole history);
+ *   - spread: requests go round-robin over `cards` cards.
+ * Each card is loaded with LOAD_CENTS and charged CHARGE_CENTS per request, so a long run drains
+ * it and the later decisions are declines (insufficient_funds): both outcomes are measured. The
+ * load generator is this process (undici, `conns` keep-alive connections); it records every
+ * request's latency. Afterwards the database is read directly: zero overspends means no card's
+ * available balance is below zero and no card holds or captured more than it was loaded with.
+ * Target (issue #13, this 2-core machine): ≥ 1,500 decisions/s, p99 ≤ 10 ms, zero overspends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { CardDataCipher } from '../../src/cards/card-data.js';
+import { addLedgerEntry, cardFunds, insertCard } from '../../src/cards/repository.js';
+import { CardNetworkIndex } from '../../src/cards/spend/network-index.js';
+import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+const textFlag = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+
+const DURATION_S = flag('duration', 10);
+const CONNS = flag('conns', 16);
+const CARDS = flag('cards', 1000);
+const RUNS = flag('runs', 1);
+const ONLY = textFlag('only');
+const LOAD_CENTS = 10_000;
+const CHARGE_CENTS = 1;
+
+interface BenchCard {
+  cardId: string;
+  body: string;
+}
+
+async function seed(dbFile: string, key: Buffer, count: number): Promise<BenchCard[]> {
+  const db = openDatabase(dbFile);
+  await migrateToLatest(db);
+  const cipher = new CardDataCipher(key);
+  const index = new CardNetworkIndex(cipher);
+  const now = Date.now();
+  const cards: BenchCard[] = [];
+  for (let i = 0; i < count; i++) {
+    const cardId = randomUUID();
+    const details = {
+      cardNumber: `4000${String(i).padStart(12, '0')}`,
+      expiryMonth: 12,
+      expiryYear: 2035,
+      cvv: String(100 + (i % 900)),
+      billingAddress: { line1: '1 Bench St', city: 'Austin', state: 'TX', postalCode: '78701', country: 'US' },
+    };
+    await insertCard(db, {
+      id: cardId,
+      agent_address: `GBENCH${i}`,
+      owner_address: `GBENCH${i}`,
+      name_on_card: `Bench ${i}`,
+      email: `b${i}@bench.invalid`,
+      status: 'active',
+      details_revoked: 0,
+      last_four: details.cardNumber.slice(-4),
+      details_ciphertext: cipher.encrypt(cardId, details),
+      provider_ref: `bench_${i}`,
+      created_at: now,
+      updated_at: now,
+    });
+    await index.add(db, { cardId, providerRef: `bench_${i}`, details, nowMs: now });
+    await addLedgerEntry(db, { cardId, kind: 'initial_load', amountCents: LOAD_CENTS, paymentId: null, description: 'load', nowMs: now });
+    const { billingAddress: _, ...presented } = details;
+    const body = JSON.stringify({ ...presented, amount: (CHARGE_CENTS / 100).toFixed(2), currency: 'USD', merchant: { name: 'Bench Shop', mcc: '5734', country: 'US' } });
+    cards.push({ cardId, body });
+  }
+  await db.destroy();
+  return cards;
+}
+
+async function startServer(dbFile: string, key: Buffer): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'server.ts'), dbFile], {
+    cwd: repoRoot,
+    env: { ...process.env, CARD_DATA_KEY: key.toString('hex'), LOG_LEVEL: 'warn', DATA_DIR: path.dirname(dbFile) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+interface RunResult {
+  rate: number;
+  p50: number;
+  p99: number;
+  approved: number;
+  declined: number;
+  errors: number;
+}
+
+async function drive(url: string, cards: BenchCard[], durationS: number): Promise<RunResult> {
+  const pool = new Pool(url, { connections: CONNS, pipelining: 1 });
+  const latencies: number[] = [];
+  let approved = 0;
+  let declined = 0;
+  let errors = 0;
+  let next = 0;
+  const deadline = performance.now() + durationS * 1000;
+  const lane = async () => {
+    while (performance.now() < deadline) {
+      const card = cards[next++ % cards.length]!;
+      const started = performance.now();
+      const res = await pool.request({ path: '/sandbox/authorizations', method: 'POST', headers: { 'content-type': 'application/json' }, body: card.body });
+      const body = (await res.body.json()) as { authorization?: { status: string } };
+      latencies.push(performance.now() - started);
+      if (res.statusCode !== 201) errors += 1;
+      else if (body.authorization?.status === 'approved') approved += 1;
+      else declined += 1;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONNS }, lane));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { rate: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), approved, declined, errors };
+}
+
+/** Zero overspends: every card's available ≥ 0, and what it held and captured ≤ what it was loaded with. */
+async function overspends(dbFile: string, cards: BenchCard[]): Promise<number> {
+  const db = openDatabase(dbFile);
+  let bad = 0;
+  for (const card of cards) {
+    const funds = await cardFunds(db, card.cardId);
+    const spent = await db
+      .selectFrom('card_authorizations')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>(eb('held_cents', '+', eb.ref('captured_cents'))), eb.lit(0)).as('s'))
+      .where('card_id', '=', card.cardId)
+      .executeTakeFirstOrThrow();
+    if (funds.availableCents < 0 || Number(spent.s) > LOAD_CENTS || funds.availableCents + funds.heldCents !== LOAD_CENTS) bad += 1;
+  }
+  await db.destroy();
+  return bad;
+}
+
+async function scenario(name: 'one' | 'spread'): Promise<void> {
+  const results: RunResult[] = [];
+  let overspent = 0;
+  for (let run = 0; run < RUNS; run++) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'card402-bench-auth-'));
+    const dbFile = path.join(dir, 'bench.sqlite');
+    const key = randomBytes(32);
+    const cards = await seed(dbFile, key, name === 'one' ? 1 : CARDS);
+    const server = await startServer(dbFile, key);
+    try {
+      await drive(server.url, cards, Math.min(2, DURATION_S)); // warm up
+      results.push(await drive(server.url, cards, DURATION_S));
+    } finally {
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => server.child.once('exit', resolve));
+    }
+    overspent += await overspends(dbFile, cards);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const r = (f: (x: RunResult) => number) => median(results.map(f));
+  console.log(
+    [
+      name === 'one' ? 'one card' : `${CARDS} cards`,
+      `${r((x) => x.rate).toFixed(0)} decisions/s`,
+      `p50 ${r((x) => x.p50).toFixed(2)} ms`,
+      `p99 ${r((x) => x.p99).toFixed(2)} ms`,
+      `approved ${r((x) => x.approved)}`,
+      `declined ${r((x) => x.declined)}`,
+      `errors ${r((x) => x.errors)}`,
+      `overspent cards ${overspent}`,
+    ].join(' | '),
+  );
+}
+
+console.log(`POST /sandbox/authorizations, ${CONNS} connections, ${DURATION_S} s per run, ${RUNS} run(s), ${os.cpus().length} CPUs`);
+if (ONLY !== 'spread') await scenario('one');
+if (ONLY !== 'one') await scenario('spread');

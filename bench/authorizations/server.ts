@@ -1,0 +1,40 @@
+/**
+ * One card402 API process for the authorization benchmark: the production createApp() over a SQLite
+ * file with the sandbox card network on. Prints `ready <port>` when listening.
+ *
+ *   tsx bench/authorizations/server.ts <sqlite file>
+ * Env: CARD_DATA_KEY (hex) and the usual card402 variables (LOG_LEVEL).
+ */
+import { Keypair } from '@stellar/stellar-sdk';
+import { createApp } from '../../src/app.js';
+import { CardDataCipher } from '../../src/cards/card-data.js';
+import { RedeemTokens, loadRedeemTokenSecrets } from '../../src/cards/sessions/redeem-tokens.js';
+import { systemClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { serveHttp } from '../../src/http/kernel/serve.js';
+import { benchLogger } from '../logger.js';
+
+const [dbFile] = process.argv.slice(2);
+if (!dbFile) {
+  process.stderr.write('usage: server.ts <sqlite file>\n');
+  process.exit(2);
+}
+const config = loadConfig(process.env);
+if (!config.cardDataKey) throw new Error('CARD_DATA_KEY is required');
+const db = openDatabase(dbFile);
+await migrateToLatest(db);
+const logger = await benchLogger(config.logLevel);
+const app = createApp({
+  config,
+  db,
+  clock: systemClock,
+  logger,
+  redeemTokens: new RedeemTokens(loadRedeemTokenSecrets(config, logger)),
+  paymentTerms: { network: config.stellar.network, asset: config.stellar.usdcContract, payTo: Keypair.random().publicKey(), maxTimeoutSeconds: 60 },
+  cardCipher: new CardDataCipher(config.cardDataKey),
+  sandboxCardNetwork: true,
+});
+const { server, port } = await serveHttp(app.fetch, { port: 0, hostname: '127.0.0.1' });
+process.stdout.write(`ready ${port}\n`);
+process.on('SIGTERM', () => server.close(() => db.destroy().then(() => process.exit(0))));
