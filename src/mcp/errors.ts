@@ -53,6 +53,12 @@ export const API_NEXT_STEPS: Record<string, string> = {
   CONFLICT: 'this payment was already used for another request; call the tool again to pay anew',
   SERVICE_UNAVAILABLE: 'the card issuer is at capacity; wait and try again later (no money moved)',
   INTERNAL_ERROR: 'try again later; if it persists, tell the operator the time of the failure',
+  CARD_CLOSED: 'the card is closed for good (its balance went back to the owner); buy a new one with create_card',
+  IDEMPOTENCY_KEY_IN_USE: 'the same request is still running: wait, then check list_cards or get_payment_status',
+  IDEMPOTENCY_KEY_MISMATCH: 'call the tool again (each call makes a new key)',
+  PAYMENT_REQUEST_NOT_FOUND: 'check the payment request id',
+  PAYMENT_REQUEST_CLOSED: 'the payment request is no longer open (approved, rejected or expired): make a new one if still needed',
+  WRONG_PAYER: 'only the owner named in the request may pay it',
 };
 
 function apiNextStep(status: number, code: string): string {

@@ -147,6 +147,20 @@ describe('card402 mcp, driven by the official MCP client over stdio', () => {
     expectToolError(await mcp.call('get_card_details', { cardId }), 'DETAILS_REVOKED');
     expect(expectOk(await mcp.call('restore_card_details', { cardId })).detailsRevoked).toBe(false);
 
+    // Spend controls and a test purchase on the sandbox network (the card data stays inside the SDK call).
+    const limited = await mcp.call('set_card_limit', { cardId, amount: '20', per: 'day' });
+    expect(expectOk(limited).controls.limits).toEqual([{ amountCents: 2000, frequency: 'per24HourPeriod' }]);
+    const blocked = expectOk(await mcp.call('update_card_controls', { cardId, blockedCategories: ['7995'] }));
+    expect(blocked.controls).toMatchObject({ blockedCategories: ['7995'], limits: [{ amountCents: 2000, frequency: 'per24HourPeriod' }] });
+    expectToolError(await mcp.call('update_card_controls', { cardId }), 'INVALID_INPUT');
+    const merchant = { name: 'Acme', mcc: '5734', country: 'US' };
+    const declined = await mcp.call('sandbox_charge', { cardId, amount: '25', merchant });
+    expect(expectOk(declined).authorization).toMatchObject({ status: 'declined', declineReason: 'spending_limit' });
+    const approved = await mcp.call('sandbox_charge', { cardId, amount: 5, merchant });
+    expect(expectOk(approved).authorization).toMatchObject({ status: 'approved', amountCents: 500 });
+    expect(textOf(approved)).toContain('Approved: $5.00 held at Acme');
+    for (const result of [limited, declined, approved]) noCardData(result);
+
     // Over the caps: refused before anything is requested or signed; the wallet's USDC is untouched.
     const before = expectOk(await mcp.call('get_wallet_status')).usdcBalanceAtomic;
     const overSession = expectToolError(await mcp.call('fund_card', { cardId, amount: '20' }), 'OVER_SPEND_CAP');

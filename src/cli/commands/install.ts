@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { CliError } from '../errors.js';
+import { CliError, EXIT } from '../errors.js';
 import { CLIENTS, SERVER_NAME, clientConfig, serverEntry, type ClientConfig } from '../mcp-config/clients.js';
 import { applyChange, describeChange, installedEntry, planInstall } from '../mcp-config/write.js';
 import type { CliIo, Output } from '../output.js';
@@ -57,7 +57,7 @@ export function installSummary(result: InstallResult): string {
 
 /** `card402 install --client claude|cursor|codex [--scope user|project] [--dry-run]`. */
 export function installCommand(values: InstallFlags, settings: Settings, io: CliIo, out: Output): void {
-  if (!values.client) throw new CliError(`usage: card402 install --client ${CLIENTS.join('|')} [--scope user|project] [--dry-run]`, 2);
+  if (!values.client) throw new CliError(`usage: card402 install --client ${CLIENTS.join('|')} [--scope user|project] [--dry-run]`, EXIT.usage);
   const config = clientConfig(values.client, values.scope, io.env);
   const result = installInto(config, settings, io.env, values['dry-run'] ?? false);
   out.result(result, installSummary(result));

@@ -8,6 +8,8 @@ import { getPaymentStatus } from './payment-status.js';
 import { getPricing } from './pricing.js';
 import { getTransactions } from './transactions.js';
 import { getWalletStatus } from './wallet-status.js';
+import { sandboxCharge } from './sandbox.js';
+import { setCardLimit, updateCardControls } from './spend-controls.js';
 
 /**
  * Every tool `card402 mcp` serves, in the order clients list them. ASG's nine first, under ASG's
@@ -31,4 +33,8 @@ export const TOOLS: readonly Card402Tool[] = [
   restoreCardDetails,
   getPaymentStatus,
   listAssignedCards,
+  // cards that spend (issue 13)
+  setCardLimit,
+  updateCardControls,
+  sandboxCharge,
 ];
