@@ -77,4 +77,60 @@ describe('card data at rest and in logs', () => {
     for (const nonce of nonces) expect(logText).not.toContain(nonce);
     for (const signature of signatures) expect(logText).not.toContain(signature);
   });
+
+  it('card sessions and secrets sessions: no redeem token, secret key or card data in the database file or the logs', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'card402-at-rest-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'card402.sqlite');
+    const db = openDatabase(file);
+    const t = await makeTestApp({ db });
+    const agent = Keypair.random();
+    const card = await seedCard(t, { agent });
+    const json = { 'content-type': 'application/json' };
+
+    const tokens: string[] = [];
+    const keys: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const created = await bodyOf(await signedRequest(t, agent, 'POST', `/cards/${card.cardId}/sessions`, { body: '{"maxRedeemCount":2}', headers: json }));
+      tokens.push(created.redeemToken);
+      const ok = await t.app.request(`/card-sessions/${created.session.id}/redeem`, { method: 'POST', headers: { 'X-Scoped-Token': created.redeemToken } });
+      expect(ok.status).toBe(200);
+      // Refusals log too: a tampered token, a token for another session.
+      const tampered = await t.app.request(`/card-sessions/${created.session.id}/redeem`, { method: 'POST', headers: { 'X-Scoped-Token': `${created.redeemToken}x` } });
+      expect(JSON.stringify(await bodyOf(tampered))).not.toContain(created.redeemToken);
+      await t.app.request(`/card-sessions/cs_${'0'.repeat(32)}/redeem`, { method: 'POST', headers: { 'X-Scoped-Token': created.redeemToken } });
+
+      const secrets = await bodyOf(await signedRequest(t, agent, 'POST', '/cards/secrets/session'));
+      keys.push(secrets.secretKey);
+      const body = JSON.stringify({ sessionId: secrets.sessionId });
+      expect((await signedRequest(t, agent, 'POST', `/cards/${card.cardId}/secrets`, { body, headers: json })).status).toBe(200);
+    }
+    // One secrets session left unused: its key is in the database only encrypted.
+    const unused = await bodyOf(await signedRequest(t, agent, 'POST', '/cards/secrets/session'));
+    keys.push(unused.secretKey);
+    await db.destroy();
+
+    const bytes = readdirSync(dir)
+      .filter((name) => name.startsWith('card402.sqlite'))
+      .map((name) => readFileSync(path.join(dir, name)))
+      .map((buf) => `${buf.toString('latin1')}\n${buf.toString('hex')}`)
+      .join('\n');
+    expect(bytes).toContain(card.cardId);
+    const logText = t.logs.join('\n');
+    expect(t.logs.length).toBeGreaterThan(5);
+    for (const token of tokens) {
+      const signature = token.split('.')[2]!;
+      for (const where of [bytes, logText]) {
+        expect(where).not.toContain(token);
+        expect(where).not.toContain(signature);
+      }
+    }
+    for (const key of keys) {
+      for (const where of [bytes, logText]) expect(where).not.toContain(key);
+    }
+    for (const secret of secretsOf(card)) {
+      expect(bytes).not.toContain(secret);
+      expect(logText).not.toContain(secret);
+    }
+  });
 });
