@@ -4,6 +4,7 @@ import { Card402Client, type PaymentProgress } from '../client/card402-client.js
 import { ApiError, Card402Error, InsufficientBalanceError, PaymentError, PaymentRefusedError, TimeoutError } from '../client/errors.js';
 import type * as Api from '../protocol/api.js';
 import { parseDollarsToCents } from '../protocol/money/units.js';
+import { SESSION_USAGE, sessionCommand } from './commands/card-session.js';
 import { CliError, EXIT } from './errors.js';
 import { Progress, dollars, groupCardNumber, maskCardNumber, table, usdc } from './format.js';
 import { terminalJson, terminalLine } from './terminal.js';
@@ -38,8 +39,9 @@ Cards
   card <id>                          one card (no card data)
   card create --amount N --name NAME --email EMAIL [--owner G...]
   card fund <id> --amount N
-  card details <id> [--reveal]       card number and CVV (masked unless --reveal)
-  card freeze|unfreeze|revoke|restore <id>
+  card details <id> [--reveal]       card number and CVV (masked unless --reveal), sealed to a
+                                     one-time key and opened here
+${SESSION_USAGE}  card freeze|unfreeze|revoke|restore <id>
   card close <id> [-y|--yes]         close for good; the balance goes back to the owner on-chain
                                      (asks first at a terminal; --yes is needed without one)
   card transactions <id> [--limit N]
@@ -86,6 +88,8 @@ const OPTIONS = {
   merchant: { type: 'string' },
   mcc: { type: 'string' },
   country: { type: 'string' },
+  ttl: { type: 'string' },
+  'max-redemptions': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -333,6 +337,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
         return out.result(list, list.cards.length ? table([['card', 'name', 'last4', 'balance', 'status', 'created'], ...list.cards.map(cardLine)]) : 'no cards yet: card402 card create --amount 25 --name "Ada" --email ada@example.com');
       }
       case 'card':
+        if (rest[0] === 'session') return await sessionCommand({ args: rest.slice(1), values, env: io.env, stdin: io.stdin, out, client: (withWallet) => makeClient(settings, io, progress, withWallet) });
         return await cardCommand(rest, values, makeClient(settings, io, progress, true), out, io);
       case 'sandbox':
         return await sandboxCommand(makeClient(settings, io, progress, true), rest, values, out);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createDecipheriv, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { Account, Keypair, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative } from '@stellar/stellar-sdk';
 import * as Api from '../protocol/api.js';
@@ -6,6 +6,7 @@ import * as Spending from '../protocol/spending.js';
 import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../protocol/networks.js';
 import { priceCardCreation, priceCardFunding, type PricingResult } from '../protocol/money/pricing.js';
 import { ATOMIC_PER_USDC } from '../protocol/money/units.js';
+import { AGENT_PUBKEY_HEADER, agentKeyPair, encodeAgentPublicKey, openSealed, sealedDetailsResponseSchema, type SealedBox } from '../protocol/sealed.js';
 import { SorobanPayerRpc } from './soroban-rpc.js';
 import { parsePaymentRequired, selectRequirement, type PaymentRequirements } from './challenge.js';
 import {
@@ -144,14 +145,23 @@ export class Card402Client {
     return this.signed(Api.cardResponseSchema, 'GET', `/cards/${encodeURIComponent(cardId)}`);
   }
 
-  /** Reads the card number and CVV; each call spends a fresh UUIDv4 nonce (5 per card per hour for each of its holder and owner). */
-  getDetails(cardId: string): Promise<Api.CardDetailsResponse> {
-    return this.signed(Api.cardDetailsResponseSchema, 'GET', `/cards/${encodeURIComponent(cardId)}/details`, undefined, { 'X-AGENT-NONCE': randomUUID() });
+  /**
+   * Reads the card number and CVV; each call spends a fresh UUIDv4 nonce (5 per card per hour for
+   * each of its holder and owner, over every card data path). Sealed by default: the request
+   * carries a one-time X25519 public key (X-AGENT-PUBKEY), the answer holds only a nacl.box, and it
+   * is opened here; `{ sealed: false }` asks for the plain answer, as ASG clients get it.
+   */
+  getDetails(cardId: string, opts: { sealed?: boolean } = {}): Promise<Api.CardDetailsResponse> {
+    return this.getDetailsWithNonce(cardId, randomUUID(), opts);
   }
 
   /** As getDetails, with a caller-chosen nonce (to show that a replayed nonce is refused). */
-  getDetailsWithNonce(cardId: string, nonce: string): Promise<Api.CardDetailsResponse> {
-    return this.signed(Api.cardDetailsResponseSchema, 'GET', `/cards/${encodeURIComponent(cardId)}/details`, undefined, { 'X-AGENT-NONCE': nonce });
+  async getDetailsWithNonce(cardId: string, nonce: string, opts: { sealed?: boolean } = {}): Promise<Api.CardDetailsResponse> {
+    const path = `/cards/${encodeURIComponent(cardId)}/details`;
+    if (opts.sealed === false) return this.signed(Api.cardDetailsResponseSchema, 'GET', path, undefined, { 'X-AGENT-NONCE': nonce });
+    const keys = agentKeyPair();
+    const answer = await this.signed(sealedDetailsResponseSchema, 'GET', path, undefined, { 'X-AGENT-NONCE': nonce, [AGENT_PUBKEY_HEADER]: encodeAgentPublicKey(keys.publicKey) });
+    return { details: openDetails(answer.sealed, keys.secretKey, 'GET', path) };
   }
 
   freeze(cardId: string): Promise<Api.StatusChange> {
@@ -247,6 +257,57 @@ export class Card402Client {
 
   sandboxRefund(authorizationId: string, amount: string | number): Promise<Spending.AuthorizationResponse> {
     return this.unsignedPost(Spending.authorizationResponseSchema, `/sandbox/authorizations/${encodeURIComponent(authorizationId)}/refund`, { amount });
+  }
+
+  // --- card data paths: card sessions, secrets sessions (issue #14) ---
+
+  /** A card session (holder or owner): its redeem token is in this answer only; hand it to whoever should redeem. */
+  createCardSession(cardId: string, opts: Api.CreateCardSessionRequest = {}): Promise<Api.CreatedCardSession> {
+    return this.signed(Api.createdCardSessionSchema, 'POST', `/cards/${encodeURIComponent(cardId)}/sessions`, opts);
+  }
+
+  getCardSession(sessionId: string): Promise<Api.CardSessionResponse> {
+    return this.signed(Api.cardSessionResponseSchema, 'GET', `/card-sessions/${encodeURIComponent(sessionId)}`);
+  }
+
+  cardSessionRedemptions(sessionId: string): Promise<Api.CardSessionRedemptions> {
+    return this.signed(Api.cardSessionRedemptionsSchema, 'GET', `/card-sessions/${encodeURIComponent(sessionId)}/redemptions`);
+  }
+
+  /**
+   * Redeems a card session with its token alone (no wallet needed). Sealed by default, as
+   * getDetails: the details travel only as a nacl.box to a one-time key and are opened here.
+   */
+  async redeemCardSession(sessionId: string, redeemToken: string, opts: { sealed?: boolean } = {}): Promise<Api.RedeemedCardSession> {
+    const path = `/card-sessions/${encodeURIComponent(sessionId)}/redeem`;
+    const headers: Record<string, string> = { 'X-Scoped-Token': redeemToken };
+    if (opts.sealed === false) {
+      const res = await this.send('POST', path, undefined, headers);
+      if (res.status >= 400) throw new ApiError(res.status, res.body);
+      return parseBody(Api.redeemedCardSessionSchema, res.body, 'POST', path);
+    }
+    const keys = agentKeyPair();
+    const res = await this.send('POST', path, undefined, { ...headers, [AGENT_PUBKEY_HEADER]: encodeAgentPublicKey(keys.publicKey) });
+    if (res.status >= 400) throw new ApiError(res.status, res.body);
+    const answer = parseBody(Api.sealedRedeemedCardSessionSchema, res.body, 'POST', path);
+    return { session: answer.session, details: openDetails(answer.sealed, keys.secretKey, 'POST', path) };
+  }
+
+  /** A single-use secrets session: its 16-byte key (hex) is in this answer only. */
+  createSecretsSession(): Promise<Api.SecretsSession> {
+    return this.signed(Api.secretsSessionSchema, 'POST', '/cards/secrets/session');
+  }
+
+  /** The card's number and CVC under the secrets session's key (machines.cash's shape); see openSecrets. */
+  cardSecrets(cardId: string, sessionId: string): Promise<Api.CardSecrets> {
+    return this.signed(Api.cardSecretsSchema, 'POST', `/cards/${encodeURIComponent(cardId)}/secrets`, { sessionId } satisfies Api.RevealSecretsRequest);
+  }
+
+  /** A secrets session and its one use, decrypted here: the number and CVC cross the network only encrypted. */
+  async readSecrets(cardId: string): Promise<{ cardNumber: string; cvv: string; expiryMonth: number; expiryYear: number; last4: string }> {
+    const session = await this.createSecretsSession();
+    const secrets = await this.cardSecrets(cardId, session.sessionId);
+    return openSecrets(session.secretKey, secrets);
   }
 
   // --- chain ---
@@ -431,6 +492,39 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown, method: string
   if (parsed.success) return parsed.data;
   const where = parsed.error.issues.slice(0, 3).map((issue) => issue.path.join('.') || '(body)').join(', ');
   throw new Card402Error(`${method} ${path}: the server's answer does not match the card402 API (${where})`);
+}
+
+/** A sealed answer opened with the one-time secret key, read with the API's own schema. */
+function openDetails(box: SealedBox, secretKey: Uint8Array, method: string, path: string): Api.CardDetailsView {
+  let plain: unknown;
+  try {
+    plain = openSealed(box, secretKey);
+  } catch (err) {
+    throw new Card402Error(`${method} ${path}: the sealed answer does not open (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return parseBody(Api.cardDetailsViewSchema, plain, method, path);
+}
+
+function openField(keyHex: string, field: { data: string; iv: string }): string {
+  const data = Buffer.from(field.data, 'base64');
+  const decipher = createDecipheriv('aes-128-gcm', Buffer.from(keyHex, 'hex'), Buffer.from(field.iv, 'base64'));
+  decipher.setAuthTag(data.subarray(data.length - 16));
+  return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString('utf8');
+}
+
+/** Decrypts a `cardSecrets` answer with the session's key (AES-128-GCM; data = ciphertext then tag). */
+export function openSecrets(secretKeyHex: string, secrets: Api.CardSecrets): { cardNumber: string; cvv: string; expiryMonth: number; expiryYear: number; last4: string } {
+  try {
+    return {
+      cardNumber: openField(secretKeyHex, secrets.encryptedPan),
+      cvv: openField(secretKeyHex, secrets.encryptedCvc),
+      expiryMonth: secrets.expirationMonth,
+      expiryYear: secrets.expirationYear,
+      last4: secrets.last4,
+    };
+  } catch {
+    throw new Card402Error('the card secrets do not open with this session key');
+  }
 }
 
 /** The path form of an amount; pricing (checked in `paid` before any request) decides whether it is valid. */
