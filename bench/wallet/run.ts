@@ -11,10 +11,16 @@
  *     exactly once. The per-card hourly nonce limit (5) is raised for this run only, otherwise
  *     a few thousand requests would need a few thousand cards: everything else (auth, single-use
  *     signature store, nonce check-and-spend transaction, decrypt, audit row) runs as in production.
- * A third scenario, GET /pricing (static JSON: no signature, no database), is the ceiling that
+ *   - GET /cards/:id/details sealed: the same with X-AGENT-PUBKEY, so the answer is a nacl.box to
+ *     that key (an X25519 key agreement and XSalsa20-Poly1305 per answer) instead of plain JSON;
+ *   - POST /card-sessions/:id/redeem: X-Scoped-Token only (HS256 verification, the session's
+ *     check-and-count transaction through the same card data gate, a redemption row). The runner
+ *     signs the tokens with the server's CARD_SESSION_TOKEN_SECRET and stores the sessions as the
+ *     API does (only the tokens' hashes), ten redemptions each, before each run.
+ * A further scenario, GET /pricing (static JSON: no signature, no database), is the ceiling that
  * HTTP + hono alone allow on the machine. Each scenario runs `runs` times; the table shows medians.
  * When taskset exists, wrk runs on cpu0 and the server on --server-cpus (default both cores).
- * Options: --only list|details|pricing, --verifier node|tweetnacl, --server-cpus, and the numbers
+ * Options: --only list|details|sealed|redeem|pricing, --verifier node|tweetnacl, --server-cpus, and the numbers
  * above; BENCH_CPU_PROF=dir writes the servers' CPU profiles. Requires wrk (apt-get install wrk).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +31,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Keypair } from '@stellar/stellar-sdk';
 import { CardDataCipher } from '../../src/cards/card-data.js';
+import { RedeemTokens, redeemTokenHash } from '../../src/cards/sessions/redeem-tokens.js';
+import { insertCardSession } from '../../src/cards/sessions/repository.js';
+import { AGENT_PUBKEY_HEADER, agentKeyPair, encodeAgentPublicKey } from '../../src/protocol/sealed.js';
 import { addLedgerEntry, insertCard } from '../../src/cards/repository.js';
 import { secretSeedSigner, walletAuthHeadersV1, walletAuthHeadersV2, type WalletSigner } from '../../src/client/wallet-auth.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
@@ -47,7 +56,7 @@ function textFlag(name: string): string | undefined {
 }
 
 const DURATION_S = flag('duration', 5);
-/** Run one scenario only: `--only pricing`, `--only list` (GET /cards) or `--only details`. */
+/** Run one scenario only: `--only pricing`, `--only list` (GET /cards), `--only details`, `--only sealed` or `--only redeem`. */
 const ONLY = textFlag('only');
 /** Run only this verifier (`--verifier node`); default: both, side by side. */
 const ONLY_VERIFIER = textFlag('verifier');
@@ -165,9 +174,50 @@ function detailsRequests(wallets: Wallet[], count: number): string[] {
   return lines;
 }
 
+/** The same details requests, asking for the answer sealed to one agent key (the server seals each afresh). */
+function sealedDetailsRequests(wallets: Wallet[], count: number): string[] {
+  const pubkey = encodeAgentPublicKey(agentKeyPair().publicKey);
+  return detailsRequests(wallets, count).map((line) => `${line}\t${AGENT_PUBKEY_HEADER}: ${pubkey}`);
+}
+
+/** Redemptions allowed per seeded session (Flowglad's maximum). */
+const REDEEMS_PER_SESSION = 10;
+
+/**
+ * Card sessions stored as POST /cards/:id/sessions stores them (the token's hash only), with tokens
+ * signed by the server's secret, then `count` redeem requests spread across them.
+ */
+async function redeemRequests(dbFile: string, tokenSecret: Buffer, wallets: Wallet[], count: number): Promise<string[]> {
+  const sessions = Math.ceil(count / REDEEMS_PER_SESSION);
+  const tokens = new RedeemTokens({ current: tokenSecret });
+  const db = openDatabase(dbFile);
+  const now = Date.now();
+  const expiresAtMs = now + 3_600_000;
+  const seeded: { id: string; token: string }[] = [];
+  for (let i = 0; i < sessions; i++) {
+    const w = wallets[i % wallets.length]!;
+    const id = `cs_${randomBytes(16).toString('hex')}`;
+    const token = await tokens.sign({ sessionId: id, cardId: w.cardId, wallet: w.signer.publicKey(), issuedAtMs: now, expiresAtMs });
+    seeded.push({ id, token });
+  }
+  await db.transaction().execute(async (trx) => {
+    for (const [i, { id, token }] of seeded.entries()) {
+      const w = wallets[i % wallets.length]!;
+      await insertCardSession(trx, { id, cardId: w.cardId, createdBy: w.signer.publicKey(), maxRedeemCount: REDEEMS_PER_SESSION, tokenHash: redeemTokenHash(token), expiresAtMs, nowMs: now });
+    }
+  });
+  await db.destroy();
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { id, token } = seeded[i % sessions]!;
+    lines.push(requestLine('POST', `/card-sessions/${id}/redeem`, { 'X-Scoped-Token': token }));
+  }
+  return lines;
+}
+
 // ---------------------------------------------------------------- processes
 
-async function startServer(verifier: VerifierName, dbFile: string, key: Buffer): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(verifier: VerifierName, dbFile: string, key: Buffer, tokenSecret: Buffer): Promise<{ child: ChildProcess; port: number }> {
   const tsxLoader = path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs');
   const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
   const args = [...profile, '--import', tsxLoader, path.join(here, 'server.ts'), verifier, dbFile];
@@ -179,6 +229,7 @@ async function startServer(verifier: VerifierName, dbFile: string, key: Buffer):
       ...process.env,
       NODE_ENV: 'production',
       CARD_DATA_KEY: key.toString('hex'),
+      CARD_SESSION_TOKEN_SECRET: tokenSecret.toString('hex'),
       LOG_LEVEL: process.env['BENCH_LOG_SINK'] ? 'info' : 'silent',
       DETAILS_NONCES_PER_WINDOW: '1000000000',
       DATA_DIR: path.dirname(dbFile),
@@ -329,6 +380,8 @@ async function main() {
   interface Server {
     verifier: VerifierName;
     dir: string;
+    dbFile: string;
+    tokenSecret: Buffer;
     wallets: Wallet[];
     child: ChildProcess;
     port: number;
@@ -341,8 +394,9 @@ async function main() {
       const key = randomBytes(32);
       const dbFile = path.join(dir, 'card402.sqlite');
       const wallets = await seed(dbFile, key, walletSecrets);
-      const { child, port } = await startServer(verifier, dbFile, key);
-      servers.push({ verifier, dir, wallets, child, port });
+      const tokenSecret = randomBytes(32);
+      const { child, port } = await startServer(verifier, dbFile, key, tokenSecret);
+      servers.push({ verifier, dir, dbFile, tokenSecret, wallets, child, port });
     }
     const scenarios = [
       ['GET /pricing (unsigned baseline)', CONNS, 'pricing'],
@@ -350,18 +404,27 @@ async function main() {
       ['GET /cards', LATENCY_CONNS, 'list'],
       ['GET /cards/:id/details', CONNS, 'details'],
       ['GET /cards/:id/details', LATENCY_CONNS, 'details'],
+      ['GET /cards/:id/details sealed', CONNS, 'sealed'],
+      ['GET /cards/:id/details sealed', LATENCY_CONNS, 'sealed'],
+      ['POST /card-sessions/:id/redeem', CONNS, 'redeem'],
+      ['POST /card-sessions/:id/redeem', LATENCY_CONNS, 'redeem'],
     ] as const;
-    for (const [scenario, conns] of scenarios.filter(([, , key]) => !ONLY || key === ONLY)) {
+    for (const [scenario, conns, key] of scenarios.filter(([, , key]) => !ONLY || key === ONLY)) {
       const results = new Map<VerifierName, WrkResult[]>(verifiers.map((v) => [v, []]));
       for (let run = 0; run < RUNS; run++) {
         for (const server of servers) {
           const file = path.join(server.dir, 'requests.tsv');
+          const count = Math.ceil(MAX_RATE[server.verifier] * DURATION_S * 1.2);
           const lines =
-            scenario === 'GET /cards'
+            key === 'list'
               ? listRequests(server.wallets)
-              : scenario === 'GET /cards/:id/details'
-                ? detailsRequests(server.wallets, Math.ceil(MAX_RATE[server.verifier] * DURATION_S * 1.2))
-                : [requestLine('GET', '/pricing', {})];
+              : key === 'details'
+                ? detailsRequests(server.wallets, count)
+                : key === 'sealed'
+                  ? sealedDetailsRequests(server.wallets, count)
+                  : key === 'redeem'
+                    ? await redeemRequests(server.dbFile, server.tokenSecret, server.wallets, count)
+                    : [requestLine('GET', '/pricing', {})];
           writeFileSync(file, lines.join('\n') + '\n');
           results.get(server.verifier)!.push(runWrk(server.port, conns, file, server.child.pid!));
         }
