@@ -100,12 +100,20 @@ describe('sealed details (X-AGENT-PUBKEY)', () => {
     expect(await audit(t, agent, card.cardId)).toEqual(['details:card_inactive', 'details:granted']);
   });
 
-  it('a closed card is refused with CARD_CLOSED', async () => {
+  it('a closed card refuses every path: 409 CARD_CLOSED, audited as card_inactive', async () => {
     const { t, agent, card } = await setup();
+    const created = await bodyOf(await signedRequest(t, agent, 'POST', `/cards/${card.cardId}/sessions`, { body: '{}', headers: { 'content-type': 'application/json' } }));
+    const secrets = await bodyOf(await signedRequest(t, agent, 'POST', '/cards/secrets/session'));
     await t.db.updateTable('cards').set({ status: 'closed' }).where('id', '=', card.cardId).execute();
     const r = await details(t, agent, card.cardId, {});
     expect(r.status).toBe(409);
-    expect(r.body).toMatchObject({ code: 'CARD_CLOSED', error: expect.stringContaining('closed') });
+    expect(r.body.code).toBe('CARD_CLOSED');
+    const redeem = await t.app.request(`/card-sessions/${created.session.id}/redeem`, { method: 'POST', headers: { 'X-Scoped-Token': created.redeemToken } });
+    expect((await bodyOf(redeem)).code).toBe('CARD_CLOSED');
+    expect((await reveal(t, agent, card.cardId, secrets.sessionId)).body.code).toBe('CARD_CLOSED');
+    const again = await signedRequest(t, agent, 'POST', `/cards/${card.cardId}/sessions`, { body: '{}', headers: { 'content-type': 'application/json' } });
+    expect((await bodyOf(again)).code).toBe('CARD_CLOSED');
+    expect(await audit(t, agent, card.cardId)).toEqual(['details:card_inactive', 'redeem:card_inactive', 'secrets:card_inactive']);
   });
 
   it('redeem with X-AGENT-PUBKEY answers the session and the sealed details only', async () => {
