@@ -112,9 +112,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       windowMs: config.details.windowSeconds * 1000,
       nonceRetentionMs: config.details.nonceRetentionSeconds * 1000,
     },
-    metrics,
   });
-  const cards = new CardManagementService({ db, clock, gate });
+  const cards = new CardManagementService({ db, clock, gate, metrics });
   const purgeSpentSlots = (nowMs: number) => cards.purgeSpentNonces(nowMs);
   const walletAuth = createWalletAuth({ config, db, clock, verifier: deps.signatureVerifier, onFailure: (code) => metrics.walletAuthFailure(code) });
   // Idempotency-Key on writes; request fingerprints are keyed with a key derived from the card data key.

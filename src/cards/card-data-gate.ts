@@ -12,7 +12,6 @@ import {
   spendDetailsNonce,
 } from './details-repository.js';
 import { findCard } from './repository.js';
-import type { Metrics } from '../metrics/index.js';
 
 export interface DetailsLimits {
   /**
@@ -69,10 +68,10 @@ export interface PathSteps {
   onGranted?: (card: CardRow) => Promise<void>;
 }
 
-export type GateOutcome = { card: CardRow; details: CardDetails } | { error: Error };
+/** `measured`: the audited outcome, or not_found (no such card, or a stranger's attempt), for the metrics. */
+export type GateOutcome = ({ card: CardRow; details: CardDetails } | { error: Error }) & { measured: DetailsAccessOutcome | 'not_found' };
 
 export const cardNotFound = () => new DomainError('card_not_found', 'card not found');
-
 export const cardClosed = () => new DomainError('card_closed', 'this card is closed; nothing about it can change and its details are no longer available');
 
 export function isParty(card: CardRow, wallet: string): boolean {
@@ -82,13 +81,13 @@ export function isParty(card: CardRow, wallet: string): boolean {
 /**
  * The guards every card data path passes (DESIGN §7, §9), in this order, inside the caller's
  * IMMEDIATE transaction: the card exists and the wallet is a party of it (else not found, nothing
- * spent, and a bounded audit of the stranger) → details not revoked → the card is active (any other
- * status, frozen or closed, refuses) → the path's own checks → under the wallet's hourly limit on
+ * spent, and a bounded audit of the stranger) → the card is not closed → details not revoked → the
+ * card is active (frozen, or any other status, refuses) → the path's own checks → under the wallet's hourly limit on
  * the card, counted over every path → decrypt → take the slot and the path's writes → audit
  * `granted`. Every attempt on an existing card leaves an audit row with the path it took.
  */
 export class CardDataGate {
-  constructor(private readonly deps: { cipher: CardDataCipher; limits: DetailsLimits; metrics?: Metrics | undefined }) {
+  constructor(private readonly deps: { cipher: CardDataCipher; limits: DetailsLimits }) {
     const { limits } = deps;
     if (!Number.isInteger(limits.noncesPerWindow) || limits.noncesPerWindow < 1) throw new RangeError('noncesPerWindow must be a positive integer');
     if (!(limits.windowMs > 0) || limits.nonceRetentionMs < limits.windowMs) throw new RangeError('nonce retention must cover the window');
@@ -98,19 +97,20 @@ export class CardDataGate {
     return this.deps.limits;
   }
 
-  /** One attempt through the guards; counted in the metrics by its audited outcome (`not_found` for strangers). */
   async open(trx: Kysely<Database>, attempt: CardDataAttempt, steps: PathSteps): Promise<GateOutcome> {
-    let measured = 'not_found';
-    try {
-      return await this.guard(trx, attempt, steps, (outcome) => {
-        measured = outcome === 'not_authorized' ? 'not_found' : outcome;
-      });
-    } finally {
-      this.deps.metrics?.detailsRead(measured);
-    }
+    let measured: DetailsAccessOutcome | 'not_found' = 'not_found';
+    const result = await this.guard(trx, attempt, steps, (outcome) => {
+      measured = outcome === 'not_authorized' ? 'not_found' : outcome;
+    });
+    return { ...result, measured };
   }
 
-  private async guard(trx: Kysely<Database>, attempt: CardDataAttempt, steps: PathSteps, measure: (outcome: DetailsAccessOutcome) => void): Promise<GateOutcome> {
+  private async guard(
+    trx: Kysely<Database>,
+    attempt: CardDataAttempt,
+    steps: PathSteps,
+    measure: (outcome: DetailsAccessOutcome) => void,
+  ): Promise<{ card: CardRow; details: CardDetails } | { error: Error }> {
     const { cipher, limits } = this.deps;
     const { nowMs, wallet } = attempt;
     const card = await findCard(trx, attempt.cardId);
@@ -131,13 +131,14 @@ export class CardDataGate {
       else await countUnlistedRefusal(trx, card.id, nowMs);
       return { error: cardNotFound() };
     }
+    if (card.status === 'closed') {
+      // A closed card's data is gone for good (DELETE /cards/:cardId): its own answer, 409 CARD_CLOSED.
+      await audit('card_inactive');
+      return { error: cardClosed() };
+    }
     if (card.details_revoked) {
       await audit('revoked');
       return { error: new DomainError('details_revoked', "the card's owner has revoked access to its details") };
-    }
-    if (card.status === 'closed') {
-      await audit('card_inactive');
-      return { error: cardClosed() };
     }
     if (card.status !== 'active') {
       await audit('card_inactive');

@@ -1,3 +1,4 @@
+import type { Metrics } from '../metrics/index.js';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
@@ -131,7 +132,7 @@ export class CardManagementService {
   private lastPurgeMs = 0;
 
   constructor(
-    private readonly deps: { db: Db; clock: Clock; gate: CardDataGate },
+    private readonly deps: { db: Db; clock: Clock; gate: CardDataGate; metrics?: Metrics | undefined },
   ) {}
 
 
@@ -223,6 +224,7 @@ export class CardManagementService {
         },
       }),
     );
+    this.deps.metrics?.detailsRead(outcome.measured);
     if ('error' in outcome) throw outcome.error;
     return outcome.details;
   }

@@ -5,7 +5,7 @@ import { immediateTransaction } from '../../db/transaction.js';
 import type { CardRow, CardSessionRedemptionRow, CardSessionRow, CardSessionStatus } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import type { CardDetails } from '../card-data.js';
-import { cardNotFound, isParty, type CardDataGate, type GateOutcome } from '../card-data-gate.js';
+import { cardClosed, cardNotFound, isParty, type CardDataGate, type GateOutcome } from '../card-data-gate.js';
 import { findCard } from '../repository.js';
 import { REDEEM_SCOPE_PREFIX, redeemTokenHash, sameTokenHash, type RedeemTokens } from './redeem-tokens.js';
 import { findCardSession, insertCardSession, listRedemptions, recordRedemption, transitionCardSession } from './repository.js';
@@ -115,7 +115,7 @@ export class CardSessionService {
     await this.deps.purgeSpentSlots(nowMs);
     const tokenHash = redeemTokenHash(req.token);
 
-    const outcome = await immediateTransaction<GateOutcome | { error: Error }>(db, async (trx) => {
+    const outcome = await immediateTransaction<GateOutcome | { error: Error }>(db, async (trx): Promise<GateOutcome | { error: Error }> => {
       const session = await findCardSession(trx, req.sessionId);
       if (!session) return { error: sessionNotFound() };
       if (claims.scope !== `${REDEEM_SCOPE_PREFIX}${session.card_id}` || claims.sub !== session.created_by) {
@@ -158,6 +158,7 @@ export class CardSessionService {
 
 /** A card whose data no path would release: refuse to hand out a way to ask for it. */
 export function assertUsable(card: CardRow): void {
+  if (card.status === 'closed') throw cardClosed();
   if (card.details_revoked) throw new DomainError('details_revoked', "the card's owner has revoked access to its details");
   if (card.status !== 'active') throw new DomainError('card_not_active', `the card is ${card.status}: card data is released only for active cards`);
 }
