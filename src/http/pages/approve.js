@@ -86,7 +86,12 @@
     return answer;
   }
 
+  var following = false;
+
+  /** Follows the request (whoever answers it: this page, the CLI, another tab) until it is final. */
   async function follow() {
+    if (following) return;
+    following = true;
     for (;;) {
       var answer = await refresh();
       var status = answer.body.status;
@@ -145,7 +150,6 @@
       }
       if (paid.status === 409 && paid.body.code === 'PAYMENT_IN_PROGRESS') {
         say('Payment sent; waiting for it to settle on Stellar…');
-        await follow();
         return;
       }
       throw new Error(paid.body.error || 'the payment was refused (' + paid.status + ')');
@@ -171,6 +175,5 @@
 
   if (approveButton) approveButton.addEventListener('click', approve);
   if (rejectButton) rejectButton.addEventListener('click', reject);
-  var initial = statusEl.getAttribute('data-status');
-  if (initial === 'approved') follow();
+  if (FINAL.indexOf(statusEl.getAttribute('data-status')) < 0) follow();
 })();
