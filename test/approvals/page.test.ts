@@ -130,6 +130,20 @@ describe('the approval page in a browser', () => {
     await expectNothingLost(harness, treasury);
   });
 
+  it('without a wallet in the browser: says so, pays nothing, and the request stays open', async () => {
+    h = await makePaidHarness();
+    const agent = h.agent(0n);
+    const request = await askForCard(h, agent);
+    const page = await openPage(await launchBrowser());
+    await page.goto(`${h.baseUrl}/approve/${request.id}?token=${request.token}`);
+    await page.click('#approve');
+    await page.locator('#message', { hasText: 'no Freighter wallet found' }).waitFor({ timeout: 30_000 });
+    expect(await page.textContent('#message')).toContain('card402 approve');
+    expect(await page.isEnabled('#approve')).toBe(true);
+    expect((await bodyOf(await poll(h, agent, request.id))).status).toBe('pending');
+    expect(await h.db.selectFrom('payments').select('id').execute()).toHaveLength(0);
+  });
+
   it('an unknown request or a wrong token shows nothing about any request', async () => {
     h = await makePaidHarness();
     const agent = h.agent(0n);

@@ -110,6 +110,11 @@
     try {
       if (!wallet || !Sdk) throw new Error('the wallet library did not load');
       say('Connecting to your wallet…');
+      // Without the extension nothing would ever answer: freighter-api says so after 2 s.
+      var connected = await wallet.isConnected();
+      if (!connected || !connected.isConnected) {
+        throw new Error('no Freighter wallet found in this browser: install it (freighter.app), or approve from the command line with card402 approve \'<this page\'s address>\'');
+      }
       var access = await wallet.requestAccess();
       if (access.error || !access.address) throw new Error('the wallet did not share an address' + (access.error ? ': ' + access.error.message : ''));
       var payer = access.address;
