@@ -140,6 +140,7 @@ export class PaymentRequestService {
   async viewForToken(id: string, token: string): Promise<ApprovalView> {
     const { row, payment, status } = await this.withToken(id, token);
     const terms = this.deps.payments.terms;
+    const refs = paymentRefs(status, payment);
     return {
       id: row.id,
       kind: row.kind,
@@ -153,8 +154,8 @@ export class PaymentRequestService {
       requested: JSON.parse(row.body_json) as ApprovalView['requested'],
       note: row.note,
       cardId: status === 'completed' ? row.card_id : null,
-      txHash: paymentRefs(status, payment).txHash,
-      refundTxHash: paymentRefs(status, payment).refundTxHash,
+      txHash: refs.txHash,
+      refundTxHash: refs.refundTxHash,
       expiresAt: iso(row.expires_at),
     };
   }

@@ -146,7 +146,7 @@
       invoke.auth(signed);
 
       var payment = { x402Version: 2, resource: required.resource, accepted: accepted, payload: { transaction: envelope.toXDR('base64') } };
-      say('Paying ' + accepted.amount / 1e7 + ' USDC…');
+      say('Paying ' + document.getElementById('amount').textContent + '…');
       var paid = await post(base, { action: 'approve', token: token }, { 'PAYMENT-SIGNATURE': base64Json(payment) });
       if (paid.status === 200) {
         show('completed');
