@@ -2,8 +2,9 @@
  * npm run demo: the agent story end to end on this machine. Starts card402 with its embedded
  * local ledger on free ports (or uses CARD402_API_URL + CARD402_RPC_URL [+ CARD402_FRIENDBOT_URL]
  * when given), then narrates: wallet → friendbot → 402 → pay → card → details → replay refused →
- * freeze/unfreeze → top-up → history → on-chain balance → close, balance back on-chain. Exits 0
- * only if every step behaved.
+ * freeze/unfreeze → top-up → history → on-chain balance → close, balance back on-chain; then the
+ * owner story: an agent with no money asks, its owner approves and pays from the CLI, the agent gets
+ * the card. Exits 0 only if every step behaved.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { createLogger } from '../src/logger.js';
 import { loadServerConfig, startCard402, type RunningCard402 } from '../src/server.js';
 import { runAgentStory } from './lib/agent-story.js';
+import { runOwnerStory } from './lib/owner-story.js';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
@@ -53,6 +55,15 @@ async function main(): Promise<void> {
         await friendbot(`${fb}?addr=${address}&asset=USDC&amount=100`);
         say('   friendbot: 100 test USDC');
       },
+    });
+    await runOwnerStory({
+      apiUrl,
+      rpcUrl,
+      friendbotUrl: fb,
+      loadUsd: '25',
+      say,
+      // The embedded server listens on a free port, so its links (PUBLIC_BASE_URL) are pointed at it here.
+      ...(running ? { localLink: (link: string) => link.replace(/^https?:\/\/[^/]+/, apiUrl!) } : {}),
     });
     say(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {

@@ -57,6 +57,7 @@ export class PaymentRequestService {
       // The agent may ask its owner to fund a card it holds or owns; anyone else's card is 404.
       const card = await findCard(this.deps.db, input.cardId);
       if (!card || (card.agent_address !== agent && card.owner_address !== agent)) throw new DomainError('card_not_found', 'card not found');
+      if (card.status === 'closed') throw new DomainError('card_closed', 'this card is closed and cannot be funded');
     }
     const nowMs = this.deps.clock.nowMs();
     const id = newPaymentRequestId();
@@ -105,7 +106,7 @@ export class PaymentRequestService {
     if (cardId) {
       const found = await findCard(this.deps.db, cardId);
       if (found) {
-        const balanceCents = (await balancesForCards(this.deps.db, [cardId])).get(cardId) ?? 0;
+        const balanceCents = (await balancesForCards(this.deps.db, [cardId], this.deps.clock.nowMs())).get(cardId) ?? 0;
         card = {
           cardId,
           nameOnCard: found.name_on_card,
@@ -140,6 +141,7 @@ export class PaymentRequestService {
   async viewForToken(id: string, token: string): Promise<ApprovalView> {
     const { row, payment, status } = await this.withToken(id, token);
     const terms = this.deps.payments.terms;
+    const refs = paymentRefs(status, payment);
     return {
       id: row.id,
       kind: row.kind,
@@ -153,8 +155,8 @@ export class PaymentRequestService {
       requested: JSON.parse(row.body_json) as ApprovalView['requested'],
       note: row.note,
       cardId: status === 'completed' ? row.card_id : null,
-      txHash: paymentRefs(status, payment).txHash,
-      refundTxHash: paymentRefs(status, payment).refundTxHash,
+      txHash: refs.txHash,
+      refundTxHash: refs.refundTxHash,
       expiresAt: iso(row.expires_at),
     };
   }
@@ -179,6 +181,7 @@ export class PaymentRequestService {
     const { row, status } = await this.withToken(args.id, args.token);
     if (!args.paymentHeader && !isAnswerable(status)) throw closed(status);
     if (args.paymentHeader && (status === 'rejected' || status === 'expired')) throw closed(status);
+    if (isAnswerable(status)) await this.assertFundable(row);
     return this.deps.payments.handle({
       request: { product: ownerApproved, price: priceOf(row), body: { requestId: row.id } },
       resourceUrl: args.resourceUrl,
@@ -194,6 +197,7 @@ export class PaymentRequestService {
   async prepare(args: { id: string; token: string; payer: string; resourceUrl: string }): Promise<ApprovalPrepared> {
     const { row, status } = await this.withToken(args.id, args.token);
     if (!isAnswerable(status)) throw closed(status);
+    await this.assertFundable(row);
     if (row.owner_address && row.owner_address !== args.payer) throw new DomainError('payment_request_wrong_payer', 'this request can only be approved by the wallet the agent named as owner');
     const payments = this.deps.payments;
     const simulator = payments.simulator;
@@ -212,6 +216,13 @@ export class PaymentRequestService {
       networkPassphrase: payments.networkPassphrase,
       expirationLedger: prepared.expirationLedger,
     };
+  }
+
+  /** A top-up of a card closed since the request was made is refused before anything is asked for. */
+  private async assertFundable(row: PaymentRequestRow): Promise<void> {
+    if (row.kind !== 'fund') return;
+    const { cardId } = JSON.parse(row.body_json) as { cardId: string };
+    if ((await findCard(this.deps.db, cardId))?.status === 'closed') throw new DomainError('card_closed', 'this card is closed and cannot be funded; nothing was charged');
   }
 
   /** The request, if `token` is its token: anything else (unknown id, wrong token) is one 404. */

@@ -16,6 +16,7 @@ import { mcpCommand } from './commands/mcp.js';
 import { onboardCommand } from './commands/onboard.js';
 import { cardLimitCommand, sandboxCommand } from './commands/spend.js';
 import { askYesNo, cardClose } from './commands/card-close.js';
+import { approveCommand, confirmOnTerminal, rejectCommand, requestCommand, type CommandContext } from './commands/payment-requests.js';
 
 const USAGE = `card402 — buy and manage virtual cards with USDC on Stellar (x402)
 
@@ -51,6 +52,13 @@ ${SESSION_USAGE}  card freeze|unfreeze|revoke|restore <id>
 Sandbox card network (local and test servers)
   sandbox charge <id> --amount N --merchant NAME --mcc NNNN [--country US]
                                      charge your card as a merchant would (card data never printed)
+Owner-approved purchases (the owner pays from a link)
+  request card --amount N --name NAME --email EMAIL [--owner G...] [--note TEXT] [--no-wait]
+                                     ask the owner to pay; prints the link and waits
+  request fund <cardId> --amount N [--owner G...] [--note TEXT] [--no-wait]
+  request show <id>                  a payment request's status (and its card once completed)
+  approve <approvalUrl> [-y]         review, confirm and pay a request with your wallet
+  reject <approvalUrl>               reject a request; it can never be paid
 
 Options
   --json            machine-readable output on stdout
@@ -90,6 +98,8 @@ const OPTIONS = {
   country: { type: 'string' },
   ttl: { type: 'string' },
   'max-redemptions': { type: 'string' },
+  note: { type: 'string' },
+  'no-wait': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -311,6 +321,13 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
   const out = new Output(io, settings.json);
   const progress = new Progress(io.stderr, !settings.json);
   const [command, ...rest] = positionals;
+  const ctx: CommandContext = {
+    json: settings.json,
+    result: (data, human) => out.result(data, human),
+    progress: (text) => progress.update(text),
+    client: (o) => makeClient(o.baseUrl ? { ...settings, apiUrl: o.baseUrl } : settings, io, progress, o.wallet),
+    confirm: (question) => confirmOnTerminal(io.stdin, io.stderr, question),
+  };
   try {
     switch (command) {
       case 'wallet':
@@ -353,6 +370,12 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
         return installCommand(values, settings, io, out);
       case 'onboard':
         return await onboardCommand(values, settings, io, out);
+      case 'request':
+        return await requestCommand(rest, values, ctx);
+      case 'approve':
+        return await approveCommand(rest[0], { yes: values.yes ?? false }, ctx);
+      case 'reject':
+        return await rejectCommand(rest[0], ctx);
       default:
         throw new CliError(`unknown command ${command} (see card402 --help)`, EXIT.usage);
     }

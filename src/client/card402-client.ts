@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { Account, Keypair, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative } from '@stellar/stellar-sdk';
 import * as Api from '../protocol/api.js';
 import * as Spending from '../protocol/spending.js';
+import * as Requests from '../protocol/payment-requests.js';
 import { NETWORK_PASSPHRASES, USDC_CONTRACTS, type StellarNetwork } from '../protocol/networks.js';
 import { priceCardCreation, priceCardFunding, type PricingResult } from '../protocol/money/pricing.js';
 import { ATOMIC_PER_USDC } from '../protocol/money/units.js';
@@ -310,6 +311,78 @@ export class Card402Client {
     return openSecrets(session.secretKey, secrets);
   }
 
+  // --- payment requests (issue 16): the agent asks, its owner approves and pays from a link ---
+
+  /** Asks the owner to pay for a new card held by this wallet; share `approvalUrl` with the owner. */
+  requestCard(input: { amount: string | number; nameOnCard: string; email: string; ownerAddress?: string; note?: string }): Promise<Requests.CreatedPaymentRequest> {
+    const body: Requests.CreatePaymentRequest = { kind: 'create', amount: amountText(input.amount), nameOnCard: input.nameOnCard, email: input.email, ...optionalRequestFields(input) };
+    return this.signed(Requests.createdPaymentRequestSchema, 'POST', '/payment-requests', body);
+  }
+
+  /** Asks the owner to pay for a top-up of a card this wallet holds (or owns). */
+  requestFunding(cardId: string, amount: string | number, opts: { ownerAddress?: string; note?: string } = {}): Promise<Requests.CreatedPaymentRequest> {
+    const body: Requests.CreatePaymentRequest = { kind: 'fund', amount: amountText(amount), cardId, ...optionalRequestFields(opts) };
+    return this.signed(Requests.createdPaymentRequestSchema, 'POST', '/payment-requests', body);
+  }
+
+  getPaymentRequest(id: string): Promise<Requests.PaymentRequestView> {
+    return this.signed(Requests.paymentRequestViewSchema, 'GET', `/payment-requests/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Polls a request until it is completed, rejected, expired or failed (the card, when completed,
+   * is in `card`). `onUpdate` sees every answer; throws TimeoutError after `timeoutMs` (default: none
+   * beyond the request's own expiry, which ends it as `expired`).
+   */
+  async waitForRequest(
+    id: string,
+    opts: { timeoutMs?: number; intervalMs?: number; onUpdate?: (view: Requests.PaymentRequestView) => void } = {},
+  ): Promise<Requests.PaymentRequestView> {
+    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+    for (;;) {
+      const view = await this.getPaymentRequest(id);
+      opts.onUpdate?.(view);
+      if (Requests.FINAL_PAYMENT_REQUEST_STATUSES.includes(view.status)) return view;
+      const waitMs = opts.intervalMs ?? 2000;
+      if (Date.now() + waitMs > deadline) throw new TimeoutError(`payment request ${id} is still ${view.status}`);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+
+  /** The owner's side: what an approval link asks for, read with its token. */
+  getApproval(approvalUrl: string): Promise<Requests.ApprovalView> {
+    const { id, token } = this.approvalLink(approvalUrl);
+    return this.json(Requests.approvalViewSchema, 'GET', `/payment-requests/${id}/approval?token=${encodeURIComponent(token)}`);
+  }
+
+  /**
+   * The owner's side: approves the request by paying it with this wallet. The 402 must ask for
+   * exactly the price the link quotes (read first, or `expectedAmountAtomic` when the caller showed
+   * it to a person), on the expected network and asset, to the pinned treasury, within the limits.
+   */
+  async approveRequest(approvalUrl: string, opts: { expectedAmountAtomic?: bigint } = {}): Promise<Requests.ApprovalResult> {
+    const { id, token } = this.approvalLink(approvalUrl);
+    const amountAtomic = opts.expectedAmountAtomic ?? BigInt((await this.getApproval(approvalUrl)).price.amountAtomic);
+    const price: PricingResult = { ok: true, price: { loadCents: 0, cardFeeCents: 0, topUpFeeCents: 0, totalCents: 0, totalAtomic: amountAtomic } };
+    const body: Requests.ApprovalAnswer = { action: 'approve', token };
+    return this.paid(Requests.approvalResultSchema, `/payment-requests/${id}/approval`, body, price);
+  }
+
+  /** The owner's side: rejects the request; it can never be paid afterwards. */
+  rejectRequest(approvalUrl: string): Promise<Requests.ApprovalResult> {
+    const { id, token } = this.approvalLink(approvalUrl);
+    const body: Requests.ApprovalAnswer = { action: 'reject', token };
+    return this.unsignedPost(Requests.approvalResultSchema, `/payment-requests/${id}/approval`, body);
+  }
+
+  /** An approval link of this client's server (a link to another server is refused: its treasury is not pinned here). */
+  private approvalLink(approvalUrl: string): { id: string; token: string } {
+    const parts = Requests.parseApprovalUrl(approvalUrl);
+    if (!parts) throw new Card402Error('not a card402 approval link (expected <server>/approve/pr_…?token=…)');
+    if (parts.origin !== new URL(this.baseUrl).origin) throw new Card402Error(`the approval link is for ${parts.origin}, not for ${this.baseUrl}`);
+    return parts;
+  }
+
   // --- chain ---
 
   /** The wallet's (or any address's) USDC balance on the configured RPC, in atomic units. */
@@ -389,7 +462,12 @@ export class Card402Client {
     return parseBody(schema, res.body, method, path);
   }
 
-  private async paid<S extends z.ZodType>(schema: S, path: string, body: Api.CreateCardRequest | Api.FundCardRequest, price: PricingResult): Promise<z.output<S>> {
+  private async paid<S extends z.ZodType>(
+    schema: S,
+    path: string,
+    body: Api.CreateCardRequest | Api.FundCardRequest | Requests.ApprovalAnswer,
+    price: PricingResult,
+  ): Promise<z.output<S>> {
     if (!price.ok) throw new Card402Error(`invalid amount: ${price.reason}`);
     const signer = this.requireSigner();
     const bodyText = JSON.stringify(body);
@@ -525,6 +603,10 @@ export function openSecrets(secretKeyHex: string, secrets: Api.CardSecrets): { c
   } catch {
     throw new Card402Error('the card secrets do not open with this session key');
   }
+}
+
+function optionalRequestFields(input: { ownerAddress?: string | undefined; note?: string | undefined }): { ownerAddress?: string; note?: string } {
+  return { ...(input.ownerAddress ? { ownerAddress: input.ownerAddress } : {}), ...(input.note ? { note: input.note } : {}) };
 }
 
 /** The path form of an amount; pricing (checked in `paid` before any request) decides whether it is valid. */

@@ -181,6 +181,8 @@ describe('approving: the owner pays exactly the quoted price and the agent gets 
     });
     const card = await h.db.selectFrom('cards').selectAll().where('id', '=', body.cardId).executeTakeFirstOrThrow();
     expect({ holder: card.agent_address, owner: card.owner_address }).toEqual({ holder: agent.publicKey(), owner: owner.publicKey() });
+    // Like any card, it is known to the sandbox card network (by HMACs of its data).
+    expect(await h.db.selectFrom('card_network_index').select('card_id').where('card_id', '=', body.cardId).execute()).toHaveLength(1);
 
     // The agent, the card's holder, reads the card data with its own wallet.
     const detailsRoute = `/cards/${body.cardId}/details`;
@@ -293,6 +295,16 @@ describe('approving: the owner pays exactly the quoted price and the agent gets 
     // Another agent cannot ask anyone to fund this card.
     const stranger = await ask(h, h.agent(0n), { kind: 'fund', amount: '10', cardId: created.cardId });
     expect(stranger.status).toBe(404);
+    // A closed card takes no money: a pending top-up of it is refused before any 402, and no new one is asked.
+    const pendingTopUp = await bodyOf(await ask(h, agent, { kind: 'fund', amount: '10', cardId: created.cardId }));
+    await h.db.updateTable('cards').set({ status: 'closed' }).where('id', '=', created.cardId).execute();
+    const pendingToken = new URL(pendingTopUp.approvalUrl).searchParams.get('token')!;
+    const refused = await answer(h, pendingTopUp.id, 'approve', pendingToken);
+    expect(refused.status).toBe(409);
+    expect((await bodyOf(refused)).code).toBe('CARD_CLOSED');
+    const closedAsk = await ask(h, agent, { kind: 'fund', amount: '10', cardId: created.cardId });
+    expect(closedAsk.status).toBe(409);
+    expect((await bodyOf(closedAsk)).code).toBe('CARD_CLOSED');
     await expectNothingLost(h, treasury);
   });
 });

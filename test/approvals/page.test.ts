@@ -4,7 +4,7 @@ import { hash, Keypair, scValToNative, xdr } from '@stellar/stellar-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { APPROVAL_PAGE_CSP } from '../../src/http/routes/approve-page.js';
 import { centsToAtomic } from '../../src/protocol/money/units.js';
-import { askForCard, poll } from '../helpers/approvals.js';
+import { answer, askForCard, ownerPayment, poll } from '../helpers/approvals.js';
 import { launchBrowser, openPage } from '../helpers/browser.js';
 import { bodyOf } from '../helpers/http.js';
 import { expectNothingLost, makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
@@ -101,6 +101,8 @@ describe('the approval page in a browser', () => {
     await page.click('#approve');
     await page.waitForSelector('#status[data-status="completed"]', { timeout: 60_000 });
     expect(await page.textContent('#message')).toContain('Paid');
+    mkdirSync(OUTPUT_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(OUTPUT_DIR, 'approval-page-completed.png'), fullPage: true });
 
     // The wallet signed one authorization: the USDC transfer of exactly the price, owner → treasury.
     expect(signed).toHaveLength(1);
@@ -111,11 +113,35 @@ describe('the approval page in a browser', () => {
     const polled = await bodyOf(await poll(h, agent, toApprove.id));
     expect(polled).toMatchObject({ status: 'completed', approverAddress: owner.publicKey(), card: { balanceCents: 2500, ownerAddress: owner.publicKey() } });
     expect(h.localnet.usdcBalance(owner.publicKey())).toBe(100n * USDC - PRICE);
+    for (const token of [toReject.token, toApprove.token]) expect(h.logs.join('\n')).not.toContain(token);
 
-    mkdirSync(OUTPUT_DIR, { recursive: true });
-    await page.screenshot({ path: path.join(OUTPUT_DIR, 'approval-page-completed.png'), fullPage: true });
+    // A page left open updates itself when the request is answered elsewhere (here: from the CLI's code path).
+    const elsewhere = await askForCard(h, agent);
+    await page.goto(`${h.baseUrl}/approve/${elsewhere.id}?token=${elsewhere.token}`);
+    expect(await page.textContent('#status')).toBe('pending');
+    const paidElsewhere = await answer(h, elsewhere.id, 'approve', elsewhere.token, await ownerPayment(h, owner, elsewhere.id, elsewhere.token));
+    expect(paidElsewhere.status).toBe(200);
+    await page.waitForSelector('#status[data-status="completed"]', { timeout: 60_000 });
+    expect(await page.isHidden('#actions')).toBe(true);
+    await page.goto(`${h.baseUrl}/approve/${toApprove.id}?token=${toApprove.token}`);
+    expect(await page.isHidden('#actions')).toBe(true);
+
     expect(problems).toEqual([]);
     await expectNothingLost(harness, treasury);
+  });
+
+  it('without a wallet in the browser: says so, pays nothing, and the request stays open', async () => {
+    h = await makePaidHarness();
+    const agent = h.agent(0n);
+    const request = await askForCard(h, agent);
+    const page = await openPage(await launchBrowser());
+    await page.goto(`${h.baseUrl}/approve/${request.id}?token=${request.token}`);
+    await page.click('#approve');
+    await page.locator('#message', { hasText: 'no Freighter wallet found' }).waitFor({ timeout: 30_000 });
+    expect(await page.textContent('#message')).toContain('card402 approve');
+    expect(await page.isEnabled('#approve')).toBe(true);
+    expect((await bodyOf(await poll(h, agent, request.id))).status).toBe('pending');
+    expect(await h.db.selectFrom('payments').select('id').execute()).toHaveLength(0);
   });
 
   it('an unknown request or a wrong token shows nothing about any request', async () => {

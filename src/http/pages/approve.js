@@ -86,7 +86,12 @@
     return answer;
   }
 
+  var following = false;
+
+  /** Follows the request (whoever answers it: this page, the CLI, another tab) until it is final. */
   async function follow() {
+    if (following) return;
+    following = true;
     for (;;) {
       var answer = await refresh();
       var status = answer.body.status;
@@ -105,6 +110,11 @@
     try {
       if (!wallet || !Sdk) throw new Error('the wallet library did not load');
       say('Connecting to your wallet…');
+      // Without the extension nothing would ever answer: freighter-api says so after 2 s.
+      var connected = await wallet.isConnected();
+      if (!connected || !connected.isConnected) {
+        throw new Error('no Freighter wallet found in this browser: install it (freighter.app), or approve from the command line with card402 approve \'<this page\'s address>\'');
+      }
       var access = await wallet.requestAccess();
       if (access.error || !access.address) throw new Error('the wallet did not share an address' + (access.error ? ': ' + access.error.message : ''));
       var payer = access.address;
@@ -136,7 +146,7 @@
       invoke.auth(signed);
 
       var payment = { x402Version: 2, resource: required.resource, accepted: accepted, payload: { transaction: envelope.toXDR('base64') } };
-      say('Paying ' + accepted.amount / 1e7 + ' USDC…');
+      say('Paying ' + document.getElementById('amount').textContent + '…');
       var paid = await post(base, { action: 'approve', token: token }, { 'PAYMENT-SIGNATURE': base64Json(payment) });
       if (paid.status === 200) {
         show('completed');
@@ -145,7 +155,6 @@
       }
       if (paid.status === 409 && paid.body.code === 'PAYMENT_IN_PROGRESS') {
         say('Payment sent; waiting for it to settle on Stellar…');
-        await follow();
         return;
       }
       throw new Error(paid.body.error || 'the payment was refused (' + paid.status + ')');
@@ -171,6 +180,5 @@
 
   if (approveButton) approveButton.addEventListener('click', approve);
   if (rejectButton) rejectButton.addEventListener('click', reject);
-  var initial = statusEl.getAttribute('data-status');
-  if (initial === 'approved') follow();
+  if (FINAL.indexOf(statusEl.getAttribute('data-status')) < 0) follow();
 })();

@@ -5,6 +5,7 @@ import { getBalance, getCard, listAssignedCards, listCards } from './cards.js';
 import { createCard } from './create-card.js';
 import { fundCard } from './fund-card.js';
 import { getPaymentStatus } from './payment-status.js';
+import { getPaymentRequest, requestCard } from './payment-requests.js';
 import { getPricing } from './pricing.js';
 import { getTransactions } from './transactions.js';
 import { getWalletStatus } from './wallet-status.js';
@@ -37,4 +38,7 @@ export const TOOLS: readonly Card402Tool[] = [
   setCardLimit,
   updateCardControls,
   sandboxCharge,
+  // payment requests (issue 16): the owner pays from a link
+  requestCard,
+  getPaymentRequest,
 ];

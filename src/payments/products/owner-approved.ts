@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { claimPaymentRequest, completePaymentRequest, findPaymentRequest } from '../../approvals/repository.js';
 import { addLedgerEntry, findCard, insertCard } from '../../cards/repository.js';
+import { CardNetworkIndex } from '../../cards/spend/network-index.js';
 import type { CardRow } from '../../db/schema.js';
 import { PAYMENT_REQUEST_ID } from '../../protocol/payment-requests.js';
 import { paymentView } from '../views.js';
@@ -62,6 +63,8 @@ export const ownerApproved = defineProduct<OwnerApprovedBody>({
             updated_at: nowMs,
           };
           await insertCard(trx, card);
+          // The card network finds the card by HMACs of its data (never the data itself), as for any card.
+          await new CardNetworkIndex(ctx.cipher).add(trx, { cardId, providerRef: issued.providerRef, details: issued.details, nowMs });
           if (payment.load_cents > 0) {
             await addLedgerEntry(trx, { cardId, kind: 'initial_load', amountCents: payment.load_cents, paymentId: payment.id, description: 'initial load (owner-approved)', nowMs });
           }
@@ -78,6 +81,9 @@ export const ownerApproved = defineProduct<OwnerApprovedBody>({
     await ctx.issuer.fundCard({ requestKey: payment.id, providerRef: card.provider_ref, amountCents: payment.load_cents });
     return {
       async write(trx, nowMs) {
+        // Closed after the request was made: no load lands on it; the fulfilment fails and the owner
+        // is refunded like any payment that cannot be fulfilled.
+        if ((await findCard(trx, card.id))?.status === 'closed') throw new Error(`card ${card.id} was closed before payment ${payment.id} could fund it`);
         await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up (owner-approved)', nowMs });
         await complete(trx, card.id, nowMs);
         return { cardId: card.id, body: { success: true, id: request.id, status: 'completed', cardId: card.id, payment: paymentView(payment) } };
