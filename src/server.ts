@@ -178,6 +178,7 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
       cardCipher,
       paymentTerms: stack.terms,
       payments: stack.service,
+      mandates: stack.mandates,
       facilitator: stack.facilitator,
       metrics,
       spending,

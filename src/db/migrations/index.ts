@@ -10,6 +10,7 @@ import * as idempotencyKeys from './2026-11-30-20-idempotency-keys.js';
 import * as paymentRequests from './2026-11-30-41-payment-requests.js';
 import * as cardClosures from './2026-11-30-21-card-closures.js';
 import * as cardSpending from './2026-11-30-10-card-spending.js';
+import * as mandates from './2026-11-30-51-mandates.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30-20-idempotency-keys': idempotencyKeys,
   '2026-11-30-21-card-closures': cardClosures,
   '2026-11-30-41-payment-requests': paymentRequests,
+  '2026-11-30-51-mandates': mandates,
 };
