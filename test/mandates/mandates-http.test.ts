@@ -120,6 +120,20 @@ describe('mandates over HTTP on the local ledger', () => {
     expect(after.body).toMatchObject({ code: 'MANDATE_REVOKED' });
   });
 
+  it('a top-up within a mandate funds the agent\'s card from the owner\'s allowance; a stranger\'s card is 404 before anything moves', async () => {
+    h = await makePaidHarness();
+    const { owner, agentClient, mandate } = await activeMandate(h, '100');
+    const created = await agentClient.createCardWithMandate(mandate.id, { amount: 10, ...CARD });
+    const funded = await agentClient.fundCardWithMandate(mandate.id, created.card.cardId, 20); // $20 + 3.5% = $20.70
+    expect(funded).toMatchObject({ success: true, cardId: created.card.cardId, fundedAmount: 20, newBalance: 30 });
+    expect(h.localnet.usdcBalance(owner.publicKey())).toBe(500n * USDC - PRICE_ATOMIC - 20_7000000n);
+    const other = await clientFor(h, h.agent(100n * USDC)).createCard({ amount: 10, ...CARD });
+    const refused = await apiError(agentClient.fundCardWithMandate(mandate.id, other.card.cardId, 20));
+    expect(refused.status).toBe(404);
+    expect(h.localnet.usdcBalance(owner.publicKey())).toBe(500n * USDC - PRICE_ATOMIC - 20_7000000n);
+    expect((await agentClient.getMandate(mandate.id)).rules[0]).toMatchObject({ spent: '41.05' });
+  });
+
   it('the owner can clear the allowance directly on-chain: the mandate ends revoked and purchases are refused', async () => {
     h = await makePaidHarness();
     const { owner, agentClient, mandate } = await activeMandate(h);
