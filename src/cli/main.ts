@@ -14,6 +14,7 @@ import { installCommand, mcpDoctorChecks } from './commands/install.js';
 import { mcpCommand } from './commands/mcp.js';
 import { onboardCommand } from './commands/onboard.js';
 import { cardLimitCommand, sandboxCommand } from './commands/spend.js';
+import { MANDATE_USAGE, clientForApi, mandateCommand } from './commands/mandate.js';
 
 const USAGE = `card402 — buy and manage virtual cards with USDC on Stellar (x402)
 
@@ -46,6 +47,7 @@ Cards
 Sandbox card network (local and test servers)
   sandbox charge <id> --amount N --merchant NAME --mcc NNNN [--country US]
                                      charge your card as a merchant would (card data never printed)
+${MANDATE_USAGE}
 
 Options
   --json            machine-readable output on stdout
@@ -83,6 +85,10 @@ const OPTIONS = {
   merchant: { type: 'string' },
   mcc: { type: 'string' },
   country: { type: 'string' },
+  mandate: { type: 'string' },
+  days: { type: 'string' },
+  note: { type: 'string' },
+  'off-chain': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -189,12 +195,10 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
   const [first, second] = args;
   switch (first) {
     case 'create': {
-      const result = await client.createCard({
-        amount: requireArg(values.amount, '--amount'),
-        nameOnCard: requireArg(values.name, '--name'),
-        email: requireArg(values.email, '--email'),
-        ...(values.owner ? { ownerAddress: values.owner } : {}),
-      });
+      const input = { amount: requireArg(values.amount, '--amount'), nameOnCard: requireArg(values.name, '--name'), email: requireArg(values.email, '--email') };
+      const result = values.mandate
+        ? await client.createCardWithMandate(values.mandate, input)
+        : await client.createCard({ ...input, ...(values.owner ? { ownerAddress: values.owner } : {}) });
       const env = result.detailsEnvelope;
       const summary = `card ${result.card.cardId} issued for ${result.card.nameOnCard}\n  balance ${dollars(result.card.balance)}, paid ${dollars(result.payment.amountCharged)} (tx ${result.payment.txHash})`;
       if (!env) {
@@ -210,7 +214,8 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
     }
     case 'fund': {
       const id = requireArg(second, 'card id');
-      const result = await client.fundCard(id, requireArg(values.amount, '--amount'));
+      const amount = requireArg(values.amount, '--amount');
+      const result = values.mandate ? await client.fundCardWithMandate(values.mandate, id, amount) : await client.fundCard(id, amount);
       out.result(result, `funded ${dollars(result.fundedAmount)} → balance ${dollars(result.newBalance)} (paid ${dollars(result.payment.amountCharged)}, tx ${result.payment.txHash})`);
       return;
     }
@@ -343,6 +348,15 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
         return installCommand(values, settings, io, out);
       case 'onboard':
         return await onboardCommand(values, settings, io, out);
+      case 'mandate': {
+        const client = makeClient(settings, io, progress, true);
+        return await mandateCommand(rest, {
+          values,
+          client,
+          clientFor: (apiUrl) => clientForApi({ apiUrl, rpcUrl: settings.rpcUrl, network: settings.network, signer: loadWallet(settings.walletFile) }),
+          out,
+        });
+      }
       default:
         throw new CliError(`unknown command ${command} (see card402 --help)`, EXIT.usage);
     }
