@@ -2,7 +2,9 @@
  * npm run demo: the agent story end to end on this machine. Starts card402 with its embedded
  * local ledger on free ports (or uses CARD402_API_URL + CARD402_RPC_URL [+ CARD402_FRIENDBOT_URL]
  * when given), then narrates: wallet → friendbot → 402 → pay → card → details → replay refused →
- * freeze/unfreeze → top-up → history → on-chain balance. Exits 0 only if every step behaved.
+ * freeze/unfreeze → top-up → history → on-chain balance; then the mandate story (an owner's
+ * on-chain budget: approved, two purchases, a third refused by the rule, revoked). Exits 0 only if
+ * every step behaved.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,7 @@ import path from 'node:path';
 import { createLogger } from '../src/logger.js';
 import { loadServerConfig, startCard402, type RunningCard402 } from '../src/server.js';
 import { runAgentStory } from './lib/agent-story.js';
+import { runMandateStory } from './lib/mandate-story.js';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
@@ -51,6 +54,17 @@ async function main(): Promise<void> {
         say('   friendbot: 10,000 XLM');
         await friendbot(`${fb}?addr=${address}&asset=USDC&amount=100`);
         say('   friendbot: 100 test USDC');
+      },
+    });
+    say('\nAnd with a mandate: the owner grants a budget once, on-chain.');
+    await runMandateStory({
+      apiUrl,
+      rpcUrl,
+      network: 'stellar:testnet',
+      say,
+      fundWallet: async (address) => {
+        await friendbot(`${fb}?addr=${address}`);
+        await friendbot(`${fb}?addr=${address}&asset=USDC&amount=100`);
       },
     });
     say(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
