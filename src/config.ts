@@ -181,7 +181,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
       issuerMaxSkewSeconds: env.ISSUER_AUTH_MAX_SKEW_SECONDS,
     },
     mandates: {
-      /** Undefined means: use (or generate) DATA_DIR/keys/mandate.key. */
+      /** Undefined means: use (or generate) DATA_DIR/keys/mandate.secret. */
       accountSecret: env.MANDATE_SECRET,
     },
   };
