@@ -77,7 +77,9 @@ export class MandateCheckout {
       if (keyed) return this.replay(keyed, requestFingerprint, call);
     }
     this.refuseUnlessActive(row.phase);
-    if (product.admit && (await product.admit(this.deps.fulfilment, request.body, agent)) === 'not_found') return { type: 'card_not_found' };
+    // As for any purchase: funding a card that is not the agent's (404) or is closed (409), before anything moves.
+    const admission = product.admit ? await product.admit(this.deps.fulfilment, request.body, agent) : 'ok';
+    if (admission !== 'ok') return admission === 'card_closed' ? { type: 'card_closed' } : { type: 'card_not_found' };
     const rules = rulesOf(row);
     const broken = brokenRule(rules, await listMandatePurchases(this.deps.db, row.id), this.deps.clock.nowMs(), price.totalCents);
     if (broken) throw ruleExceeded(broken.rule.period, broken.remainingCents);

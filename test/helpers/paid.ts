@@ -118,7 +118,7 @@ export async function makePaidHarness(
       metrics,
     });
   const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
-  const app = createApp({ config, db, clock: systemClock, logger, cardCipher: cipher, paymentTerms: stack.terms, payments: stack.service, mandates: stack.mandates, facilitator: stack.facilitator, metrics });
+  const app = createApp({ config, db, clock, logger, cardCipher: cipher, paymentTerms: stack.terms, payments: stack.service, mandates: stack.mandates, facilitator: stack.facilitator, metrics });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
