@@ -3,8 +3,9 @@
  * local ledger on free ports (or uses CARD402_API_URL + CARD402_RPC_URL [+ CARD402_FRIENDBOT_URL]
  * when given), then narrates: wallet → friendbot → 402 → pay → card → details → replay refused →
  * freeze/unfreeze → top-up → history → on-chain balance → close, balance back on-chain; then the
- * owner story: an agent with no money asks, its owner approves and pays from the CLI, the agent gets
- * the card. Exits 0 only if every step behaved.
+ * owner story (an agent with no money asks, its owner approves and pays from the CLI) and the mandate
+ * story (an owner's on-chain budget: approved, two purchases, a third refused by the rule, revoked).
+ * Exits 0 only if every step behaved.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { createLogger } from '../src/logger.js';
 import { loadServerConfig, startCard402, type RunningCard402 } from '../src/server.js';
 import { runAgentStory } from './lib/agent-story.js';
 import { runOwnerStory } from './lib/owner-story.js';
+import { runMandateStory } from './lib/mandate-story.js';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
@@ -64,6 +66,17 @@ async function main(): Promise<void> {
       say,
       // The embedded server listens on a free port, so its links (PUBLIC_BASE_URL) are pointed at it here.
       ...(running ? { localLink: (link: string) => link.replace(/^https?:\/\/[^/]+/, apiUrl!) } : {}),
+    });
+    say('\nAnd with a mandate: the owner grants a budget once, on-chain.');
+    await runMandateStory({
+      apiUrl,
+      rpcUrl,
+      network: 'stellar:testnet',
+      say,
+      fundWallet: async (address) => {
+        await friendbot(`${fb}?addr=${address}`);
+        await friendbot(`${fb}?addr=${address}&asset=USDC&amount=100`);
+      },
     });
     say(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {

@@ -40,6 +40,8 @@ import { metricsRoutes } from './http/routes/metrics.js';
 import { requestMetrics } from './http/kernel/request-metrics.js';
 import { Metrics } from './metrics/index.js';
 import { countPaymentsByKindAndStatus } from './payments/repository.js';
+import type { MandateService } from './mandates/service.js';
+import { mandateRoutes } from './http/routes/mandates.js';
 
 export interface AppDeps {
   config: Config;
@@ -76,6 +78,8 @@ export interface AppDeps {
   spending?: SpendingService;
   /** Serve the sandbox card network (/sandbox/*): only while the card issuer is the built-in sandbox issuer. */
   sandboxCardNetwork?: boolean;
+  /** Mandates (issue 17): served when given (buildPaymentStack(...).mandates). */
+  mandates?: MandateService | undefined;
 }
 
 /** The spending service for an app's deps (one per process: it owns the group-commit writer). */
@@ -143,7 +147,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   if (config.spending.issuerSecret) {
     app.route('/', issuerRoutes({ spending, clock, secret: config.spending.issuerSecret, maxSkewSeconds: config.spending.issuerMaxSkewSeconds }));
   }
-  if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
+  if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead, authSingleUse: walletAuth.authSingleUse }));
+  if (deps.mandates) app.route('/', mandateRoutes({ mandates: deps.mandates, clock, ...walletAuth }));
   if (deps.payments) app.route('/', ownerApprovalRoutes({ config, db, clock, payments: deps.payments, ...walletAuth }));
 
   if (config.facilitatorApi.serve) {

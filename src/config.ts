@@ -92,6 +92,8 @@ const envSchema = z.object({
   // --- Integration surface: Prometheus metrics (issue 19) ---
   METRICS_SERVE: z.enum(['true', 'false']).default('false'),
   METRICS_TOKEN: z.string().regex(/^[^\s]{16,}$/, 'expected a token of at least 16 characters, no spaces').optional(),
+  // Mandates (issue 17): the spender owners approve, and the source of every mandate transaction.
+  MANDATE_SECRET: z.string().regex(/^S[A-Z2-7]{55}$/, 'expected a Stellar secret seed (S...)').optional(),
 })
   .refine((env) => !(env.FACILITATOR_SERVE === 'true' && env.FACILITATOR_URL), {
     path: ['FACILITATOR_SERVE'],
@@ -199,6 +201,10 @@ function toConfig(env: z.infer<typeof envSchema>) {
       /** Shared HMAC-SHA256 secret of POST /issuer/authorizations; unset: the endpoint is not served. */
       issuerSecret: env.ISSUER_AUTH_SECRET,
       issuerMaxSkewSeconds: env.ISSUER_AUTH_MAX_SKEW_SECONDS,
+    },
+    mandates: {
+      /** Undefined means: use (or generate) DATA_DIR/keys/mandate.secret. */
+      accountSecret: env.MANDATE_SECRET,
     },
   };
 }

@@ -58,6 +58,20 @@ export interface DomainErrorDetails {
   payment_request_wrong_payer: Record<string, never>;
   /** The owner's wallet cannot make the transfer (simulation refused it, e.g. too little USDC). */
   payment_request_unpayable: Record<string, never>;
+  // Mandates (issue 17).
+  mandate_not_found: Record<string, never>;
+  /** Not `active`: waiting for the owner's approval, revoked or expired. */
+  mandate_not_active: { phase: string };
+  /** A purchase the mandate's rules refuse; nothing was sent. */
+  mandate_rule_exceeded: { period: string; remaining: string };
+  /** The on-chain allowance left is less than the price. */
+  mandate_allowance_exhausted: Record<string, never>;
+  /** The owner lowered or cleared the allowance on-chain. */
+  mandate_revoked: Record<string, never>;
+  /** The owner's USDC balance is less than the price. */
+  mandate_owner_funds: Record<string, never>;
+  /** A signed authorization entry that is not what the mandate asks the owner to sign. */
+  invalid_auth_entry: { reason: string };
 }
 
 export type DomainErrorCode = keyof DomainErrorDetails;

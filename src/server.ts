@@ -186,6 +186,7 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
       redeemTokens,
       paymentTerms: stack.terms,
       payments: stack.service,
+      mandates: stack.mandates,
       facilitator: stack.facilitator,
       metrics,
       spending,

@@ -17,6 +17,7 @@ import { onboardCommand } from './commands/onboard.js';
 import { cardLimitCommand, sandboxCommand } from './commands/spend.js';
 import { askYesNo, cardClose } from './commands/card-close.js';
 import { approveCommand, confirmOnTerminal, rejectCommand, requestCommand, type CommandContext } from './commands/payment-requests.js';
+import { MANDATE_USAGE, clientForApi, mandateCommand } from './commands/mandate.js';
 
 const USAGE = `card402 — buy and manage virtual cards with USDC on Stellar (x402)
 
@@ -59,6 +60,7 @@ Owner-approved purchases (the owner pays from a link)
   request show <id>                  a payment request's status (and its card once completed)
   approve <approvalUrl> [-y]         review, confirm and pay a request with your wallet
   reject <approvalUrl>               reject a request; it can never be paid
+${MANDATE_USAGE}
 
 Options
   --json            machine-readable output on stdout
@@ -100,6 +102,9 @@ const OPTIONS = {
   'max-redemptions': { type: 'string' },
   note: { type: 'string' },
   'no-wait': { type: 'boolean' },
+  mandate: { type: 'string' },
+  days: { type: 'string' },
+  'off-chain': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -208,12 +213,10 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
     case 'close':
       return cardClose({ cardId: requireArg(second, 'card id'), yes: values.yes ?? false, interactive: Boolean(io.stdin.isTTY && io.stderr.isTTY), confirm: (q) => askYesNo(io, q), client, print: (d, h) => out.result(d, h) });
     case 'create': {
-      const result = await client.createCard({
-        amount: requireArg(values.amount, '--amount'),
-        nameOnCard: requireArg(values.name, '--name'),
-        email: requireArg(values.email, '--email'),
-        ...(values.owner ? { ownerAddress: values.owner } : {}),
-      });
+      const input = { amount: requireArg(values.amount, '--amount'), nameOnCard: requireArg(values.name, '--name'), email: requireArg(values.email, '--email') };
+      const result = values.mandate
+        ? await client.createCardWithMandate(values.mandate, input)
+        : await client.createCard({ ...input, ...(values.owner ? { ownerAddress: values.owner } : {}) });
       const env = result.detailsEnvelope;
       const summary = `card ${result.card.cardId} issued for ${result.card.nameOnCard}\n  balance ${dollars(result.card.balance)}, paid ${dollars(result.payment.amountCharged)} (tx ${result.payment.txHash})`;
       if (!env) {
@@ -229,7 +232,8 @@ async function cardCommand(args: string[], values: Values, client: Card402Client
     }
     case 'fund': {
       const id = requireArg(second, 'card id');
-      const result = await client.fundCard(id, requireArg(values.amount, '--amount'));
+      const amount = requireArg(values.amount, '--amount');
+      const result = values.mandate ? await client.fundCardWithMandate(values.mandate, id, amount) : await client.fundCard(id, amount);
       out.result(result, `funded ${dollars(result.fundedAmount)} → balance ${dollars(result.newBalance)} (paid ${dollars(result.payment.amountCharged)}, tx ${result.payment.txHash})`);
       return;
     }
@@ -376,6 +380,15 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
         return await approveCommand(rest[0], { yes: values.yes ?? false }, ctx);
       case 'reject':
         return await rejectCommand(rest[0], ctx);
+      case 'mandate': {
+        const client = makeClient(settings, io, progress, true);
+        return await mandateCommand(rest, {
+          values,
+          client,
+          clientFor: (apiUrl) => clientForApi({ apiUrl, rpcUrl: settings.rpcUrl, network: settings.network, signer: loadWallet(settings.walletFile) }),
+          out,
+        });
+      }
       default:
         throw new CliError(`unknown command ${command} (see card402 --help)`, EXIT.usage);
     }

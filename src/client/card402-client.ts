@@ -20,6 +20,8 @@ import {
   isRecord,
 } from './errors.js';
 import { walletAuthHeadersV2, type WalletSigner } from './wallet-auth.js';
+import { MANDATE_ID_HEADER, mandateApprovalSchema, mandateSchema, type CreateMandateRequest, type MandateApproval, type MandateView } from '../protocol/mandates.js';
+import { signApproveEntry } from './mandate-approval.js';
 import { PLACEHOLDER_SOURCE, createExactPayment, encodePayment } from './x402-payer.js';
 
 export interface SpendLimits {
@@ -63,6 +65,8 @@ const DEFAULT_SPEND_CAP_ATOMIC = 100n * ATOMIC_PER_USDC;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_PAYMENT_TIMEOUT_MS = 120_000;
 const MAX_RETRY_DELAY_MS = 5_000;
+/** How long an owner's signed mandate entry stays usable, in ledgers (about 5 minutes at 5 s). */
+const MANDATE_SIGNATURE_LEDGERS = 60;
 
 interface RawResponse {
   status: number;
@@ -128,6 +132,77 @@ export class Card402Client {
     const text = amountText(amount);
     const body: Api.FundCardRequest = { cardId };
     return this.paid(Api.fundCardResultSchema, `/cards/fund/tier/${text}`, body, priceCardFunding(text));
+  }
+
+  // --- mandates (issue 17) ---
+
+  /** As the agent: asks `ownerAddress` for a mandate; the owner approves it from `approvalUrl`. */
+  requestMandate(input: CreateMandateRequest): Promise<MandateView> {
+    return this.signed(mandateSchema, 'POST', '/mandates', input);
+  }
+
+  /** As its agent or its owner: the mandate, its spending per period and the allowance left on-chain. */
+  getMandate(id: string): Promise<MandateView> {
+    return this.signed(mandateSchema, 'GET', `/mandates/${encodeURIComponent(id)}`);
+  }
+
+  /** The approve the owner is asked to sign (public: the approval link is the capability). */
+  mandateApproval(id: string): Promise<MandateApproval> {
+    return this.json(mandateApprovalSchema, 'GET', `/mandates/${encodeURIComponent(id)}/approval`);
+  }
+
+  /**
+   * As the owner: signs the authorization entry of the mandate's `approve` and hands it to card402,
+   * which submits it (and pays the fee). Refuses to sign unless the approve is exactly what the
+   * mandate shows: this wallet as `from`, the mandate's spender and allowance, our USDC contract.
+   */
+  async approveMandate(id: string): Promise<MandateView> {
+    const signer = this.requireSigner();
+    const [mandate, approval] = await Promise.all([this.getMandate(id), this.mandateApproval(id)]);
+    const mismatch =
+      approval.from !== signer.publicKey() ? 'the approve is not for this wallet' :
+      approval.spender !== mandate.spender ? 'the spender differs from the mandate' :
+      approval.amountAtomic !== mandate.allowanceAtomic ? 'the amount differs from the mandate allowance' :
+      approval.contract !== this.asset ? 'the token is not the expected USDC contract' :
+      approval.networkPassphrase !== this.passphrase ? 'the network differs' : undefined;
+    if (mismatch) throw new Card402Error(`refusing to sign the mandate approval: ${mismatch}`);
+    const authEntry = await signApproveEntry(
+      { contract: approval.contract, from: approval.from, spender: approval.spender, amountAtomic: BigInt(approval.amountAtomic), liveUntilLedger: approval.liveUntilLedger },
+      signer,
+      approval.latestLedger + MANDATE_SIGNATURE_LEDGERS,
+      this.passphrase,
+    );
+    const res = await this.send('POST', `/mandates/${encodeURIComponent(id)}/approval`, JSON.stringify({ authEntry }), {});
+    if (res.status >= 400) throw new ApiError(res.status, res.body);
+    return parseBody(mandateSchema, res.body, 'POST', `/mandates/${id}/approval`);
+  }
+
+  /**
+   * As the owner: ends the mandate. With `onChain` (default), also signs `approve(owner, spender, 0, 0)`
+   * so card402 clears the allowance on the ledger (needs rpcUrl for the current ledger).
+   */
+  async revokeMandate(id: string, opts: { onChain?: boolean } = {}): Promise<MandateView> {
+    const signer = this.requireSigner();
+    let body: { authEntry?: string } = {};
+    if (opts.onChain ?? true) {
+      const mandate = await this.getMandate(id);
+      const latest = await this.rpc().latestLedger();
+      const authEntry = await signApproveEntry({ contract: mandate.asset, from: signer.publicKey(), spender: mandate.spender, amountAtomic: 0n, liveUntilLedger: 0 }, signer, latest + MANDATE_SIGNATURE_LEDGERS, this.passphrase);
+      body = { authEntry };
+    }
+    return this.signed(mandateSchema, 'DELETE', `/mandates/${encodeURIComponent(id)}`, body);
+  }
+
+  /** As the agent: a card paid from a mandate (the owner's allowance), no x402 payment. */
+  createCardWithMandate(mandateId: string, input: { amount: string | number; nameOnCard: string; email: string }): Promise<Api.CreateCardResult> {
+    const body: Api.CreateCardRequest = { nameOnCard: input.nameOnCard, email: input.email };
+    return this.signed(Api.createCardResultSchema, 'POST', `/cards/create/tier/${amountText(input.amount)}`, body, { [MANDATE_ID_HEADER]: mandateId, 'Idempotency-Key': randomUUID() });
+  }
+
+  /** As the agent: a top-up paid from a mandate. */
+  fundCardWithMandate(mandateId: string, cardId: string, amount: string | number): Promise<Api.FundCardResult> {
+    const body: Api.FundCardRequest = { cardId };
+    return this.signed(Api.fundCardResultSchema, 'POST', `/cards/fund/tier/${amountText(amount)}`, body, { [MANDATE_ID_HEADER]: mandateId, 'Idempotency-Key': randomUUID() });
   }
 
   // --- wallet-signed endpoints ---

@@ -26,6 +26,7 @@ export interface Database {
   card_authorizations: CardAuthorizationsTable;
   card_spend_entries: CardSpendEntriesTable;
   card_spend_totals: CardSpendTotalsTable;
+  mandates: MandatesTable;
 }
 
 /** `closed` is final (DELETE /cards/:cardId): nothing changes a closed card again. */
@@ -178,6 +179,10 @@ export interface PaymentsTable {
   updated_at: number;
   /** When a `failed` payment's verdict became final (no transfer exists, none can appear); null while watched. */
   fate_closed_at: number | null;
+  /** The mandate a purchase spends from (`transfer_from` of the owner's allowance); null for an x402 payment. */
+  mandate_id: string | null;
+  /** Who gets what was bought, when not the payer: the agent buying within its owner's mandate. */
+  holder: string | null;
 }
 
 export type PaymentRow = Selectable<PaymentsTable>;
@@ -400,3 +405,31 @@ export interface CardSpendTotalsTable {
   available_delta_cents: number;
   held_cents: number;
 }
+
+/** Where a mandate stands (src/mandates/state.ts lists the allowed changes). */
+export type MandatePhase = 'requires-verification' | 'active' | 'revoked' | 'expired';
+
+/** An owner's on-chain allowance to card402's mandate account, and the rules its agent buys within. */
+export interface MandatesTable {
+  id: string; // "md_" + 26 random base32 characters
+  agent_address: string; // the wallet that asked for it and buys within it
+  owner_address: string; // the wallet whose USDC it spends (`from` of approve and transfer_from)
+  spender_address: string; // card402's mandate account (`spender`)
+  asset: string; // the USDC contract
+  network: string;
+  rules_json: string; // [{period, amountCents}]
+  note: string | null;
+  allowance_atomic: string; // what the owner approves on-chain, bigint as decimal text
+  phase: MandatePhase;
+  end_reason: string | null; // why it was revoked: 'owner' (DELETE) or 'on_chain'
+  live_until_ledger: number | null; // the approve's expiration ledger
+  approve_tx_hash: string | null; // recorded before the approve is sent
+  approve_envelope_xdr: string | null;
+  approved_at: number | null;
+  revoke_tx_hash: string | null;
+  created_at: number;
+  expires_at: number;
+  updated_at: number;
+}
+
+export type MandateRow = Selectable<MandatesTable>;

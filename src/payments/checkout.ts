@@ -39,7 +39,7 @@ function admissionRefusal(admission: Exclude<Admission, 'ok'>): PaidOutcome {
   return admission === 'card_closed' ? { type: 'card_closed' } : { type: 'card_not_found' };
 }
 
-function fingerprint(request: PaidRequest): string {
+export function fingerprint(request: PaidRequest): string {
   return createHash('sha256')
     .update(JSON.stringify({ kind: request.product.kind, amount: request.price.totalAtomic.toString(), load: request.price.loadCents, body: request.body }))
     .digest('hex');
@@ -171,6 +171,8 @@ export class Checkout {
       created_at: nowMs,
       updated_at: nowMs,
       fate_closed_at: null,
+      mandate_id: null,
+      holder: null,
     };
     this.deps.inFlight.claim(paymentId);
     try {

@@ -28,6 +28,8 @@ export interface RecoveryDeps {
   fulfilment: FulfilmentDeps & { logger: Logger };
   refunds: Refunds;
   inFlight: InFlight;
+  /** Settles mandate payments (payments/mandate-checkout.ts): their envelope is ours, not the facilitator's. */
+  mandates?: { resumeSettling(payment: PaymentRow): Promise<void> } | undefined;
 }
 
 /**
@@ -86,6 +88,11 @@ export class Recovery {
   }
 
   private async resumeSettlement(payment: PaymentRow): Promise<void> {
+    if (payment.mandate_id) {
+      if (this.deps.mandates) await this.deps.mandates.resumeSettling(payment);
+      else this.deps.logger.error('a mandate payment is unfinished and this server does not serve mandates', { paymentId: payment.id });
+      return;
+    }
     const { facilitator } = this.deps;
     const nowMs = this.deps.clock.nowMs();
     const settled = (ledger: number) =>

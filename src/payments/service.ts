@@ -11,7 +11,10 @@ import type { Metrics } from '../metrics/index.js';
 import type { Treasury } from '../stellar/treasury.js';
 import type { PaymentTerms } from '../x402/challenge.js';
 import type { PaymentRequirements } from '../protocol/x402.js';
+import type { MandateService } from '../mandates/service.js';
+import type { MandateAccount } from '../stellar/mandate-account.js';
 import { Checkout } from './checkout.js';
+import { MandateCheckout, type MandateCall } from './mandate-checkout.js';
 import { PRODUCTS, ProductRegistry, type PaidProduct } from './products/index.js';
 import type { LedgerEvidence } from './fate.js';
 import { InFlight } from './in-flight.js';
@@ -52,6 +55,8 @@ export interface PaymentServiceDeps {
   pollIntervalMs?: number;
   sleep?: (ms: number) => Promise<void>;
   metrics?: Metrics | undefined;
+  /** Purchases within mandates (issue 17): the mandates and the account that spends their allowances. */
+  mandates?: { service: MandateService; account: MandateAccount } | undefined;
 }
 
 export interface TransferSimulator {
@@ -68,6 +73,7 @@ export interface TransferSimulator {
 export class PaymentService {
   private readonly checkout: Checkout;
   private readonly recovery: Recovery;
+  private readonly mandateCheckout: MandateCheckout | undefined;
   /** What this server sells; the paid routes are made from it. */
   readonly products: readonly PaidProduct<any>[];
   /** Sends closed cards' balances back to their owners (DELETE /cards/:cardId), with the refunds' machinery. */
@@ -103,6 +109,23 @@ export class PaymentService {
       sleep,
       metrics: deps.metrics,
     });
+    this.mandateCheckout = deps.mandates
+      ? new MandateCheckout({
+          db: deps.db,
+          clock: deps.clock,
+          logger: deps.logger,
+          terms: deps.terms,
+          issuer: deps.issuer,
+          mandates: deps.mandates.service,
+          account: deps.mandates.account,
+          fulfilment,
+          inFlight,
+          ledgerSeconds: deps.ledgerSeconds,
+          pollTimeoutMs,
+          pollIntervalMs,
+          sleep,
+        })
+      : undefined;
     const refunds = new Refunds({ db: deps.db, clock: deps.clock, logger: deps.logger, treasury: deps.treasury, pollTimeoutMs, pollIntervalMs, sleep, metrics: deps.metrics });
     this.closureRefunds = new ClosureRefunds({ db: deps.db, clock: deps.clock, logger: deps.logger, treasury: deps.treasury, pollTimeoutMs, pollIntervalMs, sleep, metrics: deps.metrics });
     this.recovery = new Recovery({
@@ -118,6 +141,7 @@ export class PaymentService {
       fulfilment,
       refunds,
       inFlight,
+      mandates: this.mandateCheckout,
     });
     this.checkout = new Checkout({
       db: deps.db,
@@ -143,6 +167,16 @@ export class PaymentService {
   /** One paid request: a 402 challenge, the card, or why not. */
   handle(call: PaidCall): Promise<PaidOutcome> {
     return this.checkout.handle(call);
+  }
+
+  /** A purchase within a mandate (X-MANDATE-ID): the card, or why not. Throws when mandates are not served. */
+  handleMandate(call: MandateCall): Promise<PaidOutcome> {
+    if (!this.mandateCheckout) throw new Error('this payment service has no mandates');
+    return this.mandateCheckout.handle(call);
+  }
+
+  get servesMandates(): boolean {
+    return this.mandateCheckout !== undefined;
   }
 
   /** Drives one unfinished payment as far as it can go now. Returns its status afterwards. */

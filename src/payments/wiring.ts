@@ -14,6 +14,8 @@ import { ChannelPool } from '../stellar/channels.js';
 import type { StellarKeys } from '../stellar/keys.js';
 import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
 import { Treasury } from '../stellar/treasury.js';
+import { MandateAccount } from '../stellar/mandate-account.js';
+import { MandateService } from '../mandates/service.js';
 import type { PaymentTerms } from '../x402/challenge.js';
 import type { PaidProduct } from './products/index.js';
 import { PaymentService } from './service.js';
@@ -32,6 +34,8 @@ export interface PaymentStack {
   treasury: Treasury;
   terms: PaymentTerms;
   rpc: SorobanRpc;
+  /** Mandates (issue 17), when the keys hold a mandate account. */
+  mandates?: MandateService | undefined;
 }
 
 /**
@@ -86,6 +90,24 @@ export function buildPaymentStack(args: {
         }));
   if (!args.facilitator && !config.x402.facilitatorUrl) args.metrics?.watchChannelPool(channels);
   const treasury = new Treasury({ rpc, keypair: keys.treasury, networkPassphrase, asset: terms.asset, maxFeeStroops: config.x402.maxFeeStroops });
+  const sleepOpt = args.sleep ? { sleep: args.sleep } : {};
+  const mandateAccount = keys.mandate
+    ? new MandateAccount({ rpc, keypair: keys.mandate, networkPassphrase, asset: terms.asset, maxFeeStroops: config.x402.maxFeeStroops })
+    : undefined;
+  const mandates = mandateAccount
+    ? new MandateService({
+        db: args.db,
+        clock: args.clock,
+        logger: args.logger,
+        account: mandateAccount,
+        network: config.stellar.network,
+        publicBaseUrl: config.publicBaseUrl,
+        ledgerSeconds: config.x402.ledgerSeconds,
+        pollTimeoutMs: config.settlement.pollTimeoutMs,
+        pollIntervalMs: config.settlement.pollIntervalMs,
+        ...sleepOpt,
+      })
+    : undefined;
   const service = new PaymentService({
     db: args.db,
     clock: args.clock,
@@ -106,8 +128,9 @@ export function buildPaymentStack(args: {
     pollIntervalMs: config.settlement.pollIntervalMs,
     ...(args.sleep ? { sleep: args.sleep } : {}),
     ...(args.metrics ? { metrics: args.metrics } : {}),
+    ...(mandates && mandateAccount ? { mandates: { service: mandates, account: mandateAccount } } : {}),
   });
-  return { service, facilitator, treasury, terms, rpc };
+  return { service, facilitator, treasury, terms, rpc, mandates };
 }
 
 /**

@@ -8,6 +8,8 @@ export interface StellarKeys {
   treasury: Keypair;
   channels: Keypair[];
   feePayer?: Keypair | undefined;
+  /** The mandate account (issue 17): spender of owners' allowances; absent, mandates are not served. */
+  mandate?: Keypair | undefined;
 }
 
 /** Funding on the local ledger: 10,000 XLM per generated account. */
@@ -40,9 +42,10 @@ export function loadStellarKeys(config: Config, logger: Logger): StellarKeys & {
     ? config.settlement.channelSecrets.map((s) => Keypair.fromSecret(s))
     : Array.from({ length: config.settlement.channelCount }, (_, i) => fromFile(`channel-${i + 1}`));
   const feePayer = config.settlement.feePayerSecret ? Keypair.fromSecret(config.settlement.feePayerSecret) : undefined;
-  const all = [treasury, ...channels, ...(feePayer ? [feePayer] : [])].map((k) => k.publicKey());
-  if (new Set(all).size !== all.length) throw new Error('treasury, channel and fee-payer accounts must all be different');
-  return { treasury, channels, feePayer, generated };
+  const mandate = config.mandates.accountSecret ? Keypair.fromSecret(config.mandates.accountSecret) : fromFile('mandate');
+  const all = [treasury, ...channels, ...(feePayer ? [feePayer] : []), mandate].map((k) => k.publicKey());
+  if (new Set(all).size !== all.length) throw new Error('treasury, channel, fee-payer and mandate accounts must all be different');
+  return { treasury, channels, feePayer, mandate, generated };
 }
 
 /**
@@ -51,7 +54,7 @@ export function loadStellarKeys(config: Config, logger: Logger): StellarKeys & {
  */
 export function prepareLocalKeys(config: Config, ledger: FundingLedger, logger: Logger): StellarKeys {
   const keys = loadStellarKeys(config, logger);
-  const accounts = [keys.treasury, ...keys.channels, ...(keys.feePayer ? [keys.feePayer] : [])];
+  const accounts = [keys.treasury, ...keys.channels, ...(keys.feePayer ? [keys.feePayer] : []), ...(keys.mandate ? [keys.mandate] : [])];
   for (const keypair of accounts) {
     if (ledger.xlmBalance(keypair.publicKey()) === 0n) {
       ledger.fundXlm(keypair.publicKey(), LOCAL_FUNDING_STROOPS);
@@ -64,5 +67,5 @@ export function prepareLocalKeys(config: Config, ledger: FundingLedger, logger: 
     channels: keys.channels.length,
     feePayer: keys.feePayer?.publicKey() ?? null,
   });
-  return { treasury: keys.treasury, channels: keys.channels, feePayer: keys.feePayer };
+  return { treasury: keys.treasury, channels: keys.channels, feePayer: keys.feePayer, mandate: keys.mandate };
 }

@@ -13,7 +13,7 @@ import { SandboxIssuer } from '../../src/cards/sandbox-issuer.js';
 import { walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
 import type { PaymentOverrides } from './payments.js';
 import { payAndFetch } from './pay-and-fetch.js';
-import { systemClock } from '../../src/clock.js';
+import { systemClock, type Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
 import type { Facilitator } from '../../src/facilitator/types.js';
@@ -69,6 +69,8 @@ export async function makePaidHarness(
     dbFile?: string;
     /** What the server sells (default: every product in src/payments/products). */
     products?: readonly PaidProduct<any>[];
+    /** The app's clock (default: the system's); the ledger keeps its own. */
+    clock?: Clock;
   } = {},
 ): Promise<PaidHarness> {
   const localnet = createLocalnet({
@@ -96,7 +98,8 @@ export async function makePaidHarness(
   const db = openDatabase(opts.dbFile ?? ':memory:');
   await migrateToLatest(db);
   const cipher = new CardDataCipher(randomBytes(32));
-  const issuer = new SandboxIssuer({ db, clock: systemClock, cipher, capacityCents: config.issuer.capacityCents });
+  const clock = opts.clock ?? systemClock;
+  const issuer = new SandboxIssuer({ db, clock, cipher, capacityCents: config.issuer.capacityCents });
   const baseFetch: FetchLike = (input, init) => fetch(input, init);
   const metrics = new Metrics();
   const facilitator = opts.facilitator ? await opts.facilitator({ rpcUrl: ledgerServer.rpcUrl, localnet }) : undefined;
@@ -104,7 +107,7 @@ export async function makePaidHarness(
     buildPaymentStack({
       config,
       db,
-      clock: systemClock,
+      clock,
       logger,
       keys,
       rpcUrl: ledgerServer.rpcUrl,
@@ -116,7 +119,7 @@ export async function makePaidHarness(
       metrics,
     });
   const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
-  const app = createApp({ config, db, clock: systemClock, logger, cardCipher: cipher, redeemTokens: new RedeemTokens({ current: randomBytes(32) }), paymentTerms: stack.terms, payments: stack.service, facilitator: stack.facilitator, metrics });
+  const app = createApp({ config, db, clock, logger, cardCipher: cipher, redeemTokens: new RedeemTokens({ current: randomBytes(32) }), paymentTerms: stack.terms, payments: stack.service, mandates: stack.mandates, facilitator: stack.facilitator, metrics });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });

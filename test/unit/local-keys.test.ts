@@ -26,7 +26,8 @@ describe('settlement keys for the embedded local ledger', () => {
     const logger = createMemoryLogger();
     const keys = prepareLocalKeys(config, localnet, logger);
     expect(keys.channels).toHaveLength(3);
-    for (const [name, kp] of [['treasury', keys.treasury], ...keys.channels.map((k, i) => [`channel-${i + 1}`, k] as const)] as const) {
+    expect(keys.mandate).toBeDefined();
+    for (const [name, kp] of [['treasury', keys.treasury], ['mandate', keys.mandate!], ...keys.channels.map((k, i) => [`channel-${i + 1}`, k] as const)] as const) {
       const file = path.join(dir, 'keys', `${name}.secret`);
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(readFileSync(file, 'utf8').trim()).toBe(kp.secret());
@@ -47,12 +48,16 @@ describe('settlement keys for the embedded local ledger', () => {
   it('uses configured secrets and refuses overlapping roles', () => {
     const treasury = Keypair.random();
     const channel = Keypair.random();
-    const config = loadConfig({ DATA_DIR: dataDir(), TREASURY_SECRET: treasury.secret(), CHANNEL_SECRETS: channel.secret() });
+    const mandate = Keypair.random();
+    const config = loadConfig({ DATA_DIR: dataDir(), TREASURY_SECRET: treasury.secret(), CHANNEL_SECRETS: channel.secret(), MANDATE_SECRET: mandate.secret() });
     const keys = loadStellarKeys(config, createMemoryLogger());
     expect(keys.treasury.publicKey()).toBe(treasury.publicKey());
     expect(keys.channels.map((k) => k.publicKey())).toEqual([channel.publicKey()]);
+    expect(keys.mandate?.publicKey()).toBe(mandate.publicKey());
     expect(keys.generated).toEqual([]);
     const clash = loadConfig({ DATA_DIR: dataDir(), TREASURY_SECRET: treasury.secret(), CHANNEL_SECRETS: treasury.secret() });
     expect(() => loadStellarKeys(clash, createMemoryLogger())).toThrow(/different/);
+    const mandateClash = loadConfig({ DATA_DIR: dataDir(), TREASURY_SECRET: treasury.secret(), MANDATE_SECRET: treasury.secret() });
+    expect(() => loadStellarKeys(mandateClash, createMemoryLogger())).toThrow(/different/);
   });
 });

@@ -46,6 +46,8 @@ function row(status: PaymentStatus): PaymentRow {
     created_at: 1,
     updated_at: 1,
     fate_closed_at: null,
+    mandate_id: null,
+    holder: null,
   };
 }
 

@@ -70,6 +70,14 @@ export const ERROR_CODES = [
   'INVALID_AGENT_PUBKEY',
   'SECRETS_SESSION_NOT_FOUND',
   'SECRETS_SESSION_NOT_USABLE',
+  // Mandates (issue 17).
+  'MANDATE_NOT_FOUND',
+  'MANDATE_NOT_ACTIVE',
+  'MANDATE_RULE_EXCEEDED',
+  'MANDATE_ALLOWANCE_EXHAUSTED',
+  'MANDATE_REVOKED',
+  'MANDATE_OWNER_FUNDS',
+  'INVALID_AUTH_ENTRY',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -125,6 +133,13 @@ export const STATUS_BY_CODE = {
   INVALID_AGENT_PUBKEY: 400,
   SECRETS_SESSION_NOT_FOUND: 404,
   SECRETS_SESSION_NOT_USABLE: 409,
+  MANDATE_NOT_FOUND: 404,
+  MANDATE_NOT_ACTIVE: 403,
+  MANDATE_RULE_EXCEEDED: 403,
+  MANDATE_ALLOWANCE_EXHAUSTED: 403,
+  MANDATE_REVOKED: 403,
+  MANDATE_OWNER_FUNDS: 403,
+  INVALID_AUTH_ENTRY: 400,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export interface AppErrorOptions {
@@ -244,6 +259,20 @@ export function domainErrorToAppError(err: AnyDomainError): AppError {
         headers: settlement ? { [PAYMENT_RESPONSE_HEADER]: encodeJsonHeader(settlement) } : {},
       });
     }
+    case 'mandate_not_found':
+      return new AppError('MANDATE_NOT_FOUND', message);
+    case 'mandate_not_active':
+      return new AppError('MANDATE_NOT_ACTIVE', message, { extra: { phase: err.details.phase } });
+    case 'mandate_rule_exceeded':
+      return new AppError('MANDATE_RULE_EXCEEDED', message, { extra: { period: err.details.period, remaining: err.details.remaining } });
+    case 'mandate_allowance_exhausted':
+      return new AppError('MANDATE_ALLOWANCE_EXHAUSTED', message);
+    case 'mandate_revoked':
+      return new AppError('MANDATE_REVOKED', message);
+    case 'mandate_owner_funds':
+      return new AppError('MANDATE_OWNER_FUNDS', message);
+    case 'invalid_auth_entry':
+      return new AppError('INVALID_AUTH_ENTRY', message, { extra: { reason: err.details.reason } });
   }
 }
 

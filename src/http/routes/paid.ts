@@ -9,6 +9,8 @@ import type { PaidRequest } from '../../payments/types.js';
 import { LEGACY_PAYMENT_HEADER, PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader, encodeJsonTextHeader } from '../../protocol/x402-codec.js';
 import type { PaymentRequired } from '../../protocol/x402.js';
 import type { WalletEnv } from '../../wallet-auth/middleware.js';
+import { DomainError } from '../../errors.js';
+import { MANDATE_ID_HEADER, isMandateId } from '../../protocol/mandates.js';
 import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { readJsonBody } from '../kernel/json-body.js';
@@ -43,7 +45,13 @@ function paidResponse(c: Context<AppEnv>, outcome: Extract<PaidAnswer, { type: '
   return c.json(outcome.body, outcome.httpStatus);
 }
 
-export function paidRoutes(deps: { config: Config; payments: PaymentService; authRead: MiddlewareHandler<WalletEnv> }) {
+export function paidRoutes(deps: {
+  config: Config;
+  payments: PaymentService;
+  authRead: MiddlewareHandler<WalletEnv>;
+  /** Purchases within a mandate are wallet-signed by the agent (single use), instead of paid. */
+  authSingleUse?: MiddlewareHandler<WalletEnv>;
+}) {
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
   const handle = async (c: Context<AppEnv>, request: PaidRequest) => {
@@ -58,6 +66,27 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
     throw paidRefusalError(outcome);
   };
 
+  // A purchase within a mandate (issue 17): the agent signs the request (wallet auth) and names the
+  // mandate; the owner pays from the allowance they approved on-chain, no x402 payment.
+  const handleMandate = async (c: Context<AppEnv>, request: PaidRequest, mandateId: string) => {
+    const auth = deps.authSingleUse;
+    if (!auth || !deps.payments.servesMandates || !isMandateId(mandateId)) throw new DomainError('mandate_not_found', 'mandate not found');
+    let response: Response | undefined;
+    await auth(c as unknown as Context<WalletEnv>, async () => {
+      const outcome = await deps.payments.handleMandate({
+        request,
+        agent: (c as unknown as Context<WalletEnv>).get('wallet').address,
+        mandateId,
+        idempotencyKey: idempotencyKeyOf(c),
+      });
+      if (outcome.type === 'payment_required') throw new Error('a mandate purchase never asks for a payment');
+      if (outcome.type === 'fulfilled') response = paidResponse(c, outcome);
+      else throw paidRefusalError(outcome);
+    });
+    if (!response) throw new Error('wallet auth passed without running the purchase');
+    return response;
+  };
+
   // One route per paid product (payments/products). Path and body are validated before any
   // payment is asked for or taken.
   for (const product of deps.payments.products) {
@@ -66,6 +95,8 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
     routes.post(route, async (c) => {
       const price = priced(priceOf(c.req.param() as Record<string, string>));
       const body = await readJsonBody(c, product.body);
+      const mandateId = requestHeader(c, MANDATE_ID_HEADER);
+      if (mandateId !== undefined) return handleMandate(c, { product, price, body }, mandateId);
       return handle(c, { product, price, body });
     });
   }
@@ -74,7 +105,9 @@ export function paidRoutes(deps: { config: Config; payments: PaymentService; aut
   routes.get('/payments/:paymentId', deps.authRead, async (c) => {
     const id = c.req.param('paymentId');
     const payment = isUuid(id) ? await deps.payments.paymentStatus(id) : undefined;
-    if (!payment || payment.payer !== c.get('wallet').address) throw new AppError('NOT_FOUND', 'payment not found');
+    const wallet = c.get('wallet').address;
+    // The payer, or the agent that bought within its owner's mandate (the holder).
+    if (!payment || (payment.payer !== wallet && payment.holder !== wallet)) throw new AppError('NOT_FOUND', 'payment not found');
     return c.json({
       paymentId: payment.id,
       kind: payment.kind,

@@ -27,8 +27,9 @@ export const createCard = defineProduct<CreateCardBody>({
         const cardId = randomUUID();
         const card: CardRow = {
           id: cardId,
-          agent_address: payment.payer,
-          owner_address: body.ownerAddress ?? payment.payer,
+          // Within a mandate the agent (holder) gets the card and the mandate's owner (payer) owns it.
+          agent_address: payment.holder ?? payment.payer,
+          owner_address: payment.mandate_id ? payment.payer : (body.ownerAddress ?? payment.payer),
           name_on_card: body.nameOnCard,
           email: body.email,
           status: 'active',
