@@ -37,6 +37,8 @@ import type { PaymentService } from './payments/service.js';
 import type { Facilitator } from './facilitator/types.js';
 import { facilitatorRoutes } from './http/routes/facilitator.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { docsRoutes } from './http/routes/docs.js';
+import { VERSION } from './version.js';
 import { requestMetrics } from './http/kernel/request-metrics.js';
 import { Metrics } from './metrics/index.js';
 import { countPaymentsByKindAndStatus } from './payments/repository.js';
@@ -151,6 +153,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (!deps.facilitator) throw new Error('FACILITATOR_SERVE=true needs the payment stack\'s facilitator in createApp(deps)');
     app.route('/facilitator', facilitatorRoutes({ facilitator: deps.facilitator, network: config.stellar.network, apiKeys: config.facilitatorApi.apiKeys }));
   }
+
+  app.route('/', docsRoutes({ app: () => app, version: VERSION, serverUrl: config.publicBaseUrl }));
 
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger));
   app.onError((err, c) => errorResponse(c, err, deps.logger));

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { addLedgerEntry, insertCard } from '../../cards/repository.js';
 import { CardNetworkIndex } from '../../cards/spend/network-index.js';
 import type { CardRow } from '../../db/schema.js';
-import { createCardRequestSchema } from '../../protocol/api.js';
+import { createCardRequestSchema, createCardResultSchema } from '../../protocol/api.js';
 import { priceCardCreation } from '../../protocol/money/pricing.js';
 import { cardView, paymentView } from '../views.js';
 import { defineProduct } from './product.js';
@@ -18,6 +18,7 @@ export const createCard = defineProduct<CreateCardBody>({
   description: 'Create a virtual card',
   successStatus: 201,
   body: createCardRequestSchema,
+  response: createCardResultSchema,
   price: (params) => priceCardCreation(params.amount ?? ''),
   async prepare(ctx, payment, body) {
     const issued = await ctx.issuer.issueCard({ requestKey: payment.id, nameOnCard: body.nameOnCard, email: body.email, loadCents: payment.load_cents });

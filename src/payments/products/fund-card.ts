@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { addLedgerEntry, cardBalanceCents, findCard } from '../../cards/repository.js';
-import { fundCardRequestSchema } from '../../protocol/api.js';
+import { fundCardRequestSchema, fundCardResultSchema } from '../../protocol/api.js';
 import { priceCardFunding } from '../../protocol/money/pricing.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
 import { paymentView } from '../views.js';
@@ -15,6 +15,7 @@ export const fundCard = defineProduct<FundCardBody>({
   description: 'Fund a virtual card',
   successStatus: 200,
   body: fundCardRequestSchema,
+  response: fundCardResultSchema,
   price: (params) => priceCardFunding(params.amount ?? ''),
   // The card must exist before anything is asked for, and funding a card the payer neither holds
   // nor owns is refused before any money moves: 404 both, as for an unknown card.
