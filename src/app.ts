@@ -38,6 +38,8 @@ import type { Facilitator } from './facilitator/types.js';
 import { facilitatorRoutes } from './http/routes/facilitator.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { docsRoutes } from './http/routes/docs.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
+import { WebhookService } from './webhooks/service.js';
 import { VERSION } from './version.js';
 import { requestMetrics } from './http/kernel/request-metrics.js';
 import { Metrics } from './metrics/index.js';
@@ -146,6 +148,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   if (config.spending.issuerSecret) {
     app.route('/', issuerRoutes({ spending, clock, secret: config.spending.issuerSecret, maxSkewSeconds: config.spending.issuerMaxSkewSeconds }));
   }
+  const webhooks = new WebhookService({
+    db,
+    clock,
+    masterKey: deps.cardCipher.deriveKey('webhook-secrets'),
+    allowPrivateAddresses: config.webhooks.allowPrivateAddresses,
+    maxEndpointsPerWallet: config.webhooks.maxEndpointsPerWallet,
+  });
+  app.route('/', webhookRoutes({ webhooks, ...walletAuth }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead }));
   if (deps.payments) app.route('/', ownerApprovalRoutes({ config, db, clock, payments: deps.payments, ...walletAuth }));
 

@@ -58,6 +58,13 @@ export interface DomainErrorDetails {
   payment_request_wrong_payer: Record<string, never>;
   /** The owner's wallet cannot make the transfer (simulation refused it, e.g. too little USDC). */
   payment_request_unpayable: Record<string, never>;
+  // Signed webhooks (issue 19).
+  /** Unknown id, or another wallet's endpoint: one answer for both. */
+  webhook_not_found: Record<string, never>;
+  /** A URL card402 will not deliver to (scheme, or a loopback/private address without WEBHOOK_ALLOW_PRIVATE_ADDRESSES). */
+  webhook_url_refused: Record<string, never>;
+  /** The wallet has as many endpoints as allowed. */
+  webhook_limit_reached: { max: number };
 }
 
 export type DomainErrorCode = keyof DomainErrorDetails;

@@ -1,3 +1,4 @@
+import { recordEvent } from '../../webhooks/events.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { addLedgerEntry, insertCard } from '../../cards/repository.js';
@@ -46,6 +47,7 @@ export const createCard = defineProduct<CreateCardBody>({
         if (payment.load_cents > 0) {
           await addLedgerEntry(trx, { cardId, kind: 'initial_load', amountCents: payment.load_cents, paymentId: payment.id, description: 'initial load', nowMs });
         }
+        await recordEvent(trx, { type: 'card.created', cardId, data: { cardId, status: card.status, balanceCents: payment.load_cents, paymentId: payment.id }, nowMs });
         return { cardId, body: { success: true, card: cardView(card, payment.load_cents), payment: paymentView(payment) } };
       },
     };

@@ -1,3 +1,4 @@
+import { recordEvent } from '../../webhooks/events.js';
 import type { z } from 'zod';
 import { addLedgerEntry, cardBalanceCents, findCard } from '../../cards/repository.js';
 import { fundCardRequestSchema, fundCardResultSchema } from '../../protocol/api.js';
@@ -38,6 +39,7 @@ export const fundCard = defineProduct<FundCardBody>({
         if ((await findCard(trx, card.id))?.status === 'closed') throw new Error(`card ${card.id} was closed before payment ${payment.id} could fund it`);
         await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up', nowMs });
         const newBalance = await cardBalanceCents(trx, card.id, nowMs);
+        await recordEvent(trx, { type: 'card.funded', cardId: card.id, data: { cardId: card.id, amountCents: payment.load_cents, balanceCents: newBalance, paymentId: payment.id }, nowMs });
         return {
           cardId: card.id,
           body: {
