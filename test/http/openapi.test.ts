@@ -38,6 +38,14 @@ describe('GET /openapi.json', () => {
     expect(missing, 'add describeRoute({...}) as the first handler of these routes (src/http/openapi/route-doc.ts)').toEqual([]);
   });
 
+  it('also describes the routes only some configurations serve (sandbox card network, issuer endpoint)', async () => {
+    const { app } = await makeTestApp({ sandboxCardNetwork: true, env: { ISSUER_AUTH_SECRET: 'issuer-secret-0123456789abcdefghijklmnop' } });
+    const fresh = buildOpenApiDocument(app, { version: 't', serverUrl: 'http://t' });
+    const endpoints = registeredEndpoints(app);
+    expect(endpoints.map((e) => e.path)).toEqual(expect.arrayContaining(['/sandbox/authorizations', '/issuer/authorizations']));
+    expect(endpoints.filter((e) => !documented(fresh).has(`${e.method} ${openApiPath(e.path)}`))).toEqual([]);
+  });
+
   it('the check fails for a route registered without a description', async () => {
     const { app } = await makeTestApp();
     app.get('/undocumented/:thing', (c) => c.text('x'));

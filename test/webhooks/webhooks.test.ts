@@ -77,7 +77,7 @@ describe('signed webhooks', () => {
       expect(r.headers['content-type']).toBe('application/json');
     }
     expect(new Set(events(receiver).map((e) => e.id)).size).toBe(3);
-    expect(events(receiver).find((e) => e.type === 'card.frozen')!.data).toEqual({ cardId, status: 'frozen', by: agent.publicKey() });
+    expect(events(receiver).find((e) => e.type === 'card.frozen')!.data).toEqual({ cardId, status: 'frozen', by: agent.publicKey(), role: 'owner' });
     // No card data in any event.
     const raw = receiver.received.map((r) => r.body).join('\n');
     const row = await t.db.selectFrom('cards').select('last_four').where('id', '=', cardId).executeTakeFirstOrThrow();
