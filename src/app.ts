@@ -37,6 +37,10 @@ import type { PaymentService } from './payments/service.js';
 import type { Facilitator } from './facilitator/types.js';
 import { facilitatorRoutes } from './http/routes/facilitator.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { docsRoutes } from './http/routes/docs.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
+import { WebhookService } from './webhooks/service.js';
+import { VERSION } from './version.js';
 import { requestMetrics } from './http/kernel/request-metrics.js';
 import { Metrics } from './metrics/index.js';
 import { countPaymentsByKindAndStatus } from './payments/repository.js';
@@ -147,6 +151,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   if (config.spending.issuerSecret) {
     app.route('/', issuerRoutes({ spending, clock, secret: config.spending.issuerSecret, maxSkewSeconds: config.spending.issuerMaxSkewSeconds }));
   }
+  const webhooks = new WebhookService({
+    db,
+    clock,
+    masterKey: deps.cardCipher.deriveKey('webhook-secrets'),
+    allowPrivateAddresses: config.webhooks.allowPrivateAddresses,
+    maxEndpointsPerWallet: config.webhooks.maxEndpointsPerWallet,
+  });
+  app.route('/', webhookRoutes({ webhooks, ...walletAuth }));
   if (deps.payments) app.route('/', paidRoutes({ config: deps.config, payments: deps.payments, authRead: walletAuth.authRead, authSingleUse: walletAuth.authSingleUse }));
   if (deps.mandates) app.route('/', mandateRoutes({ mandates: deps.mandates, clock, ...walletAuth }));
   if (deps.payments) app.route('/', ownerApprovalRoutes({ config, db, clock, payments: deps.payments, ...walletAuth }));
@@ -155,6 +167,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (!deps.facilitator) throw new Error('FACILITATOR_SERVE=true needs the payment stack\'s facilitator in createApp(deps)');
     app.route('/facilitator', facilitatorRoutes({ facilitator: deps.facilitator, network: config.stellar.network, apiKeys: config.facilitatorApi.apiKeys }));
   }
+
+  app.route('/', docsRoutes({ app: () => app, version: VERSION, serverUrl: config.publicBaseUrl }));
 
   app.notFound((c) => errorResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), deps.logger));
   app.onError((err, c) => errorResponse(c, err, deps.logger));

@@ -91,6 +91,12 @@ const envSchema = z.object({
     .optional(),
   // --- Integration surface: Prometheus metrics (issue 19) ---
   METRICS_SERVE: z.enum(['true', 'false']).default('false'),
+  // --- Integration surface: signed webhooks (issue 19) ---
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: z.enum(['true', 'false']).default('false'),
+  WEBHOOK_TIMEOUT_MS: positiveInt.max(60_000).default(10_000),
+  WEBHOOK_RETRY_BASE_SECONDS: positiveInt.max(3600).default(30),
+  WEBHOOK_DISPATCH_INTERVAL_MS: positiveInt.default(1_000),
+  WEBHOOK_MAX_ENDPOINTS_PER_WALLET: positiveInt.max(100).default(10),
   METRICS_TOKEN: z.string().regex(/^[^\s]{16,}$/, 'expected a token of at least 16 characters, no spaces').optional(),
   // Mandates (issue 17): the spender owners approve, and the source of every mandate transaction.
   MANDATE_SECRET: z.string().regex(/^S[A-Z2-7]{55}$/, 'expected a Stellar secret seed (S...)').optional(),
@@ -179,6 +185,15 @@ function toConfig(env: z.infer<typeof envSchema>) {
       serve: env.FACILITATOR_SERVE === 'true',
       /** Bearer tokens a caller must present; empty: anyone may call it. Never logged. */
       apiKeys: env.FACILITATOR_API_KEYS?.split(',') ?? [],
+    },
+    /** Signed webhooks: delivery settings (src/webhooks). */
+    webhooks: {
+      /** Deliver to loopback/private addresses and plain http (local development only). */
+      allowPrivateAddresses: env.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true',
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE_SECONDS * 1000,
+      dispatchIntervalMs: env.WEBHOOK_DISPATCH_INTERVAL_MS,
+      maxEndpointsPerWallet: env.WEBHOOK_MAX_ENDPOINTS_PER_WALLET,
     },
     /** GET /metrics (Prometheus), off by default; behind a bearer token when one is set. */
     metrics: {

@@ -72,6 +72,13 @@ export interface DomainErrorDetails {
   mandate_owner_funds: Record<string, never>;
   /** A signed authorization entry that is not what the mandate asks the owner to sign. */
   invalid_auth_entry: { reason: string };
+  // Signed webhooks (issue 19).
+  /** Unknown id, or another wallet's endpoint: one answer for both. */
+  webhook_not_found: Record<string, never>;
+  /** A URL card402 will not deliver to (scheme, or a loopback/private address without WEBHOOK_ALLOW_PRIVATE_ADDRESSES). */
+  webhook_url_refused: Record<string, never>;
+  /** The wallet has as many endpoints as allowed. */
+  webhook_limit_reached: { max: number };
 }
 
 export type DomainErrorCode = keyof DomainErrorDetails;

@@ -17,6 +17,7 @@ import { migrateToLatest, openDatabase } from './db/open.js';
 import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/kernel/serve.js';
 import { Metrics } from './metrics/index.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { loadLocalnetEnv, localnetSettings, type LocalnetSettings } from './localnet/config.js';
 import { createLocalnet, localnetNetwork, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { StellarNetwork } from './protocol/networks.js';
@@ -164,6 +165,17 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.
     const reconciler = await startPaymentRuntime(stack.service, config, logger);
     teardown.add(() => reconciler.stop());
+    // The webhook outbox: deliveries a previous process left pending (or in flight) are sent from here.
+    const webhookDispatcher = new WebhookDispatcher({
+      db,
+      clock,
+      logger,
+      masterKey: cardCipher.deriveKey('webhook-secrets'),
+      allowPrivateAddresses: config.webhooks.allowPrivateAddresses,
+      timeoutMs: config.webhooks.timeoutMs,
+      retryBaseMs: config.webhooks.retryBaseMs,
+    }).start(config.webhooks.dispatchIntervalMs);
+    teardown.add(() => webhookDispatcher.stop());
 
     // Finished card and secrets sessions are scrubbed at start-up, then on schedule.
     const sweeper = await startSessionSweeper({ db, clock, logger, intervalMs: config.cardSessions.sweepIntervalMs });

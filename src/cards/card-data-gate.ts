@@ -1,3 +1,4 @@
+import { recordEvent } from '../webhooks/events.js';
 import type { Kysely } from 'kysely';
 import type { CardDataPath, CardRow, Database, DetailsAccessOutcome } from '../db/schema.js';
 import { DomainError } from '../errors.js';
@@ -178,6 +179,8 @@ export class CardDataGate {
     await spendDetailsNonce(trx, { cardId: card.id, nonceHash: steps.slotHash, wallet, nowMs });
     await steps.onGranted?.(card);
     await audit('granted');
+    // Owners hear of every release of their card's data, from the transaction that released it.
+    await recordEvent(trx, { type: 'card.details_accessed', cardId: card.id, data: { cardId: card.id, wallet, path: attempt.path }, nowMs });
     return { card, details };
   }
 }

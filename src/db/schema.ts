@@ -27,6 +27,10 @@ export interface Database {
   card_spend_entries: CardSpendEntriesTable;
   card_spend_totals: CardSpendTotalsTable;
   mandates: MandatesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 /** `closed` is final (DELETE /cards/:cardId): nothing changes a closed card again. */
@@ -433,3 +437,52 @@ export interface MandatesTable {
 }
 
 export type MandateRow = Selectable<MandatesTable>;
+// --- Signed webhooks (src/webhooks) ---
+
+export interface WebhookEndpointsTable {
+  id: string; // we_<32 hex>
+  wallet_address: string; // the wallet that registered it; it hears about its cards (holder or owner)
+  url: string;
+  events: string; // JSON array of event types
+  created_at: number;
+}
+
+/** The outbox: one row per event, written in the transaction of the change it reports. */
+export interface WebhookEventsTable {
+  id: string; // evt_<32 hex>: the receiver's dedupe key
+  type: string;
+  card_id: string | null;
+  data: string; // JSON, never card data
+  created_at: number;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_id: string;
+  endpoint_id: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  lease_token: string | null;
+  locked_until: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  created_at: number;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  started_at: number;
+  status_code: number | null;
+  error: string | null;
+}
+
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+export type WebhookEventRow = Selectable<WebhookEventsTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;

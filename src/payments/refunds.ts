@@ -1,3 +1,4 @@
+import { recordEvent } from '../webhooks/events.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { PaymentRow } from '../db/schema.js';
@@ -106,7 +107,18 @@ function paymentRefundRecords(db: Db, logger: Logger): RefundRecords {
     },
     replace: (id, expectedTxHash, next) => replaceRefund(db, id, expectedTxHash, next),
     async markRefunded(id, _txHash, nowMs) {
-      await transitionPayment(db, id, ['refunding'], { status: 'refunded', updated_at: nowMs });
+      // The refunded status and its webhook event (to the payer, and the card's wallets if any) in one transaction.
+      await db.transaction().execute(async (trx) => {
+        if (!(await transitionPayment(trx, id, ['refunding'], { status: 'refunded', updated_at: nowMs }))) return;
+        const payment = (await findPayment(trx, id))!;
+        await recordEvent(trx, {
+          type: 'payment.refunded',
+          cardId: payment.card_id,
+          wallets: [payment.payer],
+          data: { paymentId: id, kind: payment.kind, payer: payment.payer, amountAtomic: payment.amount_atomic, refundTxHash: payment.refund_tx_hash },
+          nowMs,
+        });
+      });
       logger.warn('payment refunded on-chain', { paymentId: id });
     },
   };

@@ -34,6 +34,8 @@ export interface PaidHarness {
   db: Db;
   keys: StellarKeys;
   issuer: SandboxIssuer;
+  /** The card data cipher the app uses (and derives its other keys from). */
+  cipher: CardDataCipher;
   stack: PaymentStack;
   app: ReturnType<typeof createApp>;
   /** Base URL of the app served over real HTTP. */
@@ -132,6 +134,7 @@ export async function makePaidHarness(
     db,
     keys,
     issuer,
+    cipher,
     stack,
     app,
     baseUrl,

@@ -1,3 +1,4 @@
+import { recordEvent } from '../../webhooks/events.js';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { Db } from '../../db/open.js';
@@ -247,7 +248,10 @@ export class SpendingService {
         });
       }
       await writeControls(trx, card.id, after, nowMs);
-      if (status !== card.status) await setCardStatus(trx, card.id, status, nowMs);
+      if (status !== card.status) {
+        await setCardStatus(trx, card.id, status, nowMs);
+        await recordEvent(trx, { type: status === 'frozen' ? 'card.frozen' : 'card.unfrozen', cardId: card.id, data: { cardId: card.id, status, by: wallet, role }, nowMs });
+      }
       return { card: { ...card, status, updated_at: status !== card.status ? nowMs : card.updated_at }, controls: after };
     });
   }

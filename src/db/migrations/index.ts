@@ -13,6 +13,7 @@ import * as cardSpending from './2026-11-30-10-card-spending.js';
 import * as cardDataPaths from './2026-11-30-30-card-data-paths.js';
 import * as cardSpendTotals from './2026-11-30-11-card-spend-totals.js';
 import * as mandates from './2026-11-30-51-mandates.js';
+import * as webhooks from './2026-11-30-60-webhooks.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30-30-card-data-paths': cardDataPaths,
   '2026-11-30-41-payment-requests': paymentRequests,
   '2026-11-30-51-mandates': mandates,
+  '2026-11-30-60-webhooks': webhooks,
 };

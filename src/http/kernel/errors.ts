@@ -237,6 +237,12 @@ export function domainErrorToAppError(err: AnyDomainError): AppError {
     case 'idempotency_conflict':
     case 'purchase_unavailable':
       return new AppError('CONFLICT', message);
+    case 'webhook_not_found':
+      return new AppError('NOT_FOUND', message);
+    case 'webhook_url_refused':
+      return new AppError('VALIDATION_ERROR', message);
+    case 'webhook_limit_reached':
+      return new AppError('CONFLICT', message, { extra: { max: err.details.max } });
     case 'payment_request_not_found':
       return new AppError('PAYMENT_REQUEST_NOT_FOUND', message);
     case 'payment_request_closed':

@@ -6,6 +6,8 @@ import { approvalNotFoundPage, approvalPage } from '../pages/approve-page.js';
 import { assetCache } from '../pages/static-files.js';
 import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
+import { z } from 'zod';
+import { describeRoute } from '../openapi/route-doc.js';
 
 /**
  * The page's own policy, stricter where it can be and open only where the page needs it: scripts
@@ -21,13 +23,20 @@ export function approvePageRoutes(deps: { requests: PaymentRequestService }) {
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
   const asset = assetCache();
 
-  routes.get('/approve/assets/:name', (c) => {
+  routes.get('/approve/assets/:name', describeRoute({
+    summary: "The approval page's scripts and style", tags: ['payment requests'], auth: 'none', params: { name: 'a file of the page' },
+    responses: { 200: { description: 'the file', contentType: 'text/javascript' } }, errors: ['NOT_FOUND'],
+  }), (c) => {
     const file = asset(c.req.param('name'));
     if (!file) throw new AppError('NOT_FOUND', 'no such file');
     return c.body(new Uint8Array(file.body), 200, { 'Content-Type': file.contentType });
   });
 
-  routes.get('/approve/:id', async (c) => {
+  routes.get('/approve/:id', describeRoute({
+    summary: 'The approval page the owner opens from the link', tags: ['payment requests'], auth: 'none', params: { id: 'the payment request id (pr_…)' },
+    query: z.object({ token: z.string().describe('the approval token from the link') }),
+    responses: { 200: { description: 'HTML', contentType: 'text/html' }, 404: { description: 'HTML: no such request', contentType: 'text/html' } },
+  }), async (c) => {
     c.header('Content-Security-Policy', APPROVAL_PAGE_CSP);
     c.header('X-Frame-Options', 'DENY');
     const id = c.req.param('id');

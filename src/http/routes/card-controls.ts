@@ -1,3 +1,5 @@
+import { controlsResponseSchema } from '../../protocol/spending.js';
+import { describeRoute } from '../openapi/route-doc.js';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { SpendingService } from '../../cards/spend/service.js';
 import { cardControlsPatchSchema, type ControlsResponse } from '../../protocol/spending.js';
@@ -20,7 +22,10 @@ export interface CardControlsRoutesDeps {
  */
 export function cardControlsRoutes(deps: CardControlsRoutesDeps) {
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
-  routes.patch('/cards/:cardId', deps.authSingleUse, deps.idempotent, async (c) => {
+  routes.patch('/cards/:cardId', describeRoute({
+    summary: 'Change spend controls and lock (the holder may only tighten)', tags: ['spending'], auth: 'wallet', params: { cardId: 'the card id (UUID)' }, headers: [{ name: 'Idempotency-Key', description: 'optional: a retry with the same key gets the first answer' }], body: cardControlsPatchSchema,
+    responses: { 200: { description: 'the card status and its controls', schema: controlsResponseSchema } }, errors: ['CARD_NOT_FOUND', 'OWNER_ONLY', 'FORBIDDEN', 'CONFLICT'],
+  }), deps.authSingleUse, deps.idempotent, async (c) => {
     const { expiresAt, ...patch } = await readJsonBody(c, cardControlsPatchSchema);
     const { card, controls } = await deps.spending.updateControls(c.get('wallet').address, c.req.param('cardId'), {
       ...patch,

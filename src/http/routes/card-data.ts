@@ -1,3 +1,4 @@
+import { describeRoute } from '../openapi/route-doc.js';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { CardSessionService, CardSessionView } from '../../cards/sessions/card-sessions.js';
 import type { SecretsSessionService } from '../../cards/sessions/secrets-sessions.js';
@@ -43,18 +44,27 @@ export function cardDataRoutes(deps: CardDataRoutesDeps) {
   const { sessions, secrets, authRead, authSingleUse, authDetails } = deps;
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
-  routes.post('/cards/:cardId/sessions', authSingleUse, async (c) => {
+  routes.post('/cards/:cardId/sessions', describeRoute({
+    summary: 'Create a card session (a scoped redeem token for the card data)', tags: ['card data'], auth: 'wallet', params: { cardId: 'the card id (UUID)' }, body: api.createCardSessionBodySchema,
+    responses: { 201: { description: 'the session and its redeem token (shown once)', schema: api.createdCardSessionSchema } }, errors: ['CARD_NOT_FOUND', 'DETAILS_REVOKED', 'CONFLICT'],
+  }), authSingleUse, async (c) => {
     const body = await readJsonBody(c, api.createCardSessionBodySchema);
     const created = await sessions.create(c.get('wallet').address, c.req.param('cardId'), body);
     return c.json({ session: sessionJson(created.session), redeemToken: created.redeemToken } satisfies api.CreatedCardSession, 201);
   });
 
-  routes.get('/card-sessions/:sessionId', authRead, async (c) => {
+  routes.get('/card-sessions/:sessionId', describeRoute({
+    summary: 'A card session', tags: ['card data'], auth: 'wallet', params: { sessionId: 'the session id' },
+    responses: { 200: { description: 'the session', schema: api.cardSessionResponseSchema } }, errors: ['NOT_FOUND'],
+  }), authRead, async (c) => {
     const session = await sessions.get(c.get('wallet').address, c.req.param('sessionId'));
     return c.json({ session: sessionJson(session) } satisfies api.CardSessionResponse);
   });
 
-  routes.get('/card-sessions/:sessionId/redemptions', authRead, async (c) => {
+  routes.get('/card-sessions/:sessionId/redemptions', describeRoute({
+    summary: "A card session's redemptions", tags: ['card data'], auth: 'wallet', params: { sessionId: 'the session id' },
+    responses: { 200: { description: 'its redemptions', schema: api.cardSessionRedemptionsSchema } }, errors: ['NOT_FOUND'],
+  }), authRead, async (c) => {
     const result = await sessions.redemptions(c.get('wallet').address, c.req.param('sessionId'));
     return c.json({
       sessionId: result.session.id,
@@ -64,7 +74,12 @@ export function cardDataRoutes(deps: CardDataRoutesDeps) {
 
   // The scoped token alone authorizes a redemption (no wallet signature): whoever the creator gave
   // it to redeems it, as with Flowglad's card sessions.
-  routes.post('/card-sessions/:sessionId/redeem', async (c) => {
+  routes.post('/card-sessions/:sessionId/redeem', describeRoute({
+    summary: 'Redeem a card session with its redeem token (Bearer)', tags: ['card data'], auth: 'none', params: { sessionId: 'the session id' },
+    headers: [{ name: 'Authorization', required: true, description: 'Bearer <redeem token>' }, { name: 'X-AGENT-PUBKEY', description: 'optional X25519 key: the details come sealed to it' }],
+    responses: { 200: { description: 'the card data (or sealed)', schema: api.redeemedCardSessionSchema.or(api.sealedRedeemedCardSessionSchema) } },
+    errors: ['UNAUTHORIZED', 'NOT_FOUND', 'CONFLICT', 'DETAILS_REVOKED', 'DETAILS_RATE_LIMITED'],
+  }), async (c) => {
     const token = requestHeader(c, SCOPED_TOKEN_HEADER)?.trim();
     if (!token) throw new AppError('SCOPED_TOKEN_MISSING', `${SCOPED_TOKEN_HEADER} is required`);
     const sealer = sealerFor(c);
@@ -80,12 +95,18 @@ export function cardDataRoutes(deps: CardDataRoutesDeps) {
     return c.json({ session, details } satisfies api.RedeemedCardSession);
   });
 
-  routes.post('/cards/secrets/session', authSingleUse, async (c) => {
+  routes.post('/cards/secrets/session', describeRoute({
+    summary: 'Open a secrets session (a key the card secrets are encrypted to)', tags: ['card data'], auth: 'wallet',
+    responses: { 201: { description: 'the session id and its key', schema: api.secretsSessionSchema } },
+  }), authSingleUse, async (c) => {
     const created = await secrets.create(c.get('wallet').address);
     return c.json({ sessionId: created.sessionId, secretKey: created.secretKey, expiresAt: iso(created.expiresAtMs) } satisfies api.SecretsSession, 201);
   });
 
-  routes.post('/cards/:cardId/secrets', authDetails, async (c) => {
+  routes.post('/cards/:cardId/secrets', describeRoute({
+    summary: 'Card secrets encrypted to a secrets session', tags: ['card data'], auth: 'wallet', params: { cardId: 'the card id (UUID)' }, body: api.revealSecretsRequestSchema,
+    responses: { 200: { description: 'the encrypted secrets', schema: api.cardSecretsSchema } }, errors: ['CARD_NOT_FOUND', 'NOT_FOUND', 'DETAILS_REVOKED', 'DETAILS_RATE_LIMITED'],
+  }), authDetails, async (c) => {
     const { sessionId } = await readJsonBody(c, api.revealSecretsRequestSchema);
     const answer = await secrets.reveal({
       wallet: c.get('wallet').address,

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { decodeMovementCursor, MOVEMENT_CURSOR, type CardManagementService, type CardSummary, type CardView, type Movement } from '../../cards/management.js';
 import type { SpendingService } from '../../cards/spend/service.js';
 import { cardDetailsView } from '../../protocol/api.js';
+import * as schemas from '../../protocol/api.js';
+import { describeRoute } from '../openapi/route-doc.js';
 import type * as api from '../../protocol/api.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
 import type { SealedDetailsResponse } from '../../protocol/sealed.js';
@@ -145,7 +147,12 @@ export function cardRoutes(deps: CardRoutesDeps) {
   const { cards, spending, authRead, authSingleUse, authDetails, idempotent } = deps;
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
-  routes.get('/cards', authRead, async (c) => {
+  routes.get('/cards', describeRoute({
+    summary: 'List your cards',
+    description: 'The cards this wallet holds (bought); `?role=owner`: cards other wallets bought and named this wallet owner of.',
+    tags: ['cards'], auth: 'wallet', query: listQuery,
+    responses: { 200: { description: 'the cards (with role=owner: `{role, description, cards}`)', schema: schemas.cardListSchema.or(schemas.assignedCardListSchema) } },
+  }), authRead, async (c) => {
     const { role } = parseQuery(c, listQuery);
     const wallet = c.get('wallet').address;
     if (role === 'owner') {
@@ -160,7 +167,10 @@ export function cardRoutes(deps: CardRoutesDeps) {
     return c.json({ cards: list.map(summaryJson) } satisfies api.CardList);
   });
 
-  routes.get('/cards/:cardId', authRead, async (c) => {
+  routes.get('/cards/:cardId', describeRoute({
+    summary: 'Get a card', tags: ['cards'], auth: 'wallet', params: { cardId: 'the card id (UUID)' },
+    responses: { 200: { description: 'the card', schema: schemas.cardResponseSchema } }, errors: ['CARD_NOT_FOUND'],
+  }), authRead, async (c) => {
     const card = await cards.getCard(c.get('wallet').address, c.req.param('cardId'));
     return c.json({ card: cardJson(card) } satisfies api.CardResponse);
   });
@@ -174,7 +184,14 @@ export function cardRoutes(deps: CardRoutesDeps) {
     await next();
   };
 
-  routes.get('/cards/:cardId/details', noHead, authDetails, async (c) => {
+  routes.get('/cards/:cardId/details', describeRoute({
+    summary: 'Read card details (number, CVV, expiry, billing address)',
+    description: 'Needs a fresh UUIDv4 in X-AGENT-NONCE; at most DETAILS_NONCES_PER_WINDOW (5) nonces per wallet per card per hour; every attempt is audited.',
+    tags: ['cards'], auth: 'wallet', params: { cardId: 'the card id (UUID)' },
+    headers: [{ name: DETAILS_NONCE_HEADER, required: true, description: 'a fresh UUID v4, used once', schema: { type: 'string', format: 'uuid' } }],
+    responses: { 200: { description: 'the card data', schema: schemas.cardDetailsResponseSchema } },
+    errors: ['CARD_NOT_FOUND', 'DETAILS_REVOKED', 'INVALID_NONCE', 'REPLAY_REJECTED', 'DETAILS_RATE_LIMITED'],
+  }), noHead, authDetails, async (c) => {
     // Parsed and prepared before the card is touched: a bad key spends nothing.
     const sealer = sealerFor(c);
     const details = await cards.readDetails({
@@ -191,20 +208,32 @@ export function cardRoutes(deps: CardRoutesDeps) {
 
   // ASG's freeze and unfreeze: PATCH status locked / active, with the same roles.
   for (const [action, status] of [['freeze', 'locked'], ['unfreeze', 'active']] as const) {
-    routes.post(`/cards/:cardId/${action}`, authSingleUse, idempotent, async (c) => {
+    routes.post(`/cards/:cardId/${action}`, describeRoute({
+      summary: action === 'freeze' ? 'Freeze (lock) a card' : 'Unfreeze a card', tags: ['cards'], auth: 'wallet', params: { cardId: 'the card id (UUID)' },
+      headers: [{ name: 'Idempotency-Key', description: 'optional: a retry with the same key gets the first answer' }],
+      responses: { 200: { description: 'the new status', schema: schemas.statusChangeSchema } }, errors: ['CARD_NOT_FOUND', 'OWNER_ONLY', 'CONFLICT'],
+    }), authSingleUse, idempotent, async (c) => {
       const { card } = await spending.updateControls(c.get('wallet').address, c.req.param('cardId'), { status });
       return c.json({ success: true, cardId: card.id, status: card.status } satisfies api.StatusChange);
     });
   }
 
   for (const [action, revoked] of [['revoke-details', true], ['restore-details', false]] as const) {
-    routes.post(`/cards/:cardId/${action}`, authSingleUse, idempotent, async (c) => {
+    routes.post(`/cards/:cardId/${action}`, describeRoute({
+      summary: revoked ? 'Revoke access to card details' : 'Restore access to card details (owner only)', tags: ['cards'], auth: 'wallet', params: { cardId: 'the card id (UUID)' },
+      headers: [{ name: 'Idempotency-Key', description: 'optional: a retry with the same key gets the first answer' }],
+      responses: { 200: { description: 'whether details are revoked now', schema: schemas.detailsRevocationSchema } }, errors: ['CARD_NOT_FOUND', 'OWNER_ONLY', 'CONFLICT'],
+    }), authSingleUse, idempotent, async (c) => {
       const card = await cards.setDetailsRevoked(c.get('wallet').address, c.req.param('cardId'), revoked);
       return c.json({ success: true, cardId: card.cardId, detailsRevoked: card.detailsRevoked } satisfies api.DetailsRevocation);
     });
   }
 
-  routes.get('/cards/:cardId/transactions', authRead, async (c) => {
+  routes.get('/cards/:cardId/transactions', describeRoute({
+    summary: 'List card transactions', description: 'Newest first; `?page=N&limit=M` (ASG) or `?cursor=` (nextCursor), not both.',
+    tags: ['cards'], auth: 'wallet', params: { cardId: 'the card id (UUID)' }, query: numberedPageQuery,
+    responses: { 200: { description: 'a page of ledger entries', schema: schemas.transactionsPageSchema } }, errors: ['CARD_NOT_FOUND'],
+  }), authRead, async (c) => {
     const page = parseQuery(c, numberedPageQuery);
     const result = await cards.transactions(c.get('wallet').address, c.req.param('cardId'), page);
     return c.json({
@@ -220,7 +249,10 @@ export function cardRoutes(deps: CardRoutesDeps) {
     } satisfies api.TransactionsPage);
   });
 
-  routes.get('/cards/:cardId/balance', authRead, async (c) => {
+  routes.get('/cards/:cardId/balance', describeRoute({
+    summary: 'Get a card balance', tags: ['cards'], auth: 'wallet', params: { cardId: 'the card id (UUID)' },
+    responses: { 200: { description: 'the balance', schema: schemas.balanceResponseSchema } }, errors: ['CARD_NOT_FOUND'],
+  }), authRead, async (c) => {
     const result = await cards.balance(c.get('wallet').address, c.req.param('cardId'));
     return c.json({
       cardId: result.cardId,
@@ -233,7 +265,10 @@ export function cardRoutes(deps: CardRoutesDeps) {
     } satisfies api.BalanceResponse);
   });
 
-  routes.get('/cards/:cardId/details-access', authRead, async (c) => {
+  routes.get('/cards/:cardId/details-access', describeRoute({
+    summary: 'The card details access audit', tags: ['cards'], auth: 'wallet', params: { cardId: 'the card id (UUID)' }, query: pageQuery,
+    responses: { 200: { description: 'attempts, newest first, and refusals counted beyond them', schema: schemas.detailsAccessPageSchema } }, errors: ['CARD_NOT_FOUND'],
+  }), authRead, async (c) => {
     const page = parsePage(c);
     const result = await cards.detailsAccess(c.get('wallet').address, c.req.param('cardId'), page);
     return c.json({

@@ -1,3 +1,5 @@
+import { closeCardResultSchema } from '../../protocol/api.js';
+import { describeRoute } from '../openapi/route-doc.js';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { CardClosing } from '../../cards/closing.js';
 import type { CardClosureRow } from '../../db/schema.js';
@@ -36,7 +38,10 @@ export function closureJson(closure: CardClosureRow): api.CardClosure {
 /** `DELETE /cards/:cardId` (owner only): close the card for good, its balance back on-chain. */
 export function closingRoutes(deps: ClosingRoutesDeps) {
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
-  routes.delete('/cards/:cardId', deps.authSingleUse, deps.idempotent, async (c) => {
+  routes.delete('/cards/:cardId', describeRoute({
+    summary: 'Close a card (owner only): its available balance goes back on-chain', tags: ['cards'], auth: 'wallet', params: { cardId: 'the card id (UUID)' }, headers: [{ name: 'Idempotency-Key', description: 'optional: a retry with the same key gets the first answer' }],
+    responses: { 200: { description: 'closed, and the refund', schema: closeCardResultSchema } }, errors: ['CARD_NOT_FOUND', 'OWNER_ONLY', 'CONFLICT'],
+  }), deps.authSingleUse, deps.idempotent, async (c) => {
     const closed = await deps.closing.close(c.get('wallet').address, c.req.param('cardId'));
     return c.json({ success: true, cardId: closed.cardId, status: 'closed', closure: closureJson(closed.closure) } satisfies api.CloseCardResult);
   });

@@ -1,8 +1,9 @@
+import { describeRoute } from '../openapi/route-doc.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { SpendingService } from '../../cards/spend/service.js';
 import type { Clock } from '../../clock.js';
-import { ISSUER_SIGNATURE_HEADER, ISSUER_TIMESTAMP_HEADER, issuerAuthorizationRequestSchema, type IssuerDecision } from '../../protocol/spending.js';
+import { ISSUER_SIGNATURE_HEADER, ISSUER_TIMESTAMP_HEADER, issuerAuthorizationRequestSchema, issuerDecisionSchema, type IssuerDecision } from '../../protocol/spending.js';
 import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
 import { AppError } from '../kernel/errors.js';
 import { readJsonBody } from '../kernel/json-body.js';
@@ -51,7 +52,11 @@ function issuerAuth(deps: IssuerRoutesDeps): MiddlewareHandler<AppEnv> {
  */
 export function issuerRoutes(deps: IssuerRoutesDeps) {
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
-  routes.post('/issuer/authorizations', issuerAuth(deps), async (c) => {
+  routes.post('/issuer/authorizations', describeRoute({
+    summary: "A real issuer asks for an authorization decision (HMAC-signed)", tags: ['spending'], auth: 'none', body: issuerAuthorizationRequestSchema,
+    headers: [{ name: ISSUER_TIMESTAMP_HEADER, required: true, description: 'unix seconds' }, { name: ISSUER_SIGNATURE_HEADER, required: true, description: 'HMAC-SHA256 over "<timestamp>.<body>" with ISSUER_AUTH_SECRET' }],
+    responses: { 200: { description: 'approved or declined, with the reason', schema: issuerDecisionSchema } }, errors: ['UNAUTHORIZED'],
+  }), issuerAuth(deps), async (c) => {
     const body = await readJsonBody(c, issuerAuthorizationRequestSchema);
     const { authorization } = await deps.spending.authorize({
       lookup: { kind: 'issuer', cardReference: body.cardReference, issuerRef: body.id },

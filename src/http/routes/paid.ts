@@ -1,6 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Config } from '../../config.js';
-import { isUuid, type PaymentStatus } from '../../protocol/api.js';
+import { isUuid, paymentStatusSchema, type PaymentStatus } from '../../protocol/api.js';
+import { describeRoute } from '../openapi/route-doc.js';
 import type { PricingResult } from '../../protocol/money/pricing.js';
 import { centsToDollarNumber, formatAtomic } from '../../protocol/money/units.js';
 import type { PaymentService } from '../../payments/service.js';
@@ -92,7 +93,14 @@ export function paidRoutes(deps: {
   for (const product of deps.payments.products) {
     const { route, price: priceOf } = product;
     if (!route || !priceOf) continue; // sold by its own service (see PaidProduct.route)
-    routes.post(route, async (c) => {
+    routes.post(route, describeRoute({
+      summary: product.description,
+      description: 'Paid with x402: without a payment the answer is 402 with the challenge; pay it and send the same request with PAYMENT-SIGNATURE.',
+      tags: ['paid'], auth: 'x402', body: product.body,
+      params: { amount: 'US dollars, at most two decimals' },
+      responses: { [product.successStatus]: { description: 'paid and fulfilled', ...(product.response ? { schema: product.response } : {}) } },
+      errors: ['NOT_FOUND'],
+    }), async (c) => {
       const price = priced(priceOf(c.req.param() as Record<string, string>));
       const body = await readJsonBody(c, product.body);
       const mandateId = requestHeader(c, MANDATE_ID_HEADER);
@@ -102,7 +110,10 @@ export function paidRoutes(deps: {
   }
 
   // Only the wallet that paid sees a payment; anyone else gets the same 404 as for an unknown id.
-  routes.get('/payments/:paymentId', deps.authRead, async (c) => {
+  routes.get('/payments/:paymentId', describeRoute({
+    summary: 'A payment you made', tags: ['paid'], auth: 'wallet', params: { paymentId: 'the payment id (UUID)' },
+    responses: { 200: { description: 'its status, settlement and refund', schema: paymentStatusSchema } }, errors: ['NOT_FOUND'],
+  }), deps.authRead, async (c) => {
     const id = c.req.param('paymentId');
     const payment = isUuid(id) ? await deps.payments.paymentStatus(id) : undefined;
     const wallet = c.get('wallet').address;

@@ -1,4 +1,5 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
 import { PaymentRequestService } from '../../approvals/service.js';
 import type { Clock } from '../../clock.js';
 import type { Db } from '../../db/open.js';
@@ -10,7 +11,12 @@ import {
   PAYMENT_REQUEST_ID,
   approvalAnswerSchema,
   approvalPrepareRequestSchema,
+  approvalPreparedSchema,
+  approvalResultSchema,
+  approvalViewSchema,
+  createdPaymentRequestSchema,
   createPaymentRequestSchema,
+  paymentRequestViewSchema,
   type ApprovalResult,
 } from '../../protocol/payment-requests.js';
 import { LEGACY_PAYMENT_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, encodeJsonHeader } from '../../protocol/x402-codec.js';
@@ -21,6 +27,7 @@ import { AppError } from '../kernel/errors.js';
 import { readJsonBody } from '../kernel/json-body.js';
 import { requestHeader } from '../kernel/request-header.js';
 import { approvePageRoutes } from './approve-page.js';
+import { describeRoute } from '../openapi/route-doc.js';
 import { paymentRequiredResponse } from './paid.js';
 
 /** Payment requests whole: the service, its API and the approval page (mounted with one line in app.ts). */
@@ -72,10 +79,16 @@ function tokenQuery(c: Context): string {
  * payment for exactly the quoted price, or `reject`), `POST …/approval/prepare` builds the unsigned
  * transfer a browser wallet signs (the approval page, http/routes/approve-page.ts).
  */
+/** The approval token in the query, as the document shows it. */
+const tokenQueryDoc = z.object({ token: z.string().regex(APPROVAL_TOKEN).describe('the approval token from the link') });
+
 export function paymentRequestRoutes(deps: PaymentRequestRoutesDeps) {
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
 
-  routes.post('/payment-requests', deps.authSingleUse, async (c) => {
+  routes.post('/payment-requests', describeRoute({
+    summary: 'Ask the card owner to pay for a card or a top-up', tags: ['payment requests'], auth: 'wallet', body: createPaymentRequestSchema,
+    responses: { 201: { description: 'the request, with the approval link for the owner', schema: createdPaymentRequestSchema } }, errors: ['INVALID_AMOUNT', 'NOT_FOUND'],
+  }), deps.authSingleUse, async (c) => {
     const body = await readJsonBody(c, createPaymentRequestSchema);
     const priced = body.kind === 'create' ? priceCardCreation(body.amount) : priceCardFunding(body.amount);
     if (!priced.ok) throw new AppError('INVALID_AMOUNT', priced.reason);
@@ -87,21 +100,33 @@ export function paymentRequestRoutes(deps: PaymentRequestRoutesDeps) {
     return c.json(created, 201);
   });
 
-  routes.get('/payment-requests/:id', deps.authRead, async (c) => {
+  routes.get('/payment-requests/:id', describeRoute({
+    summary: 'Poll a payment request (the agent that made it)', tags: ['payment requests'], auth: 'wallet', params: { id: 'the payment request id (pr_…)' },
+    responses: { 200: { description: 'its status and, once paid, the card', schema: paymentRequestViewSchema } }, errors: ['NOT_FOUND'],
+  }), deps.authRead, async (c) => {
     return c.json(await deps.requests.viewForAgent(c.get('wallet').address, requestId(c)));
   });
 
-  routes.get('/payment-requests/:id/approval', async (c) => {
+  routes.get('/payment-requests/:id/approval', describeRoute({
+    summary: 'What a payment request asks (the owner, with its approval token)', tags: ['payment requests'], auth: 'none', params: { id: 'the payment request id (pr_…)' }, query: tokenQueryDoc,
+    responses: { 200: { description: 'what is asked and its price', schema: approvalViewSchema } }, errors: ['NOT_FOUND', 'VALIDATION_ERROR'],
+  }), async (c) => {
     return c.json(await deps.requests.viewForToken(requestId(c), tokenQuery(c)));
   });
 
-  routes.post('/payment-requests/:id/approval/prepare', async (c) => {
+  routes.post('/payment-requests/:id/approval/prepare', describeRoute({
+    summary: 'Build the unsigned transfer a browser wallet signs to approve', tags: ['payment requests'], auth: 'none', params: { id: 'the payment request id (pr_…)' }, body: approvalPrepareRequestSchema,
+    responses: { 200: { description: 'the transaction to sign', schema: approvalPreparedSchema } }, errors: ['NOT_FOUND', 'CONFLICT', 'SERVICE_UNAVAILABLE'],
+  }), async (c) => {
     const id = requestId(c);
     const body = await readJsonBody(c, approvalPrepareRequestSchema);
     return c.json(await deps.requests.prepare({ id, token: body.token, payer: body.payer, resourceUrl: resourceUrl(deps.config, id) }));
   });
 
-  routes.post('/payment-requests/:id/approval', async (c) => {
+  routes.post('/payment-requests/:id/approval', describeRoute({
+    summary: 'Approve (paying with x402) or reject a payment request', tags: ['payment requests'], auth: 'x402', params: { id: 'the payment request id (pr_…)' }, body: approvalAnswerSchema,
+    responses: { 200: { description: 'rejected, or paid and fulfilled', schema: approvalResultSchema } }, errors: ['NOT_FOUND', 'CONFLICT'],
+  }), async (c) => {
     const id = requestId(c);
     const body = await readJsonBody(c, approvalAnswerSchema);
     if (body.action === 'reject') {

@@ -15,6 +15,9 @@ import { VERSION } from '../../version.js';
 import { countPaymentsInStatus } from '../../payments/repository.js';
 import { REVIEW_STATUSES } from '../../payments/state.js';
 import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
+import { healthSchema, pricingSchema } from '../../protocol/api.js';
+import { describeRoute } from '../openapi/route-doc.js';
+import { supportedDocSchema } from '../openapi/x402-schemas.js';
 
 /** What this server accepts as payment; served by /supported and used to build 402 challenges. */
 export interface PaymentTerms {
@@ -69,7 +72,11 @@ export function publicRoutes(deps: { db: Db; clock: Clock; paymentTerms: Payment
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
   const pricing = pricingBody();
 
-  routes.get('/health', async (c) => {
+  routes.get('/health', describeRoute({
+    summary: 'Health', tags: ['public'], auth: 'none',
+    responses: { 200: { description: 'up; paymentsNeedingReview counts payments held for a person', schema: healthSchema } },
+    errors: ['SERVICE_UNAVAILABLE'],
+  }), async (c) => {
     const timestamp = new Date(deps.clock.nowMs()).toISOString();
     try {
       // Payments whose fate the ledger can no longer tell wait for a person (docs/ARCHITECTURE.md).
@@ -79,9 +86,13 @@ export function publicRoutes(deps: { db: Db; clock: Clock; paymentTerms: Payment
       return c.json({ status: 'degraded', timestamp, version: VERSION, error: 'database unavailable', code: 'SERVICE_UNAVAILABLE' }, 503);
     }
   });
-  routes.get('/pricing', (c) => c.json(pricing));
-  routes.get('/cards/tiers', (c) => c.json(pricing));
-  routes.get('/supported', (c) =>
+  const pricingDoc = (summary: string) => describeRoute({ summary, tags: ['public'], auth: 'none', responses: { 200: { description: 'fees, limits and example tiers', schema: pricingSchema } } });
+  routes.get('/pricing', pricingDoc('Pricing'), (c) => c.json(pricing));
+  routes.get('/cards/tiers', pricingDoc('Pricing (ASG path)'), (c) => c.json(pricing));
+  routes.get('/supported', describeRoute({
+    summary: 'The x402 payment kinds this server accepts', tags: ['public'], auth: 'none',
+    responses: { 200: { description: 'scheme, network, asset, payTo', schema: supportedDocSchema } },
+  }), (c) =>
     c.json({
       kinds: [
         {

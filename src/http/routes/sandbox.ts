@@ -1,9 +1,10 @@
+import { describeRoute } from '../openapi/route-doc.js';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
 import type { SpendingService } from '../../cards/spend/service.js';
 import type { Clock } from '../../clock.js';
 import { isUuid } from '../../protocol/api.js';
-import { captureRequestSchema, refundRequestSchema, sandboxAuthorizationRequestSchema, type AuthorizationResponse } from '../../protocol/spending.js';
+import { authorizationResponseSchema, captureRequestSchema, refundRequestSchema, sandboxAuthorizationRequestSchema, type AuthorizationResponse } from '../../protocol/spending.js';
 import { FailureLimiter } from '../../wallet-auth/failure-limiter.js';
 import type { IdempotencyEnv } from '../idempotency/middleware.js';
 import { ROUTER_OPTIONS, type AppEnv } from '../kernel/env.js';
@@ -58,7 +59,10 @@ export function sandboxRoutes(deps: SandboxRoutesDeps) {
     return authorizationJson(authorization);
   };
 
-  routes.post('/sandbox/authorizations', deps.idempotent, async (c) => {
+  routes.post('/sandbox/authorizations', describeRoute({
+    summary: 'Sandbox card network: authorize a charge with card data', tags: ['sandbox'], auth: 'none', body: sandboxAuthorizationRequestSchema,
+    responses: { 201: { description: 'the authorization (approved or declined)', schema: authorizationResponseSchema } }, errors: ['RATE_LIMITED', 'CONFLICT'],
+  }), deps.idempotent, async (c) => {
     const ip = c.get('clientIp');
     refuseBlockedIp(ip);
     const body = await readJsonBody(c, sandboxAuthorizationRequestSchema);
@@ -70,13 +74,17 @@ export function sandboxRoutes(deps: SandboxRoutesDeps) {
     c.header('Content-Security-Policy', CHECKOUT_PAGE_CSP);
     c.header('X-Frame-Options', 'DENY');
   };
-  routes.get('/sandbox/checkout', (c) => {
+  routes.get('/sandbox/checkout', describeRoute({
+    summary: "Sandbox checkout: a merchant's payment form", tags: ['sandbox'], auth: 'none', responses: { 200: { description: 'HTML', contentType: 'text/html' } },
+  }), (c) => {
     pageHeaders(c);
     const q = c.req.query();
     const order: CheckoutOrder = { merchant: q.merchant ?? 'Sandbox Merchant', mcc: q.mcc ?? '5734', country: q.country ?? 'US', amount: q.amount ?? '10.00' };
     return c.html(checkoutPage(order));
   });
-  routes.post('/sandbox/checkout', async (c) => {
+  routes.post('/sandbox/checkout', describeRoute({
+    summary: 'Sandbox checkout: submit the payment form', tags: ['sandbox'], auth: 'none', responses: { 200: { description: 'HTML: approved or declined', contentType: 'text/html' } }, errors: ['RATE_LIMITED'],
+  }), async (c) => {
     pageHeaders(c);
     const ip = c.get('clientIp');
     refuseBlockedIp(ip);
@@ -104,25 +112,37 @@ export function sandboxRoutes(deps: SandboxRoutesDeps) {
     return id;
   };
 
-  routes.get('/sandbox/authorizations/:id', async (c) => {
+  routes.get('/sandbox/authorizations/:id', describeRoute({
+    summary: 'Sandbox card network: an authorization', tags: ['sandbox'], auth: 'none', params: { id: 'the authorization id (UUID)' },
+    responses: { 200: { description: 'the authorization', schema: authorizationResponseSchema } }, errors: ['NOT_FOUND'],
+  }), async (c) => {
     const authorization = await spending.getAuthorization(authorizationId(c.req.param('id')));
     return c.json({ authorization: authorizationJson(authorization) } satisfies AuthorizationResponse);
   });
 
-  routes.post('/sandbox/authorizations/:id/capture', deps.idempotent, async (c) => {
+  routes.post('/sandbox/authorizations/:id/capture', describeRoute({
+    summary: 'Sandbox card network: capture an authorization', tags: ['sandbox'], auth: 'none', params: { id: 'the authorization id (UUID)' }, body: captureRequestSchema.optional(),
+    responses: { 200: { description: 'the authorization', schema: authorizationResponseSchema } }, errors: ['NOT_FOUND', 'CONFLICT'],
+  }), deps.idempotent, async (c) => {
     const id = authorizationId(c.req.param('id'));
     const body = await readJsonBody(c, captureRequestSchema.optional());
     const authorization = await spending.capture(id, body?.amount);
     return c.json({ authorization: authorizationJson(authorization) } satisfies AuthorizationResponse);
   });
 
-  routes.post('/sandbox/authorizations/:id/reverse', deps.idempotent, async (c) => {
+  routes.post('/sandbox/authorizations/:id/reverse', describeRoute({
+    summary: 'Sandbox card network: reverse an authorization', tags: ['sandbox'], auth: 'none', params: { id: 'the authorization id (UUID)' },
+    responses: { 200: { description: 'the authorization', schema: authorizationResponseSchema } }, errors: ['NOT_FOUND', 'CONFLICT'],
+  }), deps.idempotent, async (c) => {
     const id = authorizationId(c.req.param('id'));
     const authorization = await spending.reverse(id);
     return c.json({ authorization: authorizationJson(authorization) } satisfies AuthorizationResponse);
   });
 
-  routes.post('/sandbox/authorizations/:id/refund', deps.idempotent, async (c) => {
+  routes.post('/sandbox/authorizations/:id/refund', describeRoute({
+    summary: 'Sandbox card network: refund an authorization', tags: ['sandbox'], auth: 'none', params: { id: 'the authorization id (UUID)' }, body: refundRequestSchema,
+    responses: { 200: { description: 'the authorization', schema: authorizationResponseSchema } }, errors: ['NOT_FOUND', 'CONFLICT'],
+  }), deps.idempotent, async (c) => {
     const id = authorizationId(c.req.param('id'));
     const body = await readJsonBody(c, refundRequestSchema);
     const authorization = await spending.refund(id, body.amount);

@@ -1,9 +1,10 @@
+import { recordEvent } from '../../webhooks/events.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { addLedgerEntry, insertCard } from '../../cards/repository.js';
 import { CardNetworkIndex } from '../../cards/spend/network-index.js';
 import type { CardRow } from '../../db/schema.js';
-import { createCardRequestSchema } from '../../protocol/api.js';
+import { createCardRequestSchema, createCardResultSchema } from '../../protocol/api.js';
 import { priceCardCreation } from '../../protocol/money/pricing.js';
 import { cardView, paymentView } from '../views.js';
 import { defineProduct } from './product.js';
@@ -18,6 +19,7 @@ export const createCard = defineProduct<CreateCardBody>({
   description: 'Create a virtual card',
   successStatus: 201,
   body: createCardRequestSchema,
+  response: createCardResultSchema,
   price: (params) => priceCardCreation(params.amount ?? ''),
   async prepare(ctx, payment, body) {
     const issued = await ctx.issuer.issueCard({ requestKey: payment.id, nameOnCard: body.nameOnCard, email: body.email, loadCents: payment.load_cents });
@@ -46,6 +48,7 @@ export const createCard = defineProduct<CreateCardBody>({
         if (payment.load_cents > 0) {
           await addLedgerEntry(trx, { cardId, kind: 'initial_load', amountCents: payment.load_cents, paymentId: payment.id, description: 'initial load', nowMs });
         }
+        await recordEvent(trx, { type: 'card.created', cardId, data: { cardId, status: card.status, balanceCents: payment.load_cents, paymentId: payment.id }, nowMs });
         return { cardId, body: { success: true, card: cardView(card, payment.load_cents), payment: paymentView(payment) } };
       },
     };

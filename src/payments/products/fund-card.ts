@@ -1,6 +1,7 @@
+import { recordEvent } from '../../webhooks/events.js';
 import type { z } from 'zod';
 import { addLedgerEntry, cardBalanceCents, findCard } from '../../cards/repository.js';
-import { fundCardRequestSchema } from '../../protocol/api.js';
+import { fundCardRequestSchema, fundCardResultSchema } from '../../protocol/api.js';
 import { priceCardFunding } from '../../protocol/money/pricing.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
 import { paymentView } from '../views.js';
@@ -15,6 +16,7 @@ export const fundCard = defineProduct<FundCardBody>({
   description: 'Fund a virtual card',
   successStatus: 200,
   body: fundCardRequestSchema,
+  response: fundCardResultSchema,
   price: (params) => priceCardFunding(params.amount ?? ''),
   // The card must exist before anything is asked for, and funding a card the payer neither holds
   // nor owns is refused before any money moves: 404 both, as for an unknown card.
@@ -37,6 +39,7 @@ export const fundCard = defineProduct<FundCardBody>({
         if ((await findCard(trx, card.id))?.status === 'closed') throw new Error(`card ${card.id} was closed before payment ${payment.id} could fund it`);
         await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up', nowMs });
         const newBalance = await cardBalanceCents(trx, card.id, nowMs);
+        await recordEvent(trx, { type: 'card.funded', cardId: card.id, data: { cardId: card.id, amountCents: payment.load_cents, balanceCents: newBalance, paymentId: payment.id }, nowMs });
         return {
           cardId: card.id,
           body: {

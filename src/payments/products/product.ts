@@ -27,6 +27,8 @@ export interface PaidProduct<Body = unknown> {
   readonly successStatus: 200 | 201;
   /** The request body, validated before any payment is asked for (400 names the field). */
   readonly body: z.ZodType<Body>;
+  /** The success body's schema, for the OpenAPI document (the API's schema in protocol/api.ts). */
+  readonly response?: z.ZodType;
   /** The exact price from the route's path parameters (a bad amount is 400, before any payment). */
   price?(params: Record<string, string>): PricingResult;
   /**
