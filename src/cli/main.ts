@@ -58,7 +58,8 @@ Owner-approved purchases (the owner pays from a link)
                                      ask the owner to pay; prints the link and waits
   request fund <cardId> --amount N [--owner G...] [--note TEXT] [--no-wait]
   request show <id>                  a payment request's status (and its card once completed)
-  approve <approvalUrl> [-y]         review, confirm and pay a request with your wallet
+  approve <approvalUrl> [-y]         review, confirm and pay a request with your wallet (a mandate's
+                                     link: sign its on-chain approve, as mandate approve)
   reject <approvalUrl>               reject a request; it can never be paid
 ${MANDATE_USAGE}
 
@@ -332,6 +333,12 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
     client: (o) => makeClient(o.baseUrl ? { ...settings, apiUrl: o.baseUrl } : settings, io, progress, o.wallet),
     confirm: (question) => confirmOnTerminal(io.stdin, io.stderr, question),
   };
+  const mandateContext = () => ({
+    values,
+    client: makeClient(settings, io, progress, true),
+    clientFor: (apiUrl: string) => clientForApi({ apiUrl, rpcUrl: settings.rpcUrl, network: settings.network, signer: loadWallet(settings.walletFile) }),
+    out,
+  });
   try {
     switch (command) {
       case 'wallet':
@@ -377,18 +384,15 @@ async function dispatch(argv: string[], io: CliIo): Promise<number | void> {
       case 'request':
         return await requestCommand(rest, values, ctx);
       case 'approve':
+        // One command for both kinds of approval link: a mandate's (…/mandates/md_…/approve) or a payment request's.
+        if (rest[0] !== undefined && /\/mandates\/md_[^/?#]+\/approve\/?(?:[?#]|$)/.test(rest[0])) {
+          return await mandateCommand(['approve', rest[0]], mandateContext());
+        }
         return await approveCommand(rest[0], { yes: values.yes ?? false }, ctx);
       case 'reject':
         return await rejectCommand(rest[0], ctx);
-      case 'mandate': {
-        const client = makeClient(settings, io, progress, true);
-        return await mandateCommand(rest, {
-          values,
-          client,
-          clientFor: (apiUrl) => clientForApi({ apiUrl, rpcUrl: settings.rpcUrl, network: settings.network, signer: loadWallet(settings.walletFile) }),
-          out,
-        });
-      }
+      case 'mandate':
+        return await mandateCommand(rest, mandateContext());
       default:
         throw new CliError(`unknown command ${command} (see card402 --help)`, EXIT.usage);
     }
