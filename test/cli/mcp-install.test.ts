@@ -21,7 +21,8 @@ const expectedEntry = (home: string) => ({
   env: expect.objectContaining({ CARD402_API_URL: 'http://127.0.0.1:4999', CARD402_WALLET: path.join(home, '.card402', 'wallet.json'), CARD402_SPEND_CAP: '100.00', CARD402_MCP_REVEAL_DETAILS: 'false' }),
 });
 
-describe('card402 install: MCP configuration writers on existing files in a temporary home', () => {
+// Each step spawns the CLI (a cold Node start compiling TypeScript): allow a loaded machine its time.
+describe('card402 install: MCP configuration writers on existing files in a temporary home', { timeout: 180_000 }, () => {
   it('Claude Code: merges into ~/.claude.json, keeping other servers and keys, with a backup; again is a no-op', async () => {
     const { home, env } = tempHome();
     const file = path.join(home, '.claude.json');
@@ -158,7 +159,7 @@ describe('card402 install: MCP configuration writers on existing files in a temp
   });
 });
 
-describe('card402 onboard', () => {
+describe('card402 onboard', { timeout: 180_000 }, () => {
   let server: BootedServer;
   beforeAll(async () => {
     server = await bootServer();
