@@ -296,7 +296,7 @@ export class Card402Client {
   /** Sets the card's limit for one frequency (replacing any limit of that frequency), keeping its other limits. */
   async setLimit(cardId: string, limit: Spending.SpendLimit): Promise<Spending.ControlsResponse> {
     const { card } = await this.getCard(cardId);
-    const limits = [...card.controls.limits.filter((l) => l.frequency !== limit.frequency), limit];
+    const limits = [...(card.controls?.limits ?? []).filter((l) => l.frequency !== limit.frequency), limit];
     return this.updateControls(cardId, { limits });
   }
 

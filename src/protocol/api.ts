@@ -189,9 +189,9 @@ export const cardSummarySchema = z.object({
   /** Available to spend (ASG's `balance`): loads − holds − captures + refunds + reversals. */
   balance: z.number(),
   balanceCents: z.number().int(),
-  /** Held by authorizations not yet captured, reversed or expired. */
-  held: z.number(),
-  heldCents: z.number().int(),
+  /** Held by authorizations not yet captured, reversed or expired (absent from servers before issue 13). */
+  held: z.number().optional(),
+  heldCents: z.number().int().optional(),
   status: z.string(),
   createdAt: z.string(),
 });
@@ -239,8 +239,8 @@ export const cardSchema = cardSummarySchema.extend({
   updatedAt: z.string(),
   /** Only on a closed card. */
   closure: cardClosureSchema.optional(),
-  /** Spend controls (PATCH /cards/:cardId). */
-  controls: cardControlsSchema,
+  /** Spend controls (PATCH /cards/:cardId); absent from servers before issue 13. */
+  controls: cardControlsSchema.optional(),
 });
 export type Card = z.infer<typeof cardSchema>;
 
@@ -317,8 +317,8 @@ export const balanceResponseSchema = z.object({
   cardId: z.string(),
   balance: z.number(),
   balanceCents: z.number().int(),
-  held: z.number(),
-  heldCents: z.number().int(),
+  held: z.number().optional(),
+  heldCents: z.number().int().optional(),
   currency: z.string(),
   /** Where the balance comes from (ASG's field): `ledger`, card402's own record of loads and top-ups. */
   source: z.string(),

@@ -65,7 +65,7 @@ describe('card402 card limit / sandbox charge against a running server', () => {
     await client.sandboxCapture(ok.authorization.id, '5');
     await client.sandboxRefund(ok.authorization.id, 2);
     expect(await client.balance(card.cardId)).toMatchObject({ balanceCents: 1700, heldCents: 0 });
-    expect((await client.getCard(card.cardId)).card.controls.blockedCategories).toEqual(['7995']);
+    expect((await client.getCard(card.cardId)).card.controls?.blockedCategories).toEqual(['7995']);
     const types = (await client.transactions(card.cardId)).transactions.map((x) => x.type);
     expect(types).toEqual(['refund', 'capture', 'authorization', 'authorization', 'initial_load']);
   });
