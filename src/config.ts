@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { DatabaseLocation } from './db/open.js';
 import { NETWORKS, USDC_CONTRACTS } from './protocol/networks.js';
 
 /** Thrown when the environment holds a bad value; the message names every bad variable. */
@@ -30,6 +31,9 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_PATH: optionalString,
+  // --- PostgreSQL (issue #18): set to run on PostgreSQL instead of the SQLite file ---
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
+  DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   BODY_LIMIT_BYTES: positiveInt.max(10 * 1024 * 1024).default(64 * 1024),
   PUBLIC_BASE_URL: httpUrl.optional(),
@@ -123,6 +127,10 @@ function toConfig(env: z.infer<typeof envSchema>) {
     host: env.HOST,
     dataDir,
     databasePath: env.DATABASE_PATH ?? path.join(dataDir, 'card402.sqlite'),
+    /** Where the store lives: the SQLite file (default) or a PostgreSQL server (DATABASE_URL). */
+    database: (env.DATABASE_URL
+      ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      : { kind: 'sqlite', path: env.DATABASE_PATH ?? path.join(dataDir, 'card402.sqlite') }) as DatabaseLocation,
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),

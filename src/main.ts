@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger({ level: config.logLevel });
   const running = await startCard402(config, logger);
-  logger.info('card402 listening', { url: running.url, database: config.databasePath, network: config.stellar.network, rpcUrl: running.rpcUrl });
+  logger.info('card402 listening', { url: running.url, database: config.database.kind === 'sqlite' ? config.databasePath : 'postgres', network: config.stellar.network, rpcUrl: running.rpcUrl });
   const local = running.localnet;
   process.stdout.write(
     `\ncard402 is up at ${running.url}\n` +

@@ -12,8 +12,8 @@ import { RedeemTokens, loadRedeemTokenSecrets } from './cards/sessions/redeem-to
 import { startSessionSweeper } from './cards/sessions/sweeper.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { acquireInstanceLock } from './db/instance-lock.js';
-import { migrateToLatest, openDatabase } from './db/open.js';
+import { acquireInstanceLock, acquirePostgresInstanceLock } from './db/instance-lock.js';
+import { migrateToLatest, openStore } from './db/open.js';
 import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/kernel/serve.js';
 import { Metrics } from './metrics/index.js';
@@ -133,12 +133,19 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
   try {
     // Emails, names and payer addresses: DATA_DIR 0700 and the database files 0600, also when an
     // older version created them readable by others.
-    const tightened = [...preparePrivateDataDir(config.dataDir), ...preparePrivateDatabaseFile(config.databasePath)];
+    const location = config.database;
+    const tightened = [...preparePrivateDataDir(config.dataDir), ...(location.kind === 'sqlite' ? preparePrivateDatabaseFile(location.path) : [])];
     for (const change of tightened) logger.warn('took away permissions other users had on a private file', { ...change });
-    const lock = acquireInstanceLock(`${config.databasePath}.lock`);
-    teardown.add(() => lock.release());
-    const db = openDatabase(config.databasePath);
+    if (location.kind === 'sqlite') {
+      const lock = acquireInstanceLock(`${location.path}.lock`);
+      teardown.add(() => lock.release());
+    }
+    const db = openStore(location);
     teardown.add(() => db.destroy());
+    if (location.kind === 'postgres') {
+      const lock = await acquirePostgresInstanceLock(db);
+      teardown.add(() => lock.release());
+    }
     await migrateToLatest(db);
     // Audit rows past retention go at start-up, then hourly.
     const auditRetention = await startAuditRetention({ db, clock, logger, retentionDays: config.details.auditRetentionDays });

@@ -1,7 +1,8 @@
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationResultSet, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type MigrationResultSet, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely';
 import { boundedCache } from '../cache.js';
 import { migrations } from './migrations/index.js';
+import { isPostgres, openPostgres } from './postgres.js';
 import { preparePrivateDatabaseFile } from './private-files.js';
 import type { Database } from './schema.js';
 
@@ -54,6 +55,14 @@ export function openDatabase(file: string): Db {
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
+/** Where the store lives: a SQLite file (the embedded default) or a PostgreSQL server. */
+export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
+
+/** Opens the store the configuration names; the same `Db` either way. */
+export function openStore(location: DatabaseLocation): Db {
+  return location.kind === 'postgres' ? openPostgres(location.url, { poolSize: location.poolSize }) : openDatabase(location.path);
+}
+
 export class MigrationError extends Error {
   override name = 'MigrationError';
 }
@@ -62,7 +71,15 @@ export class MigrationError extends Error {
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
   // Branches add migrations in parallel under their own name prefixes, so a migration may land with a
   // name that sorts before one a database already ran: it is run then, instead of refusing to start.
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
+  // On PostgreSQL the migration tables live in the schema the tables do (search_path's first):
+  // kysely otherwise finds another schema's migration tables in the same database and skips its own.
+  const schema = isPostgres(db) ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    allowUnorderedMigrations: true,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const result = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

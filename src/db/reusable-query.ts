@@ -22,19 +22,22 @@ export function reusableStatement<DB, Args extends readonly unknown[], Row>(
   build: (db: Kysely<DB>, ...args: Args) => { compile(): CompiledQuery<Row> },
 ): (db: Kysely<DB>, ...args: Args) => Promise<QueryResult<Row>> {
   const names = placeholders(arity);
-  let compiled: CompiledQuery<Row> | undefined;
-  let slots: number[] | undefined; // for each compiled parameter: the argument index, or -1 for a constant
+  // Compiled once per SQL dialect (SQLite writes `?`, PostgreSQL `$1`): one process may hold both.
+  const byDialect = new Map<unknown, { compiled: CompiledQuery<Row>; slots: number[] }>();
   return (db, ...args) => {
-    if (!compiled) {
+    const dialect = db.getExecutor().adapter.constructor;
+    let entry = byDialect.get(dialect);
+    if (!entry) {
       const c = build(db, ...(names as unknown as Args)).compile();
+      // For each compiled parameter: the argument index, or -1 for a constant.
       const s = c.parameters.map((p) => (typeof p === 'string' ? names.indexOf(p) : -1));
       if (c.sql.includes('\u0000')) throw new Error('reusableQuery: a placeholder reached the SQL text; it must be a bound parameter');
       for (let i = 0; i < arity; i++) if (!s.includes(i)) throw new Error(`reusableQuery: argument ${i} is not a parameter of the query`);
-      compiled = c;
-      slots = s;
+      entry = { compiled: c, slots: s };
+      byDialect.set(dialect, entry);
     }
-    const base = compiled;
-    const parameters = slots!.map((slot, i) => (slot < 0 ? base.parameters[i] : args[slot]));
+    const base = entry.compiled;
+    const parameters = entry.slots.map((slot, i) => (slot < 0 ? base.parameters[i] : args[slot]));
     return db.executeQuery<Row>({ ...base, parameters });
   };
 }

@@ -1,15 +1,31 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from './open.js';
+import { isPostgres, isRetryableTransactionError } from './postgres.js';
 import type { Database } from './schema.js';
 
+/** How often a PostgreSQL transaction that lost a serialization conflict is run again. */
+export const SERIALIZABLE_ATTEMPTS = 20;
+
 /**
- * Runs `fn` inside `BEGIN IMMEDIATE ... COMMIT` on one reserved connection. Kysely's SQLite driver
- * hands out its single connection under a mutex, so nothing else in this process runs a query until
- * `fn` settles; IMMEDIATE takes SQLite's write lock up front, so another process sharing the file
- * cannot interleave either (it waits up to busy_timeout). Use it for check-then-write sequences.
- * Inside `fn`, use only the executor it is given: using `db` would wait for the held connection forever.
+ * Runs `fn` as one check-then-write transaction that nothing else can interleave with.
+ *
+ * SQLite: `BEGIN IMMEDIATE ... COMMIT` on one reserved connection. Kysely's SQLite driver hands out
+ * its single connection under a mutex, so nothing else in this process runs a query until `fn`
+ * settles; IMMEDIATE takes SQLite's write lock up front, so another process sharing the file
+ * cannot interleave either (it waits up to busy_timeout).
+ *
+ * PostgreSQL: a SERIALIZABLE transaction on one pooled connection. Other instances and other
+ * connections run beside it, and PostgreSQL aborts any transaction whose outcome would differ from
+ * some one-at-a-time order (SQLSTATE 40001, or 40P01 for a deadlock); it is then run again, from
+ * the start, up to SERIALIZABLE_ATTEMPTS times. So `fn` must do nothing but database work through
+ * the executor it is given (no sends, no in-memory effects): it may run more than once, and only
+ * the run that commits counts.
+ *
+ * Inside `fn`, use only the executor it is given: using `db` would wait for the held connection
+ * forever on SQLite.
  */
 export async function immediateTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (isPostgres(db)) return serializableTransaction(db, fn);
   return db.connection().execute(async (conn) => {
     await sql`begin immediate`.execute(conn);
     try {
@@ -21,4 +37,17 @@ export async function immediateTransaction<T>(db: Db, fn: (trx: Kysely<Database>
       throw err;
     }
   });
+}
+
+async function serializableTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().setIsolationLevel('serializable').execute(fn);
+    } catch (err) {
+      if (!isRetryableTransactionError(err) || attempt >= SERIALIZABLE_ATTEMPTS) throw err;
+      // A short random pause, growing with the attempts, so the transactions that collided do not
+      // collide again in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from './open.js';
+import { isPostgres } from './postgres.js';
 import type { Database } from './schema.js';
 import { immediateTransaction } from './transaction.js';
 
@@ -20,14 +21,22 @@ type Done = { ok: true; value: unknown } | { ok: false; error: unknown };
  * disk. Settlements resolve together when a ledger closes, so their writes arrive together: one
  * commit for all of them instead of one each (a commit was ~0.2 ms of server CPU per paid card).
  * A write must only use the executor it is given, and await nothing but its queries.
+ *
+ * On PostgreSQL there is no single writer to share: each write is its own SERIALIZABLE transaction
+ * (immediateTransaction), run at once on a pooled connection beside the others, and run again if
+ * it loses a serialization conflict — so, as there, a write must be safe to run more than once.
  */
 export class WriteBatcher {
   private queue: Queued[] = [];
   private flushing = false;
+  private readonly postgres: boolean;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.postgres = isPostgres(db);
+  }
 
   run<T>(write: Write<T>): Promise<T> {
+    if (this.postgres) return immediateTransaction(this.db, write);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
       if (this.queue.length === 1 && !this.flushing) setImmediate(() => void this.flush());

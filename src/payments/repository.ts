@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from '../cards/repository.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { reusableByShape, reusableQuery } from '../db/reusable-query.js';
 import type { Database, NewPaymentRow, PaymentRow, PaymentStatus, PaymentUpdate } from '../db/schema.js';
 import { assertInitial, assertTransition } from './state.js';
@@ -29,10 +30,6 @@ const transitionQuery = reusableByShape<Database, unknown>(64, (db, shape, args)
 /** Thrown when a payment with the same (payer, nonce) or (payer, kind, idempotency key) exists. */
 export class DuplicatePaymentError extends Error {
   override name = 'DuplicatePaymentError';
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
 }
 
 export async function insertPayment(db: Executor, row: NewPaymentRow): Promise<void> {

@@ -5,7 +5,8 @@ import { CardDataCipher } from '../../src/cards/card-data.js';
 import { RedeemTokens } from '../../src/cards/sessions/redeem-tokens.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
+import { migrateToLatest, type Db } from '../../src/db/open.js';
+import { openTestDb } from './store.js';
 import { createMemoryLogger } from '../../src/logger.js';
 
 export interface TestApp {
@@ -19,7 +20,7 @@ export interface TestApp {
 /** A fresh app over a fresh in-memory database, a manual clock and a log collector. */
 export async function makeTestApp(overrides: Partial<AppDeps> & { env?: Record<string, string> } = {}): Promise<TestApp> {
   const config = loadConfig({ DATA_DIR: '/nonexistent-card402-test', ...overrides.env });
-  const db = overrides.db ?? openDatabase(':memory:');
+  const db = overrides.db ?? openTestDb();
   await migrateToLatest(db);
   const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));
   const logger = createMemoryLogger();

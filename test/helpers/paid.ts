@@ -15,7 +15,8 @@ import type { PaymentOverrides } from './payments.js';
 import { payAndFetch } from './pay-and-fetch.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
+import { migrateToLatest, type Db } from '../../src/db/open.js';
+import { openTestDb } from './store.js';
 import type { Facilitator } from '../../src/facilitator/types.js';
 import { createLocalnet, serveLocalnet, LOCALNET_PASSPHRASE, type Localnet, type LocalnetServer } from '../../src/localnet/index.js';
 import { createMemoryLogger } from '../../src/logger.js';
@@ -97,7 +98,7 @@ export async function makePaidHarness(
   });
   const logger = createMemoryLogger('debug');
   const keys = prepareLocalKeys(config, localnet, logger);
-  const db = openDatabase(opts.dbFile ?? ':memory:');
+  const db = openTestDb(opts.dbFile);
   await migrateToLatest(db);
   const cipher = new CardDataCipher(randomBytes(32));
   const clock = opts.clock ?? systemClock;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
 import { createMemoryLogger } from '../../src/logger.js';
 import { loadServerConfig, startCard402, type RunningCard402 } from '../../src/server.js';
+import { createTestDatabase, testDialect } from './store.js';
 
 export interface BootedServer {
   running: RunningCard402;
@@ -16,10 +17,15 @@ export interface BootedServer {
   close(): Promise<void>;
 }
 
-/** card402 exactly as `npm start` boots it (startCard402), on free ports with fast ledgers. */
+/**
+ * card402 exactly as `npm start` boots it (startCard402), on free ports with fast ledgers; on the
+ * PostgreSQL run, on a new database of the test server (unless `env` names a store).
+ */
 export async function bootServer(env: Record<string, string> = {}): Promise<BootedServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'card402-server-'));
+  const store = testDialect() === 'postgres' && !env.DATABASE_URL && !env.DATABASE_PATH ? { DATABASE_URL: await createTestDatabase() } : {};
   const config = loadServerConfig({
+    ...store,
     PORT: '0',
     LOCALNET_PORT: '0',
     LOCALNET_LEDGER_MS: '500',
