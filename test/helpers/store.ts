@@ -70,3 +70,17 @@ export function openTestPostgres(): { db: Db; reopen(): Db } {
   const open = () => openPostgres(url, { schema, idleTimeoutMs: 1000 });
   return { db: open(), reopen: open };
 }
+
+/** A store that can be opened again after it is closed ("card402 restarted on it"): a SQLite `file`, or a PostgreSQL schema. */
+export function openTestStore(file: string): { open(): Db } {
+  if (testDialect() === 'sqlite') return { open: () => openDatabase(file) };
+  const store = openTestPostgres();
+  let first: Db | undefined = store.db;
+  return {
+    open() {
+      const db = first ?? store.reopen();
+      first = undefined;
+      return db;
+    },
+  };
+}

@@ -287,8 +287,8 @@ describe('crash recovery: whatever a crash leaves behind is finished at the next
       issuer: (sandbox): CardIssuer => ({
         checkCapacity: (r) => sandbox.checkCapacity(r),
         issueCard: async (r) => {
+          if (issuedFirst) await sandbox.issueCard(r); // committed before the crash
           issuing = true;
-          if (issuedFirst) await sandbox.issueCard(r);
           return hang(); // the process dies here
         },
         fundCard: (r) => sandbox.fundCard(r),

@@ -49,7 +49,7 @@ afterEach(async () => {
 describe('a paid product is one module', () => {
   it('a throwaway product registered beside the real ones is bought end to end', async () => {
     h = await makePaidHarness({ products: [...PRODUCTS, stickerPack] });
-    await sql`create table sticker_orders (payment_id text primary key, recipient text not null, count integer not null, created_at integer not null)`.execute(h.db);
+    await sql`create table sticker_orders (payment_id text primary key, recipient text not null, count integer not null, created_at bigint not null)`.execute(h.db);
     const treasury = h.localnet.usdcBalance(h.keys.treasury.publicKey());
     const agent = h.agent(100n * USDC);
 

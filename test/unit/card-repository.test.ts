@@ -9,10 +9,11 @@ import {
   listCardSummariesForWallet,
   listLedgerEntries,
 } from '../../src/cards/repository.js';
-import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { migrateToLatest } from '../../src/db/open.js';
+import { openTestDb } from '../helpers/store.js';
 
 async function freshDb() {
-  const db = openDatabase(':memory:');
+  const db = openTestDb();
   await migrateToLatest(db);
   return db;
 }

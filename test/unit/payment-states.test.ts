@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
+import { migrateToLatest, type Db } from '../../src/db/open.js';
+import { openTestDb } from '../helpers/store.js';
 import type { PaymentRow, PaymentStatus } from '../../src/db/schema.js';
 import { findPayment, insertPayment, transitionPayment } from '../../src/payments/repository.js';
 import { IllegalTransitionError, INITIAL_STATUSES, PAYMENT_STATUSES, PAYMENT_TRANSITIONS } from '../../src/payments/state.js';
@@ -9,7 +10,7 @@ import { IllegalTransitionError, INITIAL_STATUSES, PAYMENT_STATUSES, PAYMENT_TRA
 
 let db: Db;
 beforeAll(async () => {
-  db = openDatabase(':memory:');
+  db = openTestDb();
   await migrateToLatest(db);
 });
 afterAll(async () => {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Keypair } from '@stellar/stellar-sdk';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { migrateToLatest } from '../../src/db/open.js';
+import { openTestDb } from '../helpers/store.js';
 import { DuplicatePaymentError, insertPayment, replaceRefund, transitionPayment } from '../../src/payments/repository.js';
 import { ChannelPool } from '../../src/stellar/channels.js';
 import type { SorobanRpc } from '../../src/stellar/rpc.js';
@@ -79,7 +80,7 @@ describe('channel pool', () => {
 
 describe('payments table', () => {
   it('refuses a second payment with the same (payer, nonce) and transitions by compare-and-set', async () => {
-    const db = openDatabase(':memory:');
+    const db = openTestDb();
     await migrateToLatest(db);
     const row = {
       id: randomUUID(), kind: 'create' as const, payer: 'GPAYER', auth_nonce: '42', auth_expiration_ledger: 10, idempotency_key: null,

@@ -7,7 +7,8 @@ import { CardDataCipher } from '../../src/cards/card-data.js';
 import { IssuerError } from '../../src/cards/issuer.js';
 import { SandboxIssuer, isLuhnValid, luhnCheckDigit } from '../../src/cards/sandbox-issuer.js';
 import { ManualClock } from '../../src/clock.js';
-import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
+import { migrateToLatest, type Db } from '../../src/db/open.js';
+import { openTestDb, openTestStore } from '../helpers/store.js';
 
 const dirs: string[] = [];
 const dbs: Db[] = [];
@@ -16,15 +17,15 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A SQLite file that outlives the process using it: `start()` is one run of card402 on it. */
+/** A store that outlives the process using it (a SQLite file, or a PostgreSQL schema): `start()` is one run of card402 on it. */
 function databaseFile() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'card402-sandbox-issuer-'));
   dirs.push(dir);
-  const file = path.join(dir, 'card402.sqlite');
+  const store = openTestStore(path.join(dir, 'card402.sqlite'));
   const cipher = new CardDataCipher(randomBytes(32));
   return {
     async start(capacityCents: number): Promise<{ issuer: SandboxIssuer; stop(): Promise<void> }> {
-      const db = openDatabase(file);
+      const db = store.open();
       await migrateToLatest(db);
       const issuer = new SandboxIssuer({ db, clock: new ManualClock(Date.UTC(2026, 10, 21)), cipher, capacityCents });
       return { issuer, stop: () => db.destroy() };
@@ -33,7 +34,7 @@ function databaseFile() {
 }
 
 async function memoryIssuer(capacityCents: number): Promise<SandboxIssuer> {
-  const db = openDatabase(':memory:');
+  const db = openTestDb();
   dbs.push(db);
   await migrateToLatest(db);
   return new SandboxIssuer({ db, clock: new ManualClock(Date.UTC(2026, 10, 21)), cipher: new CardDataCipher(randomBytes(32)), capacityCents });
@@ -129,7 +130,7 @@ describe('sandbox issuer across restarts', () => {
   });
 
   it('keeps the issued card data sealed with the card data key', async () => {
-    const db = openDatabase(':memory:');
+    const db = openTestDb();
     dbs.push(db);
     await migrateToLatest(db);
     const cipher = new CardDataCipher(randomBytes(32));

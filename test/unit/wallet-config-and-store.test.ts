@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { migrateToLatest } from '../../src/db/open.js';
+import { openTestDb } from '../helpers/store.js';
 import { RECORDED_KEYS_CACHE_SIZE, SqliteReplayStore } from '../../src/wallet-auth/replay-store.js';
 
 describe('wallet and details configuration', () => {
@@ -33,7 +34,7 @@ describe('wallet and details configuration', () => {
 
 describe('SqliteReplayStore', () => {
   it('claims a key once until it expires, then forgets it', async () => {
-    const db = openDatabase(':memory:');
+    const db = openTestDb();
     await migrateToLatest(db);
     const store = new SqliteReplayStore(db);
     expect(await store.claim('v2:G:n1', 10_000, 1_000)).toBe(true);
@@ -54,7 +55,7 @@ describe('SqliteReplayStore', () => {
   const seen = (key: string, clientIp: string, nowMs: number) => ({ key, clientIp, expiresAtMs: 10_000, nowMs });
 
   it('remember() then claimV1(): only the first client, within a second of its first sighting; only its first sighting writes', async () => {
-    const db = openDatabase(':memory:');
+    const db = openTestDb();
     await migrateToLatest(db);
     const store = new SqliteReplayStore(db);
     await store.remember(seen('v1:raw:G:1', A, 1_000));
@@ -78,7 +79,7 @@ describe('SqliteReplayStore', () => {
   });
 
   it('claimV1(): one details read per signature; no re-use for a client without an address', async () => {
-    const db = openDatabase(':memory:');
+    const db = openTestDb();
     await migrateToLatest(db);
     const store = new SqliteReplayStore(db);
     expect(await store.claimV1({ ...seen('v1:raw:G:1', A, 1_000), details: false })).toBe(true);
@@ -91,10 +92,16 @@ describe('SqliteReplayStore', () => {
   });
 
   it('remember(): the in-memory set is bounded, and a forgotten key is simply written again', async () => {
-    const db = openDatabase(':memory:');
+    const db = openTestDb();
     await migrateToLatest(db);
     const store = new SqliteReplayStore(db);
-    for (let i = 0; i <= RECORDED_KEYS_CACHE_SIZE; i++) await store.remember(seen(`v1:raw:G:${i}`, A, 1_000));
+    // Key 0 first (the oldest, so the one evicted), the rest in concurrent groups: 20,000 one-by-one
+    // round trips to a PostgreSQL server take longer than the test's budget on a busy machine.
+    await store.remember(seen('v1:raw:G:0', A, 1_000));
+    for (let from = 1; from <= RECORDED_KEYS_CACHE_SIZE; from += 100) {
+      const keys = Array.from({ length: Math.min(100, RECORDED_KEYS_CACHE_SIZE + 1 - from) }, (_, j) => from + j);
+      await Promise.all(keys.map((i) => store.remember(seen(`v1:raw:G:${i}`, A, 1_000))));
+    }
     expect((store as unknown as { recorded: Map<string, number> }).recorded.size).toBe(RECORDED_KEYS_CACHE_SIZE);
     await db.deleteFrom('wallet_auth_replays').execute();
     await store.remember(seen('v1:raw:G:0', A, 1_000)); // evicted first: written again
@@ -105,7 +112,7 @@ describe('SqliteReplayStore', () => {
   });
 
   it('holds under concurrency: of 20 simultaneous claims of one key, one wins', async () => {
-    const db = openDatabase(':memory:');
+    const db = openTestDb();
     await migrateToLatest(db);
     const store = new SqliteReplayStore(db);
     const results = await Promise.all(Array.from({ length: 20 }, () => store.claim('v2:G:n1', 10_000, 1_000)));
