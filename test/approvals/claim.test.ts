@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { claimPaymentRequest, completePaymentRequest, findPaymentRequest, rejectPaymentRequest } from '../../src/approvals/repository.js';
 import { requestStatus } from '../../src/approvals/state.js';
-import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
+import { migrateToLatest, type Db } from '../../src/db/open.js';
+import { openTestDb } from '../helpers/store.js';
 import type { PaymentStatus } from '../../src/db/schema.js';
 
 /**
@@ -16,7 +17,7 @@ const AMOUNT = '358800000';
 let db: Db;
 
 beforeEach(async () => {
-  db = openDatabase(':memory:');
+  db = openTestDb();
   await migrateToLatest(db);
 });
 afterEach(async () => {

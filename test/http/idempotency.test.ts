@@ -4,7 +4,8 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { findCard } from '../../src/cards/repository.js';
-import { migrateToLatest, openDatabase, type Db } from '../../src/db/open.js';
+import { migrateToLatest, type Db } from '../../src/db/open.js';
+import { openTestDb } from '../helpers/store.js';
 import { IDEMPOTENCY_LEASE_MS, IDEMPOTENCY_TTL_MS, idempotency, type IdempotencyEnv } from '../../src/http/idempotency/middleware.js';
 import { pruneIdempotencyKeys } from '../../src/http/idempotency/retention.js';
 import { errorResponse } from '../../src/http/kernel/errors.js';
@@ -159,7 +160,7 @@ function gatedApp(db: Db, clock: ManualClock) {
 
 describe('idempotency middleware: concurrency, failures and storage', () => {
   async function setup() {
-    const db = openDatabase(':memory:');
+    const db = openTestDb();
     await migrateToLatest(db);
     const clock = new ManualClock();
     return { db, clock, ...gatedApp(db, clock) };
