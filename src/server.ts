@@ -12,7 +12,7 @@ import { RedeemTokens, loadRedeemTokenSecrets } from './cards/sessions/redeem-to
 import { startSessionSweeper } from './cards/sessions/sweeper.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { acquireInstanceLock, acquirePostgresInstanceLock } from './db/instance-lock.js';
+import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openStore } from './db/open.js';
 import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/kernel/serve.js';
@@ -142,10 +142,8 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     }
     const db = openStore(location);
     teardown.add(() => db.destroy());
-    if (location.kind === 'postgres') {
-      const lock = await acquirePostgresInstanceLock(db);
-      teardown.add(() => lock.release());
-    }
+    // On PostgreSQL several instances may share the database: what they share is leased or locked
+    // there (src/db/leases.ts), so there is no instance lock.
     await migrateToLatest(db);
     // Audit rows past retention go at start-up, then hourly.
     const auditRetention = await startAuditRetention({ db, clock, logger, retentionDays: config.details.auditRetentionDays });
@@ -168,6 +166,9 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     const issuer = new SandboxIssuer({ db, clock, cipher: cardCipher, capacityCents: config.issuer.capacityCents });
     const metrics = new Metrics();
     const stack = buildPaymentStack({ config, db, clock, logger, keys, rpcUrl, issuer, cipher: cardCipher, metrics });
+    // Last of the payment work to stop: the leases on payments and channels go back to the other
+    // instances once nothing here uses them (a process that dies loses them when they expire).
+    if (stack.leases) teardown.add(() => stack.leases!.close());
 
     // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.
     const reconciler = await startPaymentRuntime(stack.service, config, logger);

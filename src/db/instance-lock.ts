@@ -1,6 +1,5 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { sql, type Kysely } from 'kysely';
 
 export class InstanceLockError extends Error {
   override name = 'InstanceLockError';
@@ -63,39 +62,3 @@ export function acquireInstanceLock(lockFilePath: string): { release(): void } {
   throw new InstanceLockError(`could not take the instance lock ${lockFile}`);
 }
 
-/** The advisory lock key of "a card402 process runs on this database" (any fixed 64-bit number). */
-export const POSTGRES_INSTANCE_LOCK_KEY = 4020_0001;
-
-/**
- * The same guarantee on PostgreSQL: a session-level advisory lock, held on a connection of its own
- * for as long as the process runs. PostgreSQL drops it when that session ends, so a process that
- * died (kill -9, lost host) leaves nothing behind to clear by hand. The key is per schema, so
- * databases shared by schemas (the tests) lock independently.
- */
-export async function acquirePostgresInstanceLock(db: Kysely<any>): Promise<{ release(): Promise<void> }> {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let signal!: (outcome: { ok: true } | { ok: false; err: unknown }) => void;
-  const taken = new Promise<{ ok: true } | { ok: false; err: unknown }>((resolve) => (signal = resolve));
-  const session = db
-    .connection()
-    .execute(async (conn) => {
-      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${POSTGRES_INSTANCE_LOCK_KEY}, hashtext(current_schema())) as locked`.execute(conn);
-      if (!rows[0]?.locked) {
-        signal({ ok: false, err: new InstanceLockError('another card402 process is using this PostgreSQL database (schema); stop it first') });
-        return;
-      }
-      signal({ ok: true });
-      await released;
-      await sql`select pg_advisory_unlock(${POSTGRES_INSTANCE_LOCK_KEY}, hashtext(current_schema()))`.execute(conn);
-    })
-    .catch((err: unknown) => signal({ ok: false, err }));
-  const outcome = await taken;
-  if (!outcome.ok) throw outcome.err;
-  return {
-    release: async () => {
-      release();
-      await session;
-    },
-  };
-}

@@ -31,6 +31,8 @@ export interface Database {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  instance_leases: InstanceLeasesTable;
+  auth_failures: AuthFailuresTable;
 }
 
 /** `closed` is final (DELETE /cards/:cardId): nothing changes a closed card again. */
@@ -486,3 +488,19 @@ export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type WebhookEventRow = Selectable<WebhookEventsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
+// --- Several instances on one database (issue 18) ---
+
+/** A lease one card402 process holds on something shared (src/db/leases.ts). */
+export interface InstanceLeasesTable {
+  name: string; // `payment:<id>`, `channel:<address>`
+  holder: string; // the holding process's instance id
+  expires_at: number; // unix ms; free after this
+  generation: number; // bumped on every take
+}
+
+/** Failed wallet authentications of one key (client IP or wallet) in its current fixed window. */
+export interface AuthFailuresTable {
+  key: string;
+  window_start: number;
+  failures: number;
+}

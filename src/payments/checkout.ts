@@ -174,7 +174,7 @@ export class Checkout {
       mandate_id: null,
       holder: null,
     };
-    this.deps.inFlight.claim(paymentId);
+    await this.deps.inFlight.claim(paymentId); // a new id: no one else can hold it
     try {
       return await this.settleAndFulfil(call, recorded, payload, requirements, verified.handle);
     } catch (err) {
@@ -189,7 +189,7 @@ export class Checkout {
       if (!twin) throw err;
       return this.replay(twin, requestFingerprint, call, requirements);
     } finally {
-      this.deps.inFlight.release(paymentId);
+      await this.deps.inFlight.release(paymentId);
     }
   }
 

@@ -1,23 +1,49 @@
+import type { SharedLeases } from '../db/leases.js';
+
 /**
- * Payments this process is working on right now (a paid request settling it, or recovery resuming
- * it). Recovery leaves them alone, so one process never drives one payment twice at once; across
- * processes the compare-and-set transitions (repository.ts) keep them apart.
+ * Payments being worked on right now (a paid request settling it, or recovery resuming it).
+ * Recovery leaves them alone, so one payment is never driven twice at once. In this process a set
+ * says so; with several instances on one database (PostgreSQL) a shared lease (`payment:<id>`,
+ * src/db/leases.ts) says so to the others too, and lapses if this process dies, so another
+ * instance's reconciler takes the payment over. Underneath, the compare-and-set transitions
+ * (repository.ts) keep any two workers apart regardless.
  */
 export class InFlight {
   private readonly ids = new Set<string>();
+  /** The generation of each shared lease held (see SharedLeases.release). */
+  private readonly generations = new Map<string, number>();
 
+  constructor(private readonly shared?: SharedLeases) {}
+
+  /** Whether this process is working on the payment (a cheap check before claim()). */
   has(paymentId: string): boolean {
     return this.ids.has(paymentId);
   }
 
-  /** False when the payment is already being worked on here. */
-  claim(paymentId: string): boolean {
+  /** False when the payment is already being worked on, here or by another instance. */
+  async claim(paymentId: string): Promise<boolean> {
     if (this.ids.has(paymentId)) return false;
     this.ids.add(paymentId);
-    return true;
+    if (!this.shared) return true;
+    try {
+      const lease = await this.shared.take(`payment:${paymentId}`);
+      if (lease.taken) {
+        this.generations.set(paymentId, lease.generation);
+        return true;
+      }
+    } catch (err) {
+      this.ids.delete(paymentId);
+      throw err;
+    }
+    this.ids.delete(paymentId);
+    return false;
   }
 
-  release(paymentId: string): void {
+  async release(paymentId: string): Promise<void> {
     this.ids.delete(paymentId);
+    const generation = this.generations.get(paymentId);
+    this.generations.delete(paymentId);
+    // A release that fails leaves the lease to lapse by itself (it is no longer renewed).
+    if (generation !== undefined) await this.shared?.release(`payment:${paymentId}`, generation).catch(() => undefined);
   }
 }

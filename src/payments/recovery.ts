@@ -13,6 +13,7 @@ import type { Refunds } from './refunds.js';
 import { findPayment, listFailedUnderWatch, listPaymentsInStatus, transitionPayment } from './repository.js';
 import type { Settlement } from './settlement.js';
 import { UNFINISHED_STATUSES } from './state.js';
+import { withAdvisoryLock } from '../db/leases.js';
 
 export interface RecoveryDeps {
   db: Db;
@@ -61,7 +62,7 @@ export class Recovery {
 
   /** Drives one unfinished payment as far as it can go now. Returns its status afterwards. */
   async resume(paymentId: string): Promise<PaymentStatus | undefined> {
-    if (!this.deps.inFlight.claim(paymentId)) return undefined;
+    if (!(await this.deps.inFlight.claim(paymentId))) return undefined;
     try {
       let payment = await findPayment(this.deps.db, paymentId);
       if (!payment) return undefined;
@@ -83,7 +84,7 @@ export class Recovery {
       }
       return payment.status;
     } finally {
-      this.deps.inFlight.release(paymentId);
+      await this.deps.inFlight.release(paymentId);
     }
   }
 
@@ -218,8 +219,17 @@ export class Recovery {
     }
   }
 
-  /** One reconciler pass (also the start-up recovery): resumes every unfinished payment. */
+  /**
+   * One reconciler pass (also the start-up recovery): resumes every unfinished payment. With
+   * several instances on one database, one pass runs at a time across all of them (an advisory
+   * lock); an instance that finds a pass running skips its own.
+   */
   async reconcile(): Promise<Record<string, number>> {
+    const pass = await withAdvisoryLock(this.deps.db, 'reconciler', () => this.reconcilePass(), { wait: false });
+    return pass.ran ? pass.value : {};
+  }
+
+  private async reconcilePass(): Promise<Record<string, number>> {
     const pending = await listPaymentsInStatus(this.deps.db, UNFINISHED_STATUSES);
     const counts: Record<string, number> = {};
     try {

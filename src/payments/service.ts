@@ -18,6 +18,7 @@ import { MandateCheckout, type MandateCall } from './mandate-checkout.js';
 import { PRODUCTS, ProductRegistry, type PaidProduct } from './products/index.js';
 import type { LedgerEvidence } from './fate.js';
 import { InFlight } from './in-flight.js';
+import type { SharedLeases } from '../db/leases.js';
 import { Recovery } from './recovery.js';
 import { Refunds } from './refunds.js';
 import { ClosureRefunds } from './closure-refunds.js';
@@ -28,6 +29,8 @@ import type { PaidCall, PaidOutcome, PaidRequest } from './types.js';
 
 export interface PaymentServiceDeps {
   db: Db;
+  /** Leases shared with other instances on the same database (PostgreSQL); none on SQLite. */
+  leases?: SharedLeases | undefined;
   clock: Clock;
   logger: Logger;
   terms: PaymentTerms;
@@ -95,7 +98,7 @@ export class PaymentService {
     const pollTimeoutMs = deps.refundPollTimeoutMs ?? 30_000;
     const pollIntervalMs = deps.pollIntervalMs ?? 500;
     const writer = new WriteBatcher(deps.db);
-    const inFlight = new InFlight();
+    const inFlight = new InFlight(deps.leases);
     const fulfilment = { db: deps.db, writer, clock: deps.clock, issuer: deps.issuer, cipher: deps.cipher, logger: deps.logger, products: new ProductRegistry(this.products) };
     const settlement = new Settlement({
       db: deps.db,

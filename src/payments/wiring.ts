@@ -11,6 +11,8 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/index.js';
 import { loadOrCreateRandomKeyFile } from '../secrets/key-files.js';
 import { ChannelPool } from '../stellar/channels.js';
+import { sharedLeasesFor, withAdvisoryLock, type SharedLeases } from '../db/leases.js';
+import { isPostgres } from '../db/postgres.js';
 import type { StellarKeys } from '../stellar/keys.js';
 import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
 import { Treasury } from '../stellar/treasury.js';
@@ -30,6 +32,8 @@ export function loadCardDataCipher(config: Config, logger: Logger): CardDataCiph
 
 export interface PaymentStack {
   service: PaymentService;
+  /** Leases shared with the other instances (PostgreSQL only); close() them at shutdown. */
+  leases: SharedLeases | undefined;
   facilitator: Facilitator;
   treasury: Treasury;
   terms: PaymentTerms;
@@ -59,6 +63,8 @@ export function buildPaymentStack(args: {
   sleep?: (ms: number) => Promise<void>;
   /** Where settlement, refund and channel-pool metrics go (the app's, see createApp). */
   metrics?: Metrics;
+  /** The shared leases to hold payments and channels under (default: new ones, on PostgreSQL). */
+  leases?: SharedLeases;
 }): PaymentStack {
   const { config, keys } = args;
   const networkPassphrase = NETWORK_PASSPHRASES[config.stellar.network];
@@ -69,7 +75,14 @@ export function buildPaymentStack(args: {
     payTo: keys.treasury.publicKey(),
     maxTimeoutSeconds: config.x402.maxTimeoutSeconds,
   };
-  const channels = new ChannelPool(keys.channels, rpc);
+  // Several instances may share one PostgreSQL database (and the same channel accounts): what one
+  // of them works on, payments and channels, is leased there. One SQLite file has one process.
+  const leases = args.leases ?? sharedLeasesFor(args.db, { onError: (err) => args.logger.error('renewing shared leases failed', { err }) });
+  const channels = new ChannelPool(
+    keys.channels,
+    rpc,
+    leases ? { leases, coolDownMs: config.x402.ledgerSeconds * 1000, onError: (err) => args.logger.error('leasing a channel failed', { err }) } : undefined,
+  );
   const facilitator =
     args.facilitator ??
     (config.x402.facilitatorUrl
@@ -89,7 +102,18 @@ export function buildPaymentStack(args: {
           ...(args.sleep ? { sleep: args.sleep } : {}),
         }));
   if (!args.facilitator && !config.x402.facilitatorUrl) args.metrics?.watchChannelPool(channels);
-  const treasury = new Treasury({ rpc, keypair: keys.treasury, networkPassphrase, asset: terms.asset, maxFeeStroops: config.x402.maxFeeStroops });
+  // Refunds from the treasury go one at a time across instances (an advisory lock on PostgreSQL).
+  const db = args.db;
+  const treasury = new Treasury({
+    rpc,
+    keypair: keys.treasury,
+    networkPassphrase,
+    asset: terms.asset,
+    maxFeeStroops: config.x402.maxFeeStroops,
+    ...(isPostgres(db)
+      ? { acrossInstances: async <T>(work: () => Promise<T>) => ((await withAdvisoryLock(db, 'treasury', work, { wait: true })) as { ran: true; value: T }).value }
+      : {}),
+  });
   const sleepOpt = args.sleep ? { sleep: args.sleep } : {};
   const mandateAccount = keys.mandate
     ? new MandateAccount({ rpc, keypair: keys.mandate, networkPassphrase, asset: terms.asset, maxFeeStroops: config.x402.maxFeeStroops })
@@ -110,6 +134,7 @@ export function buildPaymentStack(args: {
     : undefined;
   const service = new PaymentService({
     db: args.db,
+    leases,
     clock: args.clock,
     logger: args.logger,
     terms,
@@ -130,7 +155,7 @@ export function buildPaymentStack(args: {
     ...(args.metrics ? { metrics: args.metrics } : {}),
     ...(mandates && mandateAccount ? { mandates: { service: mandates, account: mandateAccount } } : {}),
   });
-  return { service, facilitator, treasury, terms, rpc, mandates };
+  return { service, leases, facilitator, treasury, terms, rpc, mandates };
 }
 
 /**

@@ -8,7 +8,8 @@ export const REFUND_TIMEOUT_SECONDS = 120;
  * The treasury (payTo) account: receives payments and sends refunds. A refund is a plain
  * `transfer(treasury, payer, amount)` with the treasury as source account (source-account auth, no
  * auth signature needed), built from a simulation and signed here. Transactions from the treasury
- * are serialised (one in flight), as the network allows one per source account per ledger.
+ * are serialised (one in flight), as the network allows one per source account per ledger — across
+ * instances too when `acrossInstances` is given.
  */
 export class Treasury {
   private tail: Promise<unknown> = Promise.resolve();
@@ -20,6 +21,11 @@ export class Treasury {
       networkPassphrase: string;
       asset: string;
       maxFeeStroops: bigint;
+      /**
+       * Runs `work` while no other card402 instance sends from the treasury (several instances on
+       * one PostgreSQL database: an advisory lock there). Unset: this process is the only sender.
+       */
+      acrossInstances?: <T>(work: () => Promise<T>) => Promise<T>;
     },
   ) {}
 
@@ -29,7 +35,9 @@ export class Treasury {
 
   /** Runs `work` after every earlier treasury transaction has finished. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work, work);
+    const across = this.opts.acrossInstances;
+    const guarded = across ? () => across(work) : work;
+    const run = this.tail.then(guarded, guarded);
     this.tail = run.catch(() => undefined);
     return run;
   }

@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from 'hono';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
-import { FailureLimiter } from './failure-limiter.js';
+import { FailureLimiter, SharedFailureLimiter } from './failure-limiter.js';
+import { isPostgres } from '../db/postgres.js';
 import { walletAuth, type WalletEnv } from './middleware.js';
 import { SqliteReplayStore } from './replay-store.js';
 import { NodeEd25519Verifier, type SignatureVerifier } from './verifier.js';
@@ -35,10 +36,16 @@ export function createWalletAuth(deps: {
     replayStore: new SqliteReplayStore(deps.db),
     clock: deps.clock,
     maxSkewSeconds: settings.maxSkewSeconds,
-    failures: {
-      perIp: new FailureLimiter({ limit: settings.failuresPerIp, windowMs }),
-      perWallet: new FailureLimiter({ limit: settings.failuresPerWallet, windowMs }),
-    },
+    // Several instances on one PostgreSQL database count failures together; one SQLite process in memory.
+    failures: isPostgres(deps.db)
+      ? {
+          perIp: new SharedFailureLimiter(deps.db, { limit: settings.failuresPerIp, windowMs, scope: 'ip' }),
+          perWallet: new SharedFailureLimiter(deps.db, { limit: settings.failuresPerWallet, windowMs, scope: 'wallet' }),
+        }
+      : {
+          perIp: new FailureLimiter({ limit: settings.failuresPerIp, windowMs }),
+          perWallet: new FailureLimiter({ limit: settings.failuresPerWallet, windowMs }),
+        },
     onFailure: deps.onFailure,
   };
   return {

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { AppEnv } from '../http/kernel/env.js';
 import { AppError } from '../http/kernel/errors.js';
 import { requestHeader } from '../http/kernel/request-header.js';
-import type { FailureLimiter } from './failure-limiter.js';
+import type { FailureCounter } from './failure-limiter.js';
 import { parseWalletHeaders } from './headers.js';
 import { pathWithQueryOf, sha256Hex, signingInput, v1Message, v2Message, type AuthVersion, type SigningMode } from '../protocol/wallet-auth.js';
 import type { ReplayStore } from './replay-store.js';
@@ -45,7 +45,7 @@ export interface WalletAuthOptions {
    * before; `details` also at most once per signature. v2 is always single-use.
    */
   use: 'read' | 'change' | 'details';
-  failures: { perIp: FailureLimiter; perWallet: FailureLimiter };
+  failures: { perIp: FailureCounter; perWallet: FailureCounter };
   /** Told the code of every refusal (for the metrics); never the address or the signature. */
   onFailure?: ((code: string) => void) | undefined;
 }
@@ -73,12 +73,12 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<WalletEnv
   return async function walletAuthMiddleware(c, next) {
     const nowMs = clock.nowMs();
     const ip = c.get('clientIp') ?? 'unknown';
-    const ipBlockedMs = failures.perIp.blockedForMs(ip, nowMs);
+    const ipBlockedMs = await failures.perIp.blockedForMs(ip, nowMs);
     if (ipBlockedMs > 0) throw rateLimitedNow(ipBlockedMs);
 
-    const fail = (error: AppError, address?: string): AppError => {
-      failures.perIp.recordFailure(ip, nowMs);
-      if (address) failures.perWallet.recordFailure(address, nowMs);
+    const fail = async (error: AppError, address?: string): Promise<AppError> => {
+      await failures.perIp.recordFailure(ip, nowMs);
+      if (address) await failures.perWallet.recordFailure(address, nowMs);
       onFailure?.(error.code);
       return error;
     };
@@ -86,16 +86,16 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<WalletEnv
     const parsed = parseWalletHeaders((name) => requestHeader(c, name));
     if (!parsed.ok) {
       const code = parsed.reason === 'missing' ? 'UNAUTHORIZED' : 'AUTH_MALFORMED';
-      throw fail(new AppError(code, parsed.message), parsed.address);
+      throw await fail(new AppError(code, parsed.message), parsed.address);
     }
     const auth = parsed.headers;
-    const walletBlockedMs = failures.perWallet.blockedForMs(auth.address, nowMs);
+    const walletBlockedMs = await failures.perWallet.blockedForMs(auth.address, nowMs);
     if (walletBlockedMs > 0) throw rateLimitedNow(walletBlockedMs);
 
     const skewSeconds = Math.floor(nowMs / 1000) - auth.timestamp;
     if (Math.abs(skewSeconds) > maxSkewSeconds) {
       const which = skewSeconds > 0 ? 'too old' : 'in the future';
-      throw fail(new AppError('AUTH_EXPIRED', `X-WALLET-TIMESTAMP is ${which}; it must be within ${maxSkewSeconds} s of server time`, { extra: { serverTime: Math.floor(nowMs / 1000) } }), auth.address);
+      throw await fail(new AppError('AUTH_EXPIRED', `X-WALLET-TIMESTAMP is ${which}; it must be within ${maxSkewSeconds} s of server time`, { extra: { serverTime: Math.floor(nowMs / 1000) } }), auth.address);
     }
 
     let message: string;
@@ -116,7 +116,7 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<WalletEnv
     // limit check when its limit is reached still finish: the overshoot is bounded by that IP's
     // open connections, not by its request rate.
     if (!(await verifier.verify(auth.publicKey, signingInput(message, auth.mode), auth.signature))) {
-      throw fail(new AppError('AUTH_SIGNATURE_INVALID', 'wallet signature does not verify for this address and message'), auth.address);
+      throw await fail(new AppError('AUTH_SIGNATURE_INVALID', 'wallet signature does not verify for this address and message'), auth.address);
     }
 
     const singleUse = auth.version === 2 || opts.use !== 'read';
@@ -125,7 +125,7 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<WalletEnv
     const expiresAtMs = (auth.timestamp + maxSkewSeconds + 1) * 1000;
     if (auth.version === 2) {
       if (!(await replayStore.claim(key, expiresAtMs, nowMs))) {
-        throw fail(new AppError('AUTH_REPLAYED', 'replayed wallet signature: this request nonce was already used'), auth.address);
+        throw await fail(new AppError('AUTH_REPLAYED', 'replayed wallet signature: this request nonce was already used'), auth.address);
       }
     } else if (singleUse) {
       // ASG's clients re-use one v1 signature for every call within its second (get then freeze,
@@ -133,7 +133,7 @@ export function walletAuth(opts: WalletAuthOptions): MiddlewareHandler<WalletEnv
       // that second, and for a second details read (README, "Signing a request").
       if (!(await replayStore.claimV1({ key, clientIp: ip, details: opts.use === 'details', expiresAtMs, nowMs }))) {
         const hint = 'this signature was already presented by another client, more than a second ago, or on a details read; sign a new timestamp or use X-WALLET-AUTH-VERSION: 2';
-        throw fail(new AppError('AUTH_REPLAYED', `replayed wallet signature: ${hint}`), auth.address);
+        throw await fail(new AppError('AUTH_REPLAYED', `replayed wallet signature: ${hint}`), auth.address);
       }
     } else {
       // A v1 signature on a plain read stays re-usable on reads (ASG), but its headers may now sit

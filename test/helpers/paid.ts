@@ -22,6 +22,7 @@ import { createLocalnet, serveLocalnet, LOCALNET_PASSPHRASE, type Localnet, type
 import { createMemoryLogger } from '../../src/logger.js';
 import type { PaidProduct } from '../../src/payments/products/index.js';
 import { buildPaymentStack, type PaymentStack } from '../../src/payments/wiring.js';
+import type { SharedLeases } from '../../src/db/leases.js';
 import { prepareLocalKeys, type StellarKeys } from '../../src/stellar/keys.js';
 import type { FetchLike } from '../../src/stellar/rpc.js';
 import { Metrics } from '../../src/metrics/index.js';
@@ -106,8 +107,12 @@ export async function makePaidHarness(
   const baseFetch: FetchLike = (input, init) => fetch(input, init);
   const metrics = new Metrics();
   const facilitator = opts.facilitator ? await opts.facilitator({ rpcUrl: ledgerServer.rpcUrl, localnet }) : undefined;
+  // A restart is the same card402 instance coming back: it holds the shared leases (PostgreSQL)
+  // its crashed predecessor held, as a new process would once they lapsed.
+  let leases: SharedLeases | undefined;
   const build = (rpcFetch?: FetchLike, stackIssuer: CardIssuer = issuer) =>
     buildPaymentStack({
+      ...(leases ? { leases } : {}),
       config,
       db,
       clock,
@@ -122,6 +127,7 @@ export async function makePaidHarness(
       metrics,
     });
   const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
+  leases = stack.leases;
   const app = createApp({ config, db, clock, logger, cardCipher: cipher, redeemTokens: new RedeemTokens({ current: randomBytes(32) }), paymentTerms: stack.terms, payments: stack.service, mandates: stack.mandates, facilitator: stack.facilitator, metrics });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
@@ -173,6 +179,7 @@ export async function makePaidHarness(
       });
       await ledgerServer.close();
       await localnet.stop();
+      await leases?.close();
       await db.destroy();
     },
   };

@@ -1,7 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isUniqueViolation } from '../../src/db/errors.js';
-import { acquirePostgresInstanceLock, InstanceLockError } from '../../src/db/instance-lock.js';
 import { migrateToLatest, openDatabase, openStore, type Db } from '../../src/db/open.js';
 import { isPostgres, parseInteger } from '../../src/db/postgres.js';
 import { reusableQuery } from '../../src/db/reusable-query.js';
@@ -144,17 +143,5 @@ describe('the SQLite-specific helpers have a PostgreSQL path', () => {
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
     const ids = (await db.selectFrom('cards').select('id').orderBy('id').execute()).map((r) => r.id);
     expect(ids).toEqual(['w1', 'w2']);
-  });
-
-  it('one card402 process per database: the instance lock is exclusive, and free again once released', async () => {
-    const store = openTestPostgres();
-    const first = store.db;
-    const second = store.reopen();
-    opened.push(first, second);
-    const held = await acquirePostgresInstanceLock(first);
-    await expect(acquirePostgresInstanceLock(second)).rejects.toBeInstanceOf(InstanceLockError);
-    await held.release();
-    const again = await acquirePostgresInstanceLock(second);
-    await again.release();
   });
 });
