@@ -34,6 +34,7 @@ const envSchema = z.object({
   // --- PostgreSQL (issue #18): set to run on PostgreSQL instead of the SQLite file ---
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
   DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
+  INSTANCE_LEASE_SECONDS: positiveInt.max(3600).default(30),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   BODY_LIMIT_BYTES: positiveInt.max(10 * 1024 * 1024).default(64 * 1024),
   PUBLIC_BASE_URL: httpUrl.optional(),
@@ -129,7 +130,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     databasePath: env.DATABASE_PATH ?? path.join(dataDir, 'card402.sqlite'),
     /** Where the store lives: the SQLite file (default) or a PostgreSQL server (DATABASE_URL). */
     database: (env.DATABASE_URL
-      ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, leaseMs: env.INSTANCE_LEASE_SECONDS * 1000 }
       : { kind: 'sqlite', path: env.DATABASE_PATH ?? path.join(dataDir, 'card402.sqlite') }) as DatabaseLocation,
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,

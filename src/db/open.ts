@@ -56,7 +56,10 @@ export function openDatabase(file: string): Db {
 }
 
 /** Where the store lives: a SQLite file (the embedded default) or a PostgreSQL server. */
-export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
+export type DatabaseLocation =
+  | { kind: 'sqlite'; path: string }
+  /** leaseMs: how long an instance's leases outlive it (src/db/leases.ts). */
+  | { kind: 'postgres'; url: string; poolSize: number; leaseMs?: number };
 
 /** Opens the store the configuration names; the same `Db` either way. */
 export function openStore(location: DatabaseLocation): Db {

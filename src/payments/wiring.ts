@@ -77,7 +77,9 @@ export function buildPaymentStack(args: {
   };
   // Several instances may share one PostgreSQL database (and the same channel accounts): what one
   // of them works on, payments and channels, is leased there. One SQLite file has one process.
-  const leases = args.leases ?? sharedLeasesFor(args.db, { onError: (err) => args.logger.error('renewing shared leases failed', { err }) });
+  const leaseMs = config.database.kind === 'postgres' ? config.database.leaseMs : undefined;
+  const leases = args.leases ?? sharedLeasesFor(args.db, {
+    ...(leaseMs ? { leaseMs } : {}), onError: (err) => args.logger.error('renewing shared leases failed', { err }) });
   const channels = new ChannelPool(
     keys.channels,
     rpc,
