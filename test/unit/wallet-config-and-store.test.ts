@@ -109,7 +109,7 @@ describe('SqliteReplayStore', () => {
     expect((await db.selectFrom('wallet_auth_replays').select('key').execute()).map((r) => r.key)).toEqual(['v1:raw:G:0']);
     expect(await store.claimV1({ ...seen('v1:raw:G:0', B, 2_000), details: false })).toBe(false);
     await db.destroy();
-  });
+  }, 120_000); // 20,001 writes: on PostgreSQL, round trips to a server on a busy machine
 
   it('holds under concurrency: of 20 simultaneous claims of one key, one wins', async () => {
     const db = openTestDb();
