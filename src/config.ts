@@ -33,7 +33,8 @@ const envSchema = z.object({
   DATABASE_PATH: optionalString,
   // --- PostgreSQL (issue #18): set to run on PostgreSQL instead of the SQLite file ---
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
-  DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
+  // The reconciler and treasury locks each hold a connection while their work uses others.
+  DATABASE_POOL_SIZE: positiveInt.min(4, 'must be at least 4 (two are held by the reconciler and treasury locks)').max(1000).default(10),
   INSTANCE_LEASE_SECONDS: positiveInt.max(3600).default(30),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   BODY_LIMIT_BYTES: positiveInt.max(10 * 1024 * 1024).default(64 * 1024),
