@@ -1,10 +1,17 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from './open.js';
+import { isUniqueViolation } from './errors.js';
 import { isPostgres, isRetryableTransactionError } from './postgres.js';
 import type { Database } from './schema.js';
 
-/** How often a PostgreSQL transaction that lost a serialization conflict is run again. */
-export const SERIALIZABLE_ATTEMPTS = 20;
+/**
+ * How long a PostgreSQL transaction that keeps losing serialization conflicts is run again before
+ * the error is given up to the caller. Each round of colliding transactions commits at least one,
+ * so N transactions racing for one row need up to N rounds: a time budget, not a count, keeps a burst
+ * of N concurrent requests from failing the last ones.
+ */
+export const SERIALIZABLE_RETRY_MS = 15_000;
+const UNIQUE_VIOLATION_RETRIES = 1;
 
 /**
  * Runs `fn` as one check-then-write transaction that nothing else can interleave with.
@@ -17,7 +24,7 @@ export const SERIALIZABLE_ATTEMPTS = 20;
  * PostgreSQL: a SERIALIZABLE transaction on one pooled connection. Other instances and other
  * connections run beside it, and PostgreSQL aborts any transaction whose outcome would differ from
  * some one-at-a-time order (SQLSTATE 40001, or 40P01 for a deadlock); it is then run again, from
- * the start, up to SERIALIZABLE_ATTEMPTS times. So `fn` must do nothing but database work through
+ * the start, for up to SERIALIZABLE_RETRY_MS. So `fn` must do nothing but database work through
  * the executor it is given (no sends, no in-memory effects): it may run more than once, and only
  * the run that commits counts.
  *
@@ -40,11 +47,18 @@ export async function immediateTransaction<T>(db: Db, fn: (trx: Kysely<Database>
 }
 
 async function serializableTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  const deadline = Date.now() + SERIALIZABLE_RETRY_MS;
+  let uniqueRetries = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction().setIsolationLevel('serializable').execute(fn);
     } catch (err) {
-      if (!isRetryableTransactionError(err) || attempt >= SERIALIZABLE_ATTEMPTS) throw err;
+      // A unique violation can also be a race lost to a concurrent transaction (PostgreSQL reports
+      // one instead of a serialization failure when this transaction never read the key): run
+      // again, the winner's row is then seen and taken the normal way. A real duplicate repeats, and
+      // is given up after the second try.
+      const raced = isUniqueViolation(err) && uniqueRetries++ < UNIQUE_VIOLATION_RETRIES;
+      if (!(raced || isRetryableTransactionError(err)) || Date.now() >= deadline) throw err;
       // A short random pause, growing with the attempts, so the transactions that collided do not
       // collide again in lockstep.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
