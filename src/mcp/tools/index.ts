@@ -11,6 +11,7 @@ import { getTransactions } from './transactions.js';
 import { getWalletStatus } from './wallet-status.js';
 import { sandboxCharge } from './sandbox.js';
 import { setCardLimit, updateCardControls } from './spend-controls.js';
+import { createCardWithMandate, fundCardWithMandate, getMandate, requestMandate } from './mandates.js';
 
 /**
  * Every tool `card402 mcp` serves, in the order clients list them. ASG's nine first, under ASG's
@@ -41,4 +42,9 @@ export const TOOLS: readonly Card402Tool[] = [
   // payment requests (issue 16): the owner pays from a link
   requestCard,
   getPaymentRequest,
+  // mandates (issue 17)
+  requestMandate,
+  getMandate,
+  createCardWithMandate,
+  fundCardWithMandate,
 ];
