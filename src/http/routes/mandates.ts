@@ -3,7 +3,6 @@ import { html } from 'hono/html';
 import type { Clock } from '../../clock.js';
 import type { MandateService } from '../../mandates/service.js';
 import {
-  DEFAULT_MANDATE_SECONDS,
   MAX_MANDATE_SECONDS,
   createMandateRequestSchema,
   isMandateId,
@@ -49,13 +48,14 @@ export function mandateRoutes(deps: MandateRoutesDeps) {
   }), deps.authSingleUse, async (c) => {
     const body = await readJsonBody(c, createMandateRequestSchema);
     const nowMs = deps.clock.nowMs();
-    const expiresAtMs = body.expiresAt ? Date.parse(body.expiresAt) : nowMs + DEFAULT_MANDATE_SECONDS * 1000;
-    if (expiresAtMs < nowMs + MIN_MANDATE_SECONDS * 1000 || expiresAtMs > nowMs + MAX_MANDATE_SECONDS * 1000) {
+    // Absent: the service's default (DEFAULT_MANDATE_SECONDS from the moment it records the mandate).
+    const expiresAtMs = body.expiresAt ? Date.parse(body.expiresAt) : undefined;
+    if (expiresAtMs !== undefined && (expiresAtMs < nowMs + MIN_MANDATE_SECONDS * 1000 || expiresAtMs > nowMs + MAX_MANDATE_SECONDS * 1000)) {
       throw new AppError('VALIDATION_ERROR', `invalid request body: expiresAt must be between ${MIN_MANDATE_SECONDS} seconds and ${MAX_MANDATE_SECONDS / 86400} days from now`, {
         extra: { issues: [{ path: 'expiresAt', message: 'out of range' }] },
       });
     }
-    return c.json(await deps.mandates.create(c.get('wallet').address, { ...body, expiresAtMs }), 201);
+    return c.json(await deps.mandates.create(c.get('wallet').address, { ...body, ...(expiresAtMs !== undefined ? { expiresAtMs } : {}) }), 201);
   });
 
   routes.get('/mandates/:id', describeRoute({
