@@ -1,6 +1,8 @@
 import type { Card402Tool } from '../tool.js';
 import { getCardDetails } from './card-details.js';
+import { createCardSession, getCardSession } from './card-sessions.js';
 import { freezeCard, restoreCardDetails, revokeCardDetails, unfreezeCard } from './card-state.js';
+import { closeCard } from './close-card.js';
 import { getBalance, getCard, listAssignedCards, listCards } from './cards.js';
 import { createCard } from './create-card.js';
 import { fundCard } from './fund-card.js';
@@ -47,4 +49,8 @@ export const TOOLS: readonly Card402Tool[] = [
   getMandate,
   createCardWithMandate,
   fundCardWithMandate,
+  // close (owner), card data outside the context (issue 14)
+  closeCard,
+  createCardSession,
+  getCardSession,
 ];

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MANDATE_PERIODS, isMandateId, type MandateView } from '../../protocol/mandates.js';
 import { cardId, dollarAmount } from '../inputs.js';
-import { amountText } from '../money.js';
+import type { McpContext } from '../context.js';
+import { amountText, checkCaps, priceView, quote, recordMandateSpend, sessionSpent, spendingView, usd } from '../money.js';
 import { READ_ONLY, defineTool } from '../tool.js';
 
 /** Mandates (issue 17): an owner's on-chain budget the agent buys within, without asking each time. */
@@ -58,9 +59,10 @@ export const getMandate = defineTool({
 export const createCardWithMandate = defineTool({
   name: 'create_card_with_mandate',
   title: "Buy a virtual card within the owner's mandate",
-  description:
-    "Buy a new virtual card paid by the owner's wallet from an active mandate (no x402 payment from this wallet, so this session's spend caps do not apply: " +
-    "the mandate's rules and the owner's on-chain allowance do). Price: $10.00 + amount + 3.5% of amount. Refused (403) when the mandate is not active, " +
+  description: (ctx: McpContext) =>
+    "Buy a new virtual card paid by the owner's wallet from an active mandate (no x402 payment from this wallet). Price: $10.00 + amount + 3.5% of amount. " +
+    `The same caps as create_card apply, before anything is requested: at most $${usd(ctx.settings.maxPaymentAtomic)} per purchase and what is left of $${usd(ctx.settings.spendCapAtomic)} per session (mandate purchases count toward it); the mandate's rules and the owner's allowance apply too. ` +
+    "Refused (403) when the mandate is not active, " +
     "a rule does not allow it, or the owner revoked or used up the allowance — nothing is charged then. Never returns the card number or CVV.",
   input: {
     mandateId,
@@ -70,8 +72,13 @@ export const createCardWithMandate = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(input, ctx) {
-    const result = await ctx.wallet().createCardWithMandate(input.mandateId, { amount: amountText(input.amount), nameOnCard: input.nameOnCard, email: input.email });
-    const data = { card: result.card, payment: { ...result.payment, amountCharged: result.payment.amountCharged.toFixed(2) } };
+    const amount = amountText(input.amount);
+    const price = quote('create', amount);
+    const client = ctx.wallet();
+    checkCaps(ctx, price, sessionSpent(client));
+    const result = await client.createCardWithMandate(input.mandateId, { amount, nameOnCard: input.nameOnCard, email: input.email });
+    recordMandateSpend(client, price.totalAtomic);
+    const data = { card: result.card, price: priceView(price), payment: { ...result.payment, amountCharged: result.payment.amountCharged.toFixed(2) }, spending: spendingView(ctx, sessionSpent(client)) };
     return {
       text: `Card ${result.card.cardId} issued for ${result.card.nameOnCard}, balance $${result.card.balance.toFixed(2)}; the owner paid $${data.payment.amountCharged} USDC from mandate ${input.mandateId} (tx ${result.payment.txHash}).`,
       data,
@@ -82,14 +89,22 @@ export const createCardWithMandate = defineTool({
 export const fundCardWithMandate = defineTool({
   name: 'fund_card_with_mandate',
   title: "Top up a card within the owner's mandate",
-  description: "Add funds to one of this wallet's cards, paid by the owner's wallet from an active mandate. Price: amount + 3.5%. Refused (403) as create_card_with_mandate is.",
+  description: (ctx: McpContext) =>
+    "Add funds to one of this wallet's cards, paid by the owner's wallet from an active mandate. Price: amount + 3.5%. " +
+    `The same caps as fund_card apply, before anything is requested: at most $${usd(ctx.settings.maxPaymentAtomic)} per purchase and what is left of $${usd(ctx.settings.spendCapAtomic)} per session (mandate purchases count toward it). ` +
+    'Refused (403) as create_card_with_mandate is.',
   input: { mandateId, cardId, amount: dollarAmount('Amount to add: 5 to 5000') },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(input, ctx) {
-    const result = await ctx.wallet().fundCardWithMandate(input.mandateId, input.cardId, amountText(input.amount));
+    const amount = amountText(input.amount);
+    const price = quote('fund', amount);
+    const client = ctx.wallet();
+    checkCaps(ctx, price, sessionSpent(client));
+    const result = await client.fundCardWithMandate(input.mandateId, input.cardId, amount);
+    recordMandateSpend(client, price.totalAtomic);
     return {
       text: `Card ${result.cardId} funded $${result.fundedAmount.toFixed(2)}, balance $${result.newBalance.toFixed(2)}; the owner paid $${result.payment.amountCharged.toFixed(2)} from mandate ${input.mandateId}.`,
-      data: result as unknown as Record<string, unknown>,
+      data: { ...result, price: priceView(price), spending: spendingView(ctx, sessionSpent(client)) },
     };
   },
 });
