@@ -13,7 +13,7 @@ export function skillMarkdown(ctx: McpContext): string {
   const codes = Object.entries({ ...LOCAL_CODES, ...API_NEXT_STEPS }).map(([code, next]) => `- \`${code}\`: ${next}`);
   return `---
 name: card402
-description: Buy and manage virtual debit cards paid in USDC on Stellar through the card402 MCP server (create, fund, freeze, list cards, check payments). Use when a task needs a payment card or card balance.
+description: Buy and manage virtual debit cards paid in USDC on Stellar through the card402 MCP server (create, fund, freeze, close and list cards, check payments, read card data outside the conversation through card sessions, buy within an owner's mandate). Use when a task needs a payment card or card balance.
 ---
 
 # card402

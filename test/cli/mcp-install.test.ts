@@ -193,6 +193,8 @@ describe('card402 onboard', { timeout: 180_000 }, () => {
       expect(skill).toMatch(/^---\nname: card402\ndescription: /);
       expect(skill).toContain('`get_wallet_status`');
       expect(skill).toContain('OVER_SPEND_CAP');
+      for (const tool of ['close_card', 'create_card_session', 'get_card_session', 'request_mandate', 'get_mandate']) expect(skill).toContain(`\`${tool}\``);
+      expect(skill).toContain('MANDATE_NOT_ACTIVE');
     }
     expect(run.stdout + run.stderr).not.toContain(wallet.secretKey);
 
