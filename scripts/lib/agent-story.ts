@@ -106,14 +106,30 @@ export async function runAgentStory(opts: StoryOptions): Promise<void> {
   const funded = await client.fundCard(cardId, opts.topUpUsd);
   say(`   funded $${funded.fundedAmount} → balance $${funded.newBalance} (paid $${funded.payment.amountCharged})`);
 
-  step(9, 'Transactions and balance');
+  step(9, 'Spend it: a purchase at a sandbox merchant, captured');
+  const merchant = { name: 'Acme Books', mcc: '5942', country: 'US' };
+  const bought = await client.sandboxCharge(cardId, { amount: '12.50', merchant });
+  say(`   $${bought.authorization.amount} at ${merchant.name}: ${bought.authorization.status}`);
+  expect(bought.authorization.status === 'approved', `the purchase was ${bought.authorization.status} (${bought.authorization.declineReason ?? ''})`);
+  const captured = await client.sandboxCapture(bought.authorization.id);
+  say(`   captured $${captured.authorization.capturedCents / 100}`);
+  expect(captured.authorization.state === 'captured', 'the purchase was not captured');
+
+  step(10, 'A spend control: at most $5 a day, so a $6 purchase is declined');
+  const limited = await client.setLimit(cardId, { amountCents: 500, frequency: 'per24HourPeriod' });
+  say(`   limits: ${limited.controls.limits.map((l) => `$${l.amountCents / 100} ${l.frequency}`).join(', ')}`);
+  const declined = await client.sandboxCharge(cardId, { amount: '6', merchant });
+  say(`   $6 at ${merchant.name}: ${declined.authorization.status} (${declined.authorization.declineReason ?? ''} ${declined.authorization.declineDetail ?? ''})`);
+  expect(declined.authorization.status === 'declined' && declined.authorization.declineReason === 'spending_limit', 'the limit did not decline the purchase');
+
+  step(11, 'Transactions and balance');
   const history = await client.transactions(cardId);
-  for (const entry of history.transactions) say(`   ${entry.createdAt}  ${entry.type}  $${entry.amount}`);
+  for (const entry of history.transactions) say(`   ${entry.createdAt}  ${entry.type}  $${entry.amount}${entry.status === 'declined' ? ' (declined)' : ''}`);
   const balance = await client.balance(cardId);
   say(`   balance $${balance.balance}`);
-  expect(balance.balance === funded.newBalance, 'balance does not match the top-up result');
+  expect(balance.balanceCents === Math.round(funded.newBalance * 100) - 1250, 'balance is not the top-up result less the purchase');
 
-  step(10, 'The on-chain USDC balance moved by exactly what was charged');
+  step(12, 'The on-chain USDC balance moved by exactly what was charged');
   const endBalance = await client.usdcBalance();
   const spent = startBalance - endBalance;
   say(`   ${formatAtomic(startBalance)} → ${formatAtomic(endBalance)} USDC: spent ${formatAtomic(spent)} USDC`);
@@ -122,7 +138,7 @@ export async function runAgentStory(opts: StoryOptions): Promise<void> {
   say(`   the treasury received ${formatAtomic(received)} USDC`);
   expect(received === spent, `the treasury received ${received}, the wallet spent ${spent}`);
 
-  step(11, 'Close the card: its balance goes back on-chain to the owner (this wallet)');
+  step(13, 'Close the card: its balance goes back on-chain to the owner (this wallet)');
   const beforeClose = await client.usdcBalance();
   const closed = await client.closeCard(cardId);
   const refund = closed.closure.refund;

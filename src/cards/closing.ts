@@ -6,6 +6,7 @@ import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { centsToAtomic } from '../protocol/money/units.js';
 import { findClosure, insertClosure } from './closure-repository.js';
+import { recordEvent } from '../webhooks/events.js';
 import { releasePendingHolds } from './spend/service.js';
 import { lockCard } from './spend/repository.js';
 import { addLedgerEntry, cardBalanceCents, setCardStatus, type Executor } from './repository.js';
@@ -67,6 +68,12 @@ export class CardClosing {
         updated_at: nowMs,
       };
       await insertClosure(trx, closure);
+      await recordEvent(trx, {
+        type: 'card.closed',
+        cardId: card.id,
+        data: { cardId: card.id, closedBy: wallet, refund: { to: closure.refund_to, amountCents: amountCents, status: closure.refund_status } },
+        nowMs,
+      });
       return { closure, card };
     });
     if ('error' in outcome) throw outcome.error;

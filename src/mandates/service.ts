@@ -6,7 +6,7 @@ import type { MandateRow } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ATOMIC_PER_CENT, atomicToCents, centsToAtomic, formatAtomic, formatCents } from '../protocol/money/units.js';
-import type { createMandateRequestSchema, MandateApproval, MandateView } from '../protocol/mandates.js';
+import { DEFAULT_MANDATE_SECONDS, type createMandateRequestSchema, type MandateApproval, type MandateView } from '../protocol/mandates.js';
 import { InvocationRefusedError, type MandateAccount } from '../stellar/mandate-account.js';
 import { checkApproveEntry } from './auth-entry.js';
 import { allowanceCents } from './periods.js';
@@ -20,7 +20,8 @@ const LIVE_UNTIL_SLACK_LEDGERS = 120;
 /** How far ahead an owner's signed entry may expire. */
 const MAX_SIGNATURE_LEDGERS = 1_000;
 
-export type CreateMandateInput = z.output<typeof createMandateRequestSchema> & { expiresAtMs: number };
+/** `expiresAtMs` absent: DEFAULT_MANDATE_SECONDS from now. */
+export type CreateMandateInput = z.output<typeof createMandateRequestSchema> & { expiresAtMs?: number };
 
 export interface MandateServiceDeps {
   db: Db;
@@ -79,6 +80,7 @@ export class MandateService {
 
   async create(agent: string, input: CreateMandateInput): Promise<MandateView> {
     const nowMs = this.deps.clock.nowMs();
+    const expiresAtMs = input.expiresAtMs ?? nowMs + DEFAULT_MANDATE_SECONDS * 1000;
     const rules: MandateRule[] = input.rules.map((r) => ({ period: r.period, amountCents: r.amount }));
     const row: MandateRow = {
       id: newMandateId(),
@@ -89,7 +91,7 @@ export class MandateService {
       network: this.deps.network,
       rules_json: JSON.stringify(rules),
       note: input.note ?? null,
-      allowance_atomic: centsToAtomic(allowanceCents(rules, nowMs, input.expiresAtMs)).toString(),
+      allowance_atomic: centsToAtomic(allowanceCents(rules, nowMs, expiresAtMs)).toString(),
       phase: 'requires-verification',
       end_reason: null,
       live_until_ledger: null,
@@ -98,7 +100,7 @@ export class MandateService {
       approved_at: null,
       revoke_tx_hash: null,
       created_at: nowMs,
-      expires_at: input.expiresAtMs,
+      expires_at: expiresAtMs,
       updated_at: nowMs,
     };
     await insertMandate(this.deps.db, row);

@@ -7,6 +7,8 @@ export interface McpSettings {
   rpcUrl: string;
   network: StellarNetwork;
   walletFile: string;
+  /** The CLI's home folder (CARD402_HOME, default ~/.card402): card session tokens are written under it. */
+  home: string;
   /** CARD402_MAX_PAYMENT: most that any one payment may cost, atomic USDC. */
   maxPaymentAtomic: bigint;
   /** CARD402_SPEND_CAP: most that this MCP session may pay in total, atomic USDC. */

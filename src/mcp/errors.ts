@@ -59,6 +59,14 @@ export const API_NEXT_STEPS: Record<string, string> = {
   PAYMENT_REQUEST_NOT_FOUND: 'check the payment request id',
   PAYMENT_REQUEST_CLOSED: 'the payment request is no longer open (approved, rejected or expired): make a new one if still needed',
   WRONG_PAYER: 'only the owner named in the request may pay it',
+  CARD_SESSION_NOT_FOUND: 'check the session id (cs_…) create_card_session returned; a session made by another wallet is not visible to this one',
+  CARD_SESSION_NOT_REDEEMABLE: 'the session is used up or expired: make a new one with create_card_session',
+  MANDATE_NOT_FOUND: 'check the mandateId (md_…) request_mandate returned; only the agent that asked can buy with it',
+  MANDATE_NOT_ACTIVE: 'the owner has not approved it yet (give them the approvalUrl), or it expired: request a new mandate',
+  MANDATE_RULE_EXCEEDED: "the mandate's rule does not allow this purchase now (see remaining); nothing was charged: wait for the next period or ask the owner",
+  MANDATE_ALLOWANCE_EXHAUSTED: "the owner's on-chain allowance is used up; nothing was charged: ask the owner for a new mandate",
+  MANDATE_REVOKED: 'the owner revoked this mandate; nothing was charged: do not retry, ask the owner',
+  MANDATE_OWNER_FUNDS: "the owner's wallet holds too little USDC; nothing was charged: tell the owner",
 };
 
 function apiNextStep(status: number, code: string): string {
@@ -151,4 +159,5 @@ export const LOCAL_CODES: Record<string, string> = {
   NO_WALLET: 'the user runs `card402 onboard -y` in a terminal',
   WALLET_UNREADABLE: 'the user runs `card402 doctor` in a terminal',
   REQUEST_FAILED: 'the API or RPC is unreachable: the user runs `card402 doctor`',
+  TOKEN_FILE_FAILED: 'a card session was made but its token file could not be written: check the folder named in the message, then make a new session',
 };

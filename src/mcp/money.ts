@@ -1,5 +1,6 @@
 import { priceCardCreation, priceCardFunding, type Price } from '../protocol/money/pricing.js';
 import { ATOMIC_PER_CENT, atomicToCents, formatAtomic, formatCents } from '../protocol/money/units.js';
+import type { Card402Client } from '../client/card402-client.js';
 import type { McpContext } from './context.js';
 import { ToolFailure } from './errors.js';
 
@@ -71,4 +72,19 @@ export function checkCaps(ctx: McpContext, price: Price, spentAtomic: bigint): v
       'use a smaller amount, or ask the user to raise CARD402_SPEND_CAP in the MCP configuration (the MCP server counts it per session)',
     );
   }
+}
+
+/**
+ * Purchases paid from a mandate (the owner's allowance, no x402 payment from this wallet) count
+ * against the same session caps: the SDK counts only its own x402 payments, so this adds them.
+ */
+const mandateSpent = new WeakMap<Card402Client, bigint>();
+
+export function recordMandateSpend(client: Card402Client, atomic: bigint): void {
+  mandateSpent.set(client, (mandateSpent.get(client) ?? 0n) + atomic);
+}
+
+/** What this MCP session has spent: x402 payments (the SDK's counter) plus mandate purchases. */
+export function sessionSpent(client: Card402Client): bigint {
+  return client.spent + (mandateSpent.get(client) ?? 0n);
 }

@@ -154,7 +154,18 @@ export class MandateCheckout {
         throw err;
       }
       this.deps.inFlight.claim(paymentId);
-      await this.deps.account.send(envelope.envelopeXdr).catch((err) => this.deps.logger.warn('sending a mandate transfer failed; recovery resends it', { paymentId, err }));
+      const sent = await this.deps.account.send(envelope.envelopeXdr).catch((err) => {
+        // No answer: it may have been taken. Polled below; recovery resends the same envelope.
+        this.deps.logger.warn('sending a mandate transfer got no answer; polling it', { paymentId, err });
+        return undefined;
+      });
+      if (sent && (sent.status === 'ERROR' || sent.status === 'TRY_AGAIN_LATER')) {
+        // Refused, not queued: this envelope, the only one for this payment, moved nothing.
+        this.deps.inFlight.release(paymentId);
+        await this.markFailed(paymentId, `send_refused:${sent.errorResultCode ?? sent.status}`);
+        this.deps.logger.warn('the network refused a mandate transfer; nothing was charged', { paymentId, status: sent.status, code: sent.errorResultCode });
+        return { type: 'network_unavailable' } as const;
+      }
       return { type: 'sent', payment, landed: await this.await(envelope.txHash) } as const;
     });
     if (sent.type === 'network_unavailable') return sent;

@@ -106,4 +106,11 @@ describe('owner-approved purchases from the CLI', () => {
     expect(result.stderr).toContain('not an approval link');
     expect((await cli(['approve'], ownerEnv)).code).toBe(2);
   });
+
+  it('hands a mandate link to mandate approve (one approve command for both kinds of link)', async () => {
+    const result = await cli(['approve', `${server.apiUrl}/mandates/md_${'a'.repeat(26)}/approve`], ownerEnv);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).not.toContain('not an approval link');
+    expect(result.stderr.toLowerCase()).toContain('mandate');
+  });
 });

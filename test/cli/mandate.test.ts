@@ -20,7 +20,7 @@ describe('card402 mandate (CLI) against a running server', () => {
     const owner = await cli(['wallet', 'create', '--json'], ownerEnv);
     ownerAddress = JSON.parse(owner.stdout).address;
     expect((await cli(['wallet', 'fund', '--usdc', '100'], ownerEnv)).code).toBe(0);
-  });
+  }, 180_000); // three CLI processes, each starting tsx
   afterAll(async () => {
     await server?.close();
   });

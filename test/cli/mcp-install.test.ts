@@ -48,7 +48,7 @@ describe('card402 install: MCP configuration writers on existing files in a temp
     const again = await cli(['install', '--client', 'claude'], env);
     expect(again.stdout).toContain('already configured');
     expect(backups(file)).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('Claude Code project scope writes ./.mcp.json; Cursor creates ~/.cursor/mcp.json', async () => {
     const { home, env } = tempHome();
@@ -63,7 +63,7 @@ describe('card402 install: MCP configuration writers on existing files in a temp
     const cursor = await cli(['install', '--client', 'cursor'], env);
     expect(cursor.code, cursor.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path.join(home, '.cursor', 'mcp.json'), 'utf8'))).toEqual({ mcpServers: { card402: expectedEntry(home) } });
-  });
+  }, 120_000);
 
   it('Codex: edits [mcp_servers.card402] in config.toml, keeping comments, other tables and tricky strings byte for byte', async () => {
     const { home, env } = tempHome();
@@ -114,7 +114,7 @@ describe('card402 install: MCP configuration writers on existing files in a temp
     expect(next.trimEnd().endsWith('[after]\nx = 1')).toBe(true);
     expect(next.startsWith(original.trimEnd())).toBe(true);
     expect((parseToml(next) as Record<string, any>).mcp_servers.card402.env.CARD402_API_URL).toBe('http://127.0.0.1:5999');
-  });
+  }, 120_000);
 
   it('leaves files it cannot edit safely untouched, and says why', async () => {
     const { home, env } = tempHome();
@@ -140,7 +140,7 @@ describe('card402 install: MCP configuration writers on existing files in a temp
 
     expect((await cli(['install', '--client', 'vscode'], env)).code).toBe(2);
     expect((await cli(['install'], env)).code).toBe(2);
-  });
+  }, 120_000);
 
   it('doctor checks the MCP configurations it finds', async () => {
     const { home, env } = tempHome();
@@ -156,7 +156,7 @@ describe('card402 install: MCP configuration writers on existing files in a temp
     writeFileSync(file, JSON.stringify(config));
     const broken = JSON.parse((await cli(['doctor', '--json'], env)).stdout).checks as typeof checks;
     expect(broken.find((c) => c.check === 'mcp:cursor')).toMatchObject({ ok: false, detail: expect.stringContaining('/nowhere/card402.js does not exist') });
-  });
+  }, 120_000);
 });
 
 describe('card402 onboard', { timeout: 180_000 }, () => {
@@ -193,6 +193,8 @@ describe('card402 onboard', { timeout: 180_000 }, () => {
       expect(skill).toMatch(/^---\nname: card402\ndescription: /);
       expect(skill).toContain('`get_wallet_status`');
       expect(skill).toContain('OVER_SPEND_CAP');
+      for (const tool of ['close_card', 'create_card_session', 'get_card_session', 'request_mandate', 'get_mandate']) expect(skill).toContain(`\`${tool}\``);
+      expect(skill).toContain('MANDATE_NOT_ACTIVE');
     }
     expect(run.stdout + run.stderr).not.toContain(wallet.secretKey);
 

@@ -45,6 +45,9 @@ const ROUTES: {
   { method: 'GET', path: (_id, ids) => `/card-sessions/${ids?.cardSessionId ?? ':id'}/redemptions`, singleUse: false, cardScoped: true, notFound: 'CARD_SESSION_NOT_FOUND' },
   { method: 'POST', path: () => '/cards/secrets/session', singleUse: true, cardScoped: false, ok: 201 },
   { method: 'POST', path: (id) => `/cards/${id}/secrets`, singleUse: true, cardScoped: true, body: (ids) => JSON.stringify({ sessionId: ids.secretsSessionId }) },
+  // Signed webhooks (issue 19); the :id routes' ownership is tested in test/webhooks.
+  { method: 'GET', path: () => '/webhooks', singleUse: false, cardScoped: false },
+  { method: 'POST', path: () => '/webhooks', singleUse: true, cardScoped: false, ok: 201, body: () => JSON.stringify({ url: 'https://hooks.example.com/card402', events: ['card.frozen'] }) },
 ];
 const named = ROUTES.map((r) => ({ ...r, name: `${r.method} ${r.path(':cardId')}` }));
 

@@ -134,6 +134,21 @@ describe('mandates over HTTP on the local ledger', () => {
     expect((await agentClient.getMandate(mandate.id)).rules[0]).toMatchObject({ spent: '41.05' });
   });
 
+  it('a transfer the network refuses outright moves nothing: 503, the payment failed for good, and the next purchase goes through', async () => {
+    h = await makePaidHarness();
+    const { owner, agentClient, mandate } = await activeMandate(h);
+    h.localnet.faults.failNextSend('ERROR');
+    const refused = await apiError(agentClient.createCardWithMandate(mandate.id, { amount: 10, ...CARD }));
+    expect(refused.status).toBe(503);
+    const [failed] = await h.db.selectFrom('payments').selectAll().execute();
+    expect(failed).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/^send_refused:/) });
+    expect(failed!.fate_closed_at).not.toBeNull();
+    expect(h.localnet.usdcBalance(owner.publicKey())).toBe(500n * USDC);
+    await agentClient.createCardWithMandate(mandate.id, { amount: 10, ...CARD });
+    expect(h.localnet.usdcBalance(owner.publicKey())).toBe(500n * USDC - PRICE_ATOMIC);
+    expect((await agentClient.getMandate(mandate.id)).rules[0]).toMatchObject({ spent: '20.35' });
+  });
+
   it('the owner can clear the allowance directly on-chain: the mandate ends revoked and purchases are refused', async () => {
     h = await makePaidHarness();
     const { owner, agentClient, mandate } = await activeMandate(h);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -8,7 +8,7 @@ import { Card402Client } from '../../src/client/card402-client.js';
 import { saveWallet } from '../../src/cli/wallet-file.js';
 import { bootServer, type BootedServer } from '../helpers/server.js';
 import { spawnMcp, textOf, type McpSession } from '../helpers/mcp.js';
-import type { Keypair } from '@stellar/stellar-sdk';
+import { Keypair } from '@stellar/stellar-sdk';
 
 const ASG_TOOLS = ['get_wallet_status', 'create_card', 'fund_card', 'list_cards', 'get_card', 'get_card_details', 'freeze_card', 'unfreeze_card', 'get_pricing'];
 
@@ -37,12 +37,13 @@ describe('card402 mcp, driven by the official MCP client over stdio', () => {
   let wallet: Keypair;
   let env: Record<string, string>;
   let mcp: McpSession;
+  let card402Home: string;
 
   beforeAll(async () => {
     server = await bootServer();
     wallet = await server.fundedWallet('200');
     const home = mkdtempSync(path.join(os.tmpdir(), 'card402-mcp-'));
-    const card402Home = path.join(home, '.card402');
+    card402Home = path.join(home, '.card402');
     saveWallet(path.join(card402Home, 'wallet.json'), wallet, { overwrite: false });
     env = {
       HOME: home,
@@ -184,6 +185,89 @@ describe('card402 mcp, driven by the official MCP client over stdio', () => {
       await revealing.close();
     }
     expect(mcp.stderr()).not.toContain(wallet.secret());
+  }, 180_000);
+
+  it('makes a card session whose token never enters the context, then closes the card only when confirmed', async () => {
+    // A card bought with the SDK (same wallet), so this test does not depend on the session caps.
+    const sdk = new Card402Client({ baseUrl: server.apiUrl, rpcUrl: server.rpcUrl, signer: wallet });
+    const { card } = await sdk.createCard({ amount: '25', nameOnCard: 'Closing Agent', email: 'close@example.com' });
+    const cardId = card.cardId;
+
+    const details = await mcp.call('get_card_details', { cardId });
+    expect(data(details).howToGetFullDetails).toContain('create_card_session');
+
+    const created = await mcp.call('create_card_session', { cardId, ttlSeconds: 120 });
+    const made = expectOk(created);
+    const sessionId: string = made.session.id;
+    expect(made.session).toMatchObject({ cardId, status: 'active', redeemCount: 0, maxRedeemCount: 1 });
+    expect(made.tokenFile).toBe(path.join(card402Home, 'sessions', `${sessionId}.token`));
+    expect(made.redeemCommand).toContain(`card402 card session redeem ${sessionId}`);
+    expect(made.redeemCommand).toContain(`< '${made.tokenFile}'`);
+    expect(statSync(made.tokenFile).mode & 0o777).toBe(0o600);
+    const token = readFileSync(made.tokenFile, 'utf8').trim();
+    expect(token.length).toBeGreaterThan(20);
+    expect(everything(created)).not.toContain(token);
+    expect(Object.keys(made)).not.toContain('redeemToken');
+
+    // The token from the file redeems with the SDK (no wallet needed), outside the MCP session.
+    const redeemed = await new Card402Client({ baseUrl: server.apiUrl, rpcUrl: server.rpcUrl }).redeemCardSession(sessionId, token);
+    const { details: real } = await sdk.getDetails(cardId);
+    expect(redeemed.details.cardNumber).toBe(real.cardNumber);
+    const status = expectOk(await mcp.call('get_card_session', { sessionId }));
+    expect(status.session).toMatchObject({ id: sessionId, status: 'redeemed', redeemCount: 1 });
+    expect(status.redemptions).toHaveLength(1);
+    expect(everything(await mcp.call('get_card_session', { sessionId }))).not.toContain(real.cardNumber);
+    expectToolError(await mcp.call('get_card_session', { sessionId: 'cs_nope' }), 'INVALID_INPUT');
+
+    // close_card: refused without confirm (nothing happens), then closed with the balance sent back.
+    const { tools } = await mcp.client.listTools();
+    expect(tools.find((t) => t.name === 'close_card')!.annotations).toMatchObject({ destructiveHint: true });
+    const unconfirmed = expectToolError(await mcp.call('close_card', { cardId }), 'INVALID_INPUT');
+    expect(unconfirmed.message).toContain('confirm');
+    expectToolError(await mcp.call('close_card', { cardId, confirm: false }), 'INVALID_INPUT');
+    expect(expectOk(await mcp.call('get_card', { cardId })).card.status).toBe('active');
+
+    const before = BigInt(expectOk(await mcp.call('get_wallet_status')).usdcBalanceAtomic);
+    const closing = await mcp.call('close_card', { cardId, confirm: true });
+    const closed = expectOk(closing);
+    expect(closed).toMatchObject({ cardId, status: 'closed', refunded: { status: 'sent', amount: '25.00', to: wallet.publicKey(), txHash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(textOf(closing)).toContain(`$25.00 sent back to ${wallet.publicKey()}`);
+    expect(BigInt(expectOk(await mcp.call('get_wallet_status')).usdcBalanceAtomic)).toBe(before + 25_0000000n);
+    expectToolError(await mcp.call('fund_card', { cardId, amount: '5' }), 'CARD_CLOSED');
+  }, 180_000);
+
+  it('asks an owner for a mandate and buys within it, under the same caps as its own payments', async () => {
+    const owner = await server.fundedWallet('100');
+    const requested = await mcp.call('request_mandate', { ownerAddress: owner.publicKey(), amount: '40', period: 'monthly', note: 'cards for the trip' });
+    const mandate = expectOk(requested);
+    expect(mandate).toMatchObject({ phase: 'requires-verification', ownerAddress: owner.publicKey(), agentAddress: wallet.publicKey(), note: 'cards for the trip' });
+    expect(mandate.rules).toEqual([expect.objectContaining({ period: 'monthly', amount: '40.00' })]);
+    expect(textOf(requested)).toContain(mandate.approvalUrl);
+
+    expect(expectOk(await mcp.call('get_mandate', { mandateId: mandate.id })).phase).toBe('requires-verification');
+    const card = { nameOnCard: 'Trip', email: 'trip@example.com' };
+    const early = expectToolError(await mcp.call('create_card_with_mandate', { mandateId: mandate.id, amount: '0', ...card }), 'MANDATE_NOT_ACTIVE');
+    expect(early.nextStep).toContain('approvalUrl');
+    expectToolError(await mcp.call('get_mandate', { mandateId: 'md_nope' }), 'INVALID_INPUT');
+
+    // The owner approves with the SDK (outside MCP); the agent buys within the mandate: the owner pays.
+    await new Card402Client({ baseUrl: server.apiUrl, rpcUrl: server.rpcUrl, signer: owner }).approveMandate(mandate.id);
+    expect(expectOk(await mcp.call('get_mandate', { mandateId: mandate.id })).phase).toBe('active');
+    const walletBefore = expectOk(await mcp.call('get_wallet_status'));
+    expect(walletBefore.spending.spentThisSession).toBe('46.23'); // the first test's purchases
+    const { tools } = await mcp.client.listTools();
+    expect(tools.find((t) => t.name === 'create_card_with_mandate')!.description).toContain('$50.00 per purchase');
+    const over = expectToolError(await mcp.call('create_card_with_mandate', { mandateId: mandate.id, amount: '100', ...card }), 'OVER_PAYMENT_LIMIT');
+    expect(over.message).toContain('nothing was signed');
+    const bought = expectOk(await mcp.call('create_card_with_mandate', { mandateId: mandate.id, amount: '0', ...card }));
+    expect(bought).toMatchObject({ price: { total: '10.00' }, payment: { amountCharged: '10.00' }, spending: { spentThisSession: '56.23', remainingThisSession: '3.77' } });
+    const walletAfter = expectOk(await mcp.call('get_wallet_status'));
+    expect(walletAfter.usdcBalanceAtomic).toBe(walletBefore.usdcBalanceAtomic); // the owner paid, not the wallet
+    expect(walletAfter.spending.spentThisSession).toBe('56.23'); // the mandate purchase counts against the session cap
+    // $5 + 3.5% = $5.18: within the mandate ($30 left), over what is left of the session cap: refused before any request.
+    const overSession = expectToolError(await mcp.call('fund_card_with_mandate', { mandateId: mandate.id, cardId: bought.card.cardId, amount: '5' }), 'OVER_SPEND_CAP');
+    expect(overSession.message).toContain('$3.77 left');
+    expect(expectOk(await mcp.call('get_mandate', { mandateId: mandate.id })).rules[0]).toMatchObject({ spent: '10.00', remaining: '30.00' });
   }, 180_000);
 
   it('answers bad input and refusals as tool errors with a code and a next step', async () => {

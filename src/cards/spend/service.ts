@@ -126,6 +126,19 @@ export class SpendingService {
         heldDeltaCents: decision.approved ? req.amountCents : 0,
         nowMs,
       });
+      await recordEvent(trx, {
+        type: decision.approved ? 'authorization.approved' : 'authorization.declined',
+        cardId: card.id,
+        data: {
+          cardId: card.id,
+          authorizationId: row.id,
+          amountCents: req.amountCents,
+          currency: req.currency,
+          merchant: { name: req.merchant.name, mcc: req.merchant.mcc },
+          ...(decision.approved ? {} : { declineReason: row.decline_reason }),
+        },
+        nowMs,
+      });
       return row;
     });
     return { authorization, cardMatched: authorization.card_id !== null };

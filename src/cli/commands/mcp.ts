@@ -30,6 +30,7 @@ export function mcpContext(settings: Settings, env: NodeJS.ProcessEnv): McpConte
       rpcUrl: settings.rpcUrl,
       network: settings.network,
       walletFile: settings.walletFile,
+      home: settings.home,
       maxPaymentAtomic: settings.maxPaymentAtomic,
       spendCapAtomic: settings.spendCapAtomic,
       revealDetails,

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Keypair } from '@stellar/stellar-sdk';
 import { Card402Client } from '../../client/card402-client.js';
+import { quote } from '../../mcp/money.js';
 import { skillMarkdown } from '../../mcp/skill.js';
-import { priceCardCreation } from '../../protocol/money/pricing.js';
 import { formatAtomic, parseDollarsToCents } from '../../protocol/money/units.js';
 import { CliError, EXIT } from '../errors.js';
 import { clientConfig, detectedClients, type ClientName } from '../mcp-config/clients.js';
@@ -49,7 +49,7 @@ async function walletStep(settings: Settings): Promise<{ step: Step; keypair: Ke
 /** Funds the wallet from the local ledger's friendbot when it holds less than the cheapest card; else says how. */
 async function fundingStep(settings: Settings, io: CliIo, keypair: Keypair, usdcText: string): Promise<Step> {
   const client = new Card402Client({ baseUrl: settings.apiUrl, rpcUrl: settings.rpcUrl, network: settings.network, signer: keypair });
-  const cheapest = (priceCardCreation('0') as { ok: true; price: { totalAtomic: bigint } }).price.totalAtomic;
+  const cheapest = quote('create', '0').totalAtomic;
   const balance = await client.usdcBalance().catch(() => undefined);
   if (balance !== undefined && balance >= cheapest) return { step: 'funding', ok: true, detail: `wallet holds ${formatAtomic(balance)} USDC` };
   const base = friendbotUrl(settings, io.env);

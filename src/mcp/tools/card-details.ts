@@ -4,7 +4,7 @@ import { defineTool } from '../tool.js';
 
 /** Where the full card data is to be read, instead of this conversation. */
 export const CARD_DATA_OUTSIDE_CONTEXT = (id: string) =>
-  `The card number, CVV and billing address are kept out of this conversation. To use them, the user runs \`card402 card details ${id} --reveal\` in their own terminal, or code that fills the payment form reads them with the card402 SDK (getDetails). Do not ask for them to be pasted here.`;
+  `The card number, CVV and billing address are kept out of this conversation. To use them outside it, call create_card_session with cardId ${id}: it writes a one-time redeem token to a file only the user can read and returns the command that redeems it in a terminal or script (card402 card session redeem <sessionId> --reveal < <token file>). The user can also run \`card402 card details ${id} --reveal\` in their own terminal, or code that fills the payment form reads them with the card402 SDK. Do not ask for them to be pasted here.`;
 
 function expiry(details: Pick<CardDetailsView, 'expiryMonth' | 'expiryYear'>): string {
   return `${String(details.expiryMonth).padStart(2, '0')}/${details.expiryYear}`;

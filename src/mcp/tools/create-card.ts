@@ -1,7 +1,7 @@
 import { createCardRequestSchema } from '../../protocol/api.js';
 import type { McpContext } from '../context.js';
 import { dollarAmount } from '../inputs.js';
-import { amountText, checkCaps, priceView, quote, spendingView, usd } from '../money.js';
+import { amountText, checkCaps, priceView, quote, sessionSpent, spendingView, usd } from '../money.js';
 import { defineTool } from '../tool.js';
 import { CARD_DATA_OUTSIDE_CONTEXT } from './card-details.js';
 
@@ -31,7 +31,7 @@ export const createCard = defineTool({
     const amount = amountText(input.amount);
     const price = quote('create', amount);
     const client = ctx.wallet();
-    checkCaps(ctx, price, client.spent);
+    checkCaps(ctx, price, sessionSpent(client));
     const result = await client.createCard({
       amount,
       nameOnCard: input.nameOnCard,
@@ -47,7 +47,7 @@ export const createCard = defineTool({
       card,
       price: priceView(price),
       payment: { ...result.payment, amountCharged: result.payment.amountCharged.toFixed(2) },
-      spending: spendingView(ctx, client.spent),
+      spending: spendingView(ctx, sessionSpent(client)),
       cardData: CARD_DATA_OUTSIDE_CONTEXT(result.card.cardId),
     };
     return {

@@ -1,6 +1,6 @@
 import type { McpContext } from '../context.js';
 import { cardId, dollarAmount } from '../inputs.js';
-import { amountText, checkCaps, priceView, quote, spendingView, usd } from '../money.js';
+import { amountText, checkCaps, priceView, quote, sessionSpent, spendingView, usd } from '../money.js';
 import { defineTool } from '../tool.js';
 
 /** ASG's fund_card: tops a card up, paying the exact price from the wallet. */
@@ -23,7 +23,7 @@ export const fundCard = defineTool({
     const amount = amountText(input.amount);
     const price = quote('fund', amount);
     const client = ctx.wallet();
-    checkCaps(ctx, price, client.spent);
+    checkCaps(ctx, price, sessionSpent(client));
     const result = await client.fundCard(input.cardId, amount);
     const data = {
       cardId: result.cardId,
@@ -31,7 +31,7 @@ export const fundCard = defineTool({
       newBalance: result.newBalance.toFixed(2),
       price: priceView(price),
       payment: { ...result.payment, amountCharged: result.payment.amountCharged.toFixed(2) },
-      spending: spendingView(ctx, client.spent),
+      spending: spendingView(ctx, sessionSpent(client)),
     };
     return {
       text: `Card ${result.cardId} funded with $${data.fundedAmount}; balance $${data.newBalance}; paid $${data.payment.amountCharged} USDC (tx ${result.payment.txHash}).`,

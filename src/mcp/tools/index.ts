@@ -1,6 +1,8 @@
 import type { Card402Tool } from '../tool.js';
 import { getCardDetails } from './card-details.js';
+import { createCardSession, getCardSession } from './card-sessions.js';
 import { freezeCard, restoreCardDetails, revokeCardDetails, unfreezeCard } from './card-state.js';
+import { closeCard } from './close-card.js';
 import { getBalance, getCard, listAssignedCards, listCards } from './cards.js';
 import { createCard } from './create-card.js';
 import { fundCard } from './fund-card.js';
@@ -11,6 +13,7 @@ import { getTransactions } from './transactions.js';
 import { getWalletStatus } from './wallet-status.js';
 import { sandboxCharge } from './sandbox.js';
 import { setCardLimit, updateCardControls } from './spend-controls.js';
+import { createCardWithMandate, fundCardWithMandate, getMandate, requestMandate } from './mandates.js';
 
 /**
  * Every tool `card402 mcp` serves, in the order clients list them. ASG's nine first, under ASG's
@@ -41,4 +44,13 @@ export const TOOLS: readonly Card402Tool[] = [
   // payment requests (issue 16): the owner pays from a link
   requestCard,
   getPaymentRequest,
+  // mandates (issue 17)
+  requestMandate,
+  getMandate,
+  createCardWithMandate,
+  fundCardWithMandate,
+  // close (owner), card data outside the context (issue 14)
+  closeCard,
+  createCardSession,
+  getCardSession,
 ];

@@ -1,5 +1,5 @@
 import type { McpContext } from '../context.js';
-import { quote, spendingView, usd } from '../money.js';
+import { quote, sessionSpent, spendingView, usd } from '../money.js';
 import { READ_ONLY, defineTool } from '../tool.js';
 
 /** ASG's get_wallet_status: where the money is and whether a purchase can go through now. */
@@ -17,8 +17,8 @@ export const getWalletStatus = defineTool({
       ctx.public.health().then((h) => ({ ok: h.status === 'ok', version: h.version }), () => ({ ok: false as const })),
     ]);
     const cheapest = quote('create', '0').totalAtomic;
-    const spending = spendingView(ctx, client.spent);
-    const capsAllow = cheapest <= ctx.settings.maxPaymentAtomic && cheapest <= ctx.settings.spendCapAtomic - client.spent;
+    const spending = spendingView(ctx, sessionSpent(client));
+    const capsAllow = cheapest <= ctx.settings.maxPaymentAtomic && cheapest <= ctx.settings.spendCapAtomic - sessionSpent(client);
     const usdcAtomic = 'atomic' in balance ? balance.atomic : undefined;
     const ready = usdcAtomic !== undefined && usdcAtomic >= cheapest && capsAllow && api.ok;
     let nextStep: string;

@@ -1,12 +1,9 @@
 import { recordEvent } from '../../webhooks/events.js';
-import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import { addLedgerEntry, insertCard } from '../../cards/repository.js';
-import { CardNetworkIndex } from '../../cards/spend/network-index.js';
-import type { CardRow } from '../../db/schema.js';
 import { createCardRequestSchema, createCardResultSchema } from '../../protocol/api.js';
 import { priceCardCreation } from '../../protocol/money/pricing.js';
 import { cardView, paymentView } from '../views.js';
+import { storeIssuedCard } from './issued-card.js';
 import { defineProduct } from './product.js';
 
 /** The body as the route parsed it with the API's schema (`nameOnCard` trimmed); `ownerAddress` defaults to the payer. */
@@ -26,28 +23,22 @@ export const createCard = defineProduct<CreateCardBody>({
     return {
       details: issued.details,
       async write(trx, nowMs) {
-        const cardId = randomUUID();
-        const card: CardRow = {
-          id: cardId,
-          // Within a mandate the agent (holder) gets the card and the mandate's owner (payer) owns it.
-          agent_address: payment.holder ?? payment.payer,
-          owner_address: payment.mandate_id ? payment.payer : (body.ownerAddress ?? payment.payer),
-          name_on_card: body.nameOnCard,
-          email: body.email,
-          status: 'active',
-          details_revoked: 0,
-          last_four: issued.details.cardNumber.slice(-4),
-          details_ciphertext: ctx.cipher.encrypt(cardId, issued.details),
-          provider_ref: issued.providerRef,
-          created_at: nowMs,
-          updated_at: nowMs,
-        };
-        await insertCard(trx, card);
-        // The card network finds the card by HMACs of its data (never the data itself).
-        await new CardNetworkIndex(ctx.cipher).add(trx, { cardId, providerRef: issued.providerRef, details: issued.details, nowMs });
-        if (payment.load_cents > 0) {
-          await addLedgerEntry(trx, { cardId, kind: 'initial_load', amountCents: payment.load_cents, paymentId: payment.id, description: 'initial load', nowMs });
-        }
+        const card = await storeIssuedCard(
+          trx,
+          ctx,
+          {
+            // Within a mandate the agent (holder) gets the card and the mandate's owner (payer) owns it.
+            holder: payment.holder ?? payment.payer,
+            owner: payment.mandate_id ? payment.payer : (body.ownerAddress ?? payment.payer),
+            nameOnCard: body.nameOnCard,
+            email: body.email,
+            issued,
+            loadDescription: 'initial load',
+          },
+          payment,
+          nowMs,
+        );
+        const cardId = card.id;
         await recordEvent(trx, { type: 'card.created', cardId, data: { cardId, status: card.status, balanceCents: payment.load_cents, paymentId: payment.id }, nowMs });
         return { cardId, body: { success: true, card: cardView(card, payment.load_cents), payment: paymentView(payment) } };
       },

@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { claimPaymentRequest, completePaymentRequest, findPaymentRequest } from '../../approvals/repository.js';
-import { addLedgerEntry, findCard, insertCard } from '../../cards/repository.js';
-import { CardNetworkIndex } from '../../cards/spend/network-index.js';
-import type { CardRow } from '../../db/schema.js';
+import { addLedgerEntry, findCard } from '../../cards/repository.js';
 import { PAYMENT_REQUEST_ID } from '../../protocol/payment-requests.js';
 import { paymentView } from '../views.js';
+import { storeIssuedCard } from './issued-card.js';
 import { defineProduct } from './product.js';
 
 export interface OwnerApprovedBody {
@@ -47,27 +45,21 @@ export const ownerApproved = defineProduct<OwnerApprovedBody>({
       const issued = await ctx.issuer.issueCard({ requestKey: payment.id, nameOnCard: asked.nameOnCard, email: asked.email, loadCents: payment.load_cents });
       return {
         async write(trx, nowMs) {
-          const cardId = randomUUID();
-          const card: CardRow = {
-            id: cardId,
-            agent_address: request.agent_address,
-            owner_address: payment.payer,
-            name_on_card: asked.nameOnCard,
-            email: asked.email,
-            status: 'active',
-            details_revoked: 0,
-            last_four: issued.details.cardNumber.slice(-4),
-            details_ciphertext: ctx.cipher.encrypt(cardId, issued.details),
-            provider_ref: issued.providerRef,
-            created_at: nowMs,
-            updated_at: nowMs,
-          };
-          await insertCard(trx, card);
-          // The card network finds the card by HMACs of its data (never the data itself), as for any card.
-          await new CardNetworkIndex(ctx.cipher).add(trx, { cardId, providerRef: issued.providerRef, details: issued.details, nowMs });
-          if (payment.load_cents > 0) {
-            await addLedgerEntry(trx, { cardId, kind: 'initial_load', amountCents: payment.load_cents, paymentId: payment.id, description: 'initial load (owner-approved)', nowMs });
-          }
+          const card = await storeIssuedCard(
+            trx,
+            ctx,
+            {
+              holder: request.agent_address,
+              owner: payment.payer,
+              nameOnCard: asked.nameOnCard,
+              email: asked.email,
+              issued,
+              loadDescription: 'initial load (owner-approved)',
+            },
+            payment,
+            nowMs,
+          );
+          const cardId = card.id;
           await complete(trx, cardId, nowMs);
           // The owner's answer: no card data (the agent, its holder, reads it with its own wallet).
           return { cardId, body: { success: true, id: request.id, status: 'completed', cardId, payment: paymentView(payment) } };
