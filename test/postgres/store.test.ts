@@ -133,6 +133,28 @@ describe('the SQLite-specific helpers have a PostgreSQL path', () => {
     expect(used_cents).toBe(increments);
   });
 
+  it('transactions queued on one key (a card) wait for each other instead of conflicting: each runs once, none is lost', async () => {
+    const db = await freshStore();
+    const increments = 40;
+    let runs = 0;
+    await Promise.all(
+      Array.from({ length: increments }, () =>
+        immediateTransaction(
+          db,
+          async (trx) => {
+            runs++;
+            const { used_cents } = await trx.selectFrom('sandbox_issuer_usage').select('used_cents').where('id', '=', 1).executeTakeFirstOrThrow();
+            await trx.updateTable('sandbox_issuer_usage').set({ used_cents: used_cents + 1 }).where('id', '=', 1).execute();
+          },
+          { queueOn: 'card:one' },
+        ),
+      ),
+    );
+    const { used_cents } = await db.selectFrom('sandbox_issuer_usage').select('used_cents').where('id', '=', 1).executeTakeFirstOrThrow();
+    expect(used_cents).toBe(increments);
+    expect(runs).toBe(increments); // unqueued, the losers of each round run again
+  });
+
   it('the write batcher: each write commits alone, a failing one rejects alone', async () => {
     const db = await freshStore();
     const writer = new WriteBatcher(db);
