@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openDatabase } from './db/open.js';
+import { startWalCheckpointer } from './db/wal-checkpointer.js';
 import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/kernel/serve.js';
 import { Metrics } from './metrics/index.js';
@@ -141,6 +142,11 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     const db = openDatabase(config.databasePath);
     teardown.add(() => db.destroy());
     await migrateToLatest(db);
+    // WAL checkpoints (copy into the database file, fsync) run on a worker thread, not between requests.
+    if (config.databasePath !== ':memory:') {
+      const checkpointer = await startWalCheckpointer(db, config.databasePath, { logger });
+      teardown.add(() => checkpointer.stop());
+    }
     // Audit rows past retention go at start-up, then hourly.
     const auditRetention = await startAuditRetention({ db, clock, logger, retentionDays: config.details.auditRetentionDays });
     teardown.add(() => auditRetention.stop());

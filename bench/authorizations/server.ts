@@ -12,6 +12,7 @@ import { RedeemTokens, loadRedeemTokenSecrets } from '../../src/cards/sessions/r
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { startWalCheckpointer } from '../../src/db/wal-checkpointer.js';
 import { serveHttp } from '../../src/http/kernel/serve.js';
 import { benchLogger } from '../logger.js';
 
@@ -24,6 +25,8 @@ const config = loadConfig(process.env);
 if (!config.cardDataKey) throw new Error('CARD_DATA_KEY is required');
 const db = openDatabase(dbFile);
 await migrateToLatest(db);
+// As in production (src/server.ts): WAL checkpoints on a worker thread.
+const checkpointer = await startWalCheckpointer(db, dbFile);
 const logger = await benchLogger(config.logLevel);
 const app = createApp({
   config,
@@ -37,4 +40,4 @@ const app = createApp({
 });
 const { server, port } = await serveHttp(app.fetch, { port: 0, hostname: '127.0.0.1' });
 process.stdout.write(`ready ${port}\n`);
-process.on('SIGTERM', () => server.close(() => db.destroy().then(() => process.exit(0))));
+process.on('SIGTERM', () => server.close(() => checkpointer.stop().then(() => db.destroy()).then(() => process.exit(0))));
