@@ -7,7 +7,7 @@ import type { WriteBatcher } from '../../db/write-batch.js';
 import type { AuthorizationSource, CardAuthorizationRow, CardRow, LockedBy } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import type { CardControlsPatch, Merchant } from '../../protocol/spending.js';
-import { cardBalanceCents, findCard, setCardStatus, type Executor } from '../repository.js';
+import { availableAndDueCents, findCard, setCardStatus, type Executor } from '../repository.js';
 import { looseningFields, type Controls } from './controls.js';
 import { decide, windowStartMs, windowedFrequencies, type CardSpendState, type Decision } from './decision.js';
 import { findIndexedCardByNumber, findIndexedCardByProviderRef, type CardNetworkIndex } from './network-index.js';
@@ -112,7 +112,6 @@ export class SpendingService {
         await insertAuthorization(trx, row);
         return row;
       }
-      await this.expireDueOnCard(trx, card.id, nowMs);
       const state = await this.spendState(trx, card, nowMs, cardExpiry);
       const decision = decide(state, { amountCents: req.amountCents, currency: req.currency, mcc: req.merchant.mcc, merchantName: req.merchant.name }, nowMs);
       const row = this.newAuthorization({ cardId: card.id, source, issuerRef, req, nowMs, decision });
@@ -129,6 +128,7 @@ export class SpendingService {
       await recordEvent(trx, {
         type: decision.approved ? 'authorization.approved' : 'authorization.declined',
         cardId: card.id,
+        cardParties: card,
         data: {
           cardId: card.id,
           authorizationId: row.id,
@@ -301,11 +301,15 @@ export class SpendingService {
     };
   }
 
-  /** What decide() needs, read inside the transaction that holds the card's lock. */
+  /**
+   * What decide() needs, read inside the transaction that holds the card's lock. Holds past their
+   * expiry are released first (lazy expiry): the available balance already counts them released,
+   * and the window spends read after the release no longer count them.
+   */
   private async spendState(trx: Executor, card: CardRow, nowMs: number, cardExpiry: CardSpendState['cardExpiry']): Promise<CardSpendState> {
+    const { availableCents, dueHeldCents } = await availableAndDueCents(trx, card.id, nowMs);
+    if (dueHeldCents > 0) await this.expireDueOnCard(trx, card.id, nowMs);
     const controls = await readControls(trx, card.id);
-    // Due holds were released just before (expireDueOnCard), so every hold left counts.
-    const availableCents = await cardBalanceCents(trx, card.id, nowMs);
     const spentCents: CardSpendState['spentCents'] = {};
     for (const frequency of windowedFrequencies(controls.limits)) spentCents[frequency] = await spentSince(trx, card.id, windowStartMs(frequency, nowMs));
     return { status: card.status, controls, availableCents, spentCents, ...(cardExpiry ? { cardExpiry } : {}) };
