@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { timeOrderedHex } from '../db/time-ordered-id.js';
 import { reusableByShape, reusableStatement } from '../db/reusable-query.js';
 import type { Database } from '../db/schema.js';
 import type { WebhookEventType } from '../protocol/webhooks.js';
@@ -54,7 +55,7 @@ export async function recordEvent(trx: Executor, event: EventToRecord): Promise<
   const { rows: endpoints } = await endpointsOf(trx as Kysely<Database>, String(walletList.length), walletList);
   const subscribed = endpoints.filter((e) => (JSON.parse(e.events) as string[]).includes(event.type));
   if (subscribed.length === 0) return undefined;
-  const id = newId('evt');
+  const id = `evt_${timeOrderedHex(event.nowMs)}`; // time-ordered: see time-ordered-id.ts
   await insertEvent(trx as Kysely<Database>, id, event.type, event.cardId ?? null, JSON.stringify(event.data), event.nowMs);
   await trx
     .insertInto('webhook_deliveries')

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from '../../db/time-ordered-id.js';
 import { SqliteAdapter, sql, type Kysely } from 'kysely';
 import type { CardAuthorizationRow, CardControlsTable, CardRow, Database, SpendEntryKind } from '../../db/schema.js';
 import { reusableQuery, reusableStatement } from '../../db/reusable-query.js';
@@ -177,7 +177,7 @@ export async function addSpendEntry(
   }
   await insertSpendEntry(
     db as Kysely<Database>,
-    randomUUID(),
+    timeOrderedUuid(entry.nowMs),
     entry.cardId,
     entry.authorizationId,
     entry.kind,

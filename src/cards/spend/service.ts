@@ -1,7 +1,7 @@
 import { recordEvent } from '../../webhooks/events.js';
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { Db } from '../../db/open.js';
+import { timeOrderedUuid } from '../../db/time-ordered-id.js';
 import { immediateTransaction } from '../../db/transaction.js';
 import type { WriteBatcher } from '../../db/write-batch.js';
 import type { AuthorizationSource, CardAuthorizationRow, CardRow, LockedBy } from '../../db/schema.js';
@@ -279,7 +279,7 @@ export class SpendingService {
   }): CardAuthorizationRow {
     const { req, nowMs, decision } = args;
     return {
-      id: randomUUID(),
+      id: timeOrderedUuid(nowMs),
       card_id: args.cardId,
       source: args.source,
       issuer_ref: args.issuerRef,
