@@ -259,8 +259,11 @@ async function scenario(name: 'one' | 'spread'): Promise<void> {
     const cards = await seed(dbFile, key, name === 'one' ? 1 : CARDS);
     const server = await startServer(dbFile, key);
     try {
-      await drive(server.url, server.child.pid!, cards, Math.min(2, DURATION_S)); // warm up
-      results.push(await drive(server.url, server.child.pid!, cards, DURATION_S));
+      const warmup = await drive(server.url, server.child.pid!, cards, Math.min(2, DURATION_S));
+      const result = await drive(server.url, server.child.pid!, cards, DURATION_S);
+      results.push(result);
+      // A profile covers the server's whole life: per-decision figures divide by all it answered.
+      if (process.env['BENCH_CPU_PROF']) console.log(`server pid ${server.child.pid} answered ${warmup.approved + warmup.declined + warmup.errors + result.approved + result.declined + result.errors} requests (warm-up included)`);
     } finally {
       server.child.kill('SIGTERM');
       await new Promise((resolve) => server.child.once('exit', resolve));
