@@ -5,6 +5,7 @@
  *   tsx bench/authorizations/server.ts <sqlite file>
  * Env: CARD_DATA_KEY (hex) and the usual card402 variables (LOG_LEVEL).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Keypair } from '@stellar/stellar-sdk';
 import { createApp } from '../../src/app.js';
 import { CardDataCipher } from '../../src/cards/card-data.js';
@@ -39,5 +40,14 @@ const app = createApp({
   sandboxCardNetwork: true,
 });
 const { server, port } = await serveHttp(app.fetch, { port: 0, hostname: '127.0.0.1' });
+// How long the event loop was blocked (warm-up included): tells stalls in this process from time
+// the machine gave to other processes.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 process.stdout.write(`ready ${port}\n`);
-process.on('SIGTERM', () => server.close(() => checkpointer.stop().then(() => db.destroy()).then(() => process.exit(0))));
+process.on('SIGTERM', () => {
+  loopDelay.disable();
+  const ms = (ns: number) => (ns / 1e6).toFixed(1);
+  process.stderr.write(`server event-loop delay: p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms\n`);
+  server.close(() => checkpointer.stop().then(() => db.destroy()).then(() => process.exit(0)));
+});
