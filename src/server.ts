@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { acquireInstanceLock } from './db/instance-lock.js';
 import { migrateToLatest, openStore } from './db/open.js';
+import { startWalCheckpointer } from './db/wal-checkpointer.js';
 import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-files.js';
 import { serveHttp } from './http/kernel/serve.js';
 import { Metrics } from './metrics/index.js';
@@ -146,6 +147,12 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     // On PostgreSQL several instances may share the database: what they share is leased or locked
     // there (src/db/leases.ts), so there is no instance lock.
     await migrateToLatest(db);
+    // WAL checkpoints (copy into the database file, fsync) run on a worker thread, not between
+    // requests (SQLite only: PostgreSQL checkpoints on its own).
+    if (location.kind === 'sqlite' && location.path !== ':memory:') {
+      const checkpointer = await startWalCheckpointer(db, location.path, { logger });
+      teardown.add(() => checkpointer.stop());
+    }
     // Audit rows past retention go at start-up, then hourly.
     const auditRetention = await startAuditRetention({ db, clock, logger, retentionDays: config.details.auditRetentionDays });
     teardown.add(() => auditRetention.stop());

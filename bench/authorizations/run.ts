@@ -2,26 +2,33 @@
  * Authorization decisions over real HTTP: POST /sandbox/authorizations against the production
  * createApp() in its own process (SQLite file, sandbox card network on).
  *
- *   npx tsx bench/authorizations/run.ts [--duration 10 --conns 16 --cards 1000 --runs 1 --only one|spread]
+ *   npx tsx bench/authorizations/run.ts [--duration 10 --conns 16 --cards 1000 --runs 1 --only one|spread --load-cents 10000]
  *
  * Two scenarios, each `runs` times (the table shows medians):
  *   - one:    every request charges the same card (the worst case: every decision waits for the
  *             card's lock and reads its whole history);
  *   - spread: requests go round-robin over `cards` cards.
- * Each card is loaded with LOAD_CENTS and charged CHARGE_CENTS per request, so a long run drains
+ * Each card is loaded with LOAD_CENTS (--load-cents) and charged CHARGE_CENTS per request, so a long run drains
  * it and the later decisions are declines (insufficient_funds): both outcomes are measured. The
- * load generator is this process (undici, `conns` keep-alive connections); it records every
- * request's latency. Afterwards the database is read directly: zero overspends means no card's
+ * load generator is this process (undici, `conns` keep-alive connections, one request at a time
+ * each): request bodies are built before the run and answers are read through a bare dispatch
+ * handler (status code, and whether the body says approved; no JSON parse), so it costs the two
+ * cores as little as it can; it records every request's latency. Besides decisions/s and latency,
+ * each run reports CPU per decision of the server process (all threads, and its event-loop thread
+ * alone, from /proc) and of the load generator, and the load average at the start and the end:
+ * on a shared machine CPU per decision is steadier than decisions/s. BENCH_CPU_PROF=<dir> writes
+ * a CPU profile of each server (read it with bench/cpu-profile-summary.ts).
+ * Afterwards the database is read directly: zero overspends means no card's
  * available balance is below zero and no card holds or captured more than it was loaded with.
  * Target (issue #13, this 2-core machine): ≥ 1,500 decisions/s, p99 ≤ 10 ms, zero overspends.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { CardDataCipher } from '../../src/cards/card-data.js';
 import { addLedgerEntry, cardFunds, insertCard } from '../../src/cards/repository.js';
 import { CardNetworkIndex } from '../../src/cards/spend/network-index.js';
@@ -46,7 +53,12 @@ const CONNS = flag('conns', 16);
 const CARDS = flag('cards', 1000);
 const RUNS = flag('runs', 1);
 const ONLY = textFlag('only');
-const LOAD_CENTS = 10_000;
+/**
+ * What each card is loaded with (--load-cents, default $100.00). At 1 cent a decision the one card
+ * is drained after 10,000 approvals, so at ~2,000/s most of a 5 s run (after the 2 s warm-up) is
+ * declines, which write less; raise it to measure approvals only.
+ */
+const LOAD_CENTS = flag('load-cents', 10_000);
 const CHARGE_CENTS = 1;
 
 interface BenchCard {
@@ -95,7 +107,8 @@ async function seed(dbFile: string, key: Buffer, count: number): Promise<BenchCa
 }
 
 async function startServer(dbFile: string, key: Buffer): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'server.ts'), dbFile], {
+  const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(here, 'server.ts'), dbFile], {
     cwd: repoRoot,
     env: { ...process.env, CARD_DATA_KEY: key.toString('hex'), LOG_LEVEL: 'warn', DATA_DIR: path.dirname(dbFile) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -126,11 +139,73 @@ interface RunResult {
   approved: number;
   declined: number;
   errors: number;
+  /** CPU per decision, µs: the server process (all threads), its event-loop thread, the load generator (this process). */
+  serverCpuUs: number;
+  serverLoopUs: number;
+  clientCpuUs: number;
 }
 
-async function drive(url: string, cards: BenchCard[], durationS: number): Promise<RunResult> {
+/**
+ * utime + stime in microseconds (Linux /proc; NaN elsewhere): of the whole process, or with
+ * `mainThread` of its event-loop thread alone (whose tid is the pid).
+ */
+function processCpuUs(pid: number, mainThread = false): number {
+  try {
+    const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+const loadAverage = () => os.loadavg()[0]!.toFixed(2);
+
+/** One request's outcome, read from the status line and the raw body (no JSON parse: the generator must stay cheap). */
+type Outcome = 'approved' | 'declined' | 'error';
+
+/**
+ * Sends one prepared request through undici's dispatcher with a handler that only looks at the
+ * status code and whether the body says approved: no body stream, no JSON parse, no per-request
+ * objects beyond the handler, so the load generator's CPU stays small beside the server's.
+ */
+function send(pool: Pool, options: Dispatcher.DispatchOptions): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let body = '';
+    pool.dispatch(options, {
+      onConnect() {},
+      onHeaders(statusCode: number) {
+        status = statusCode;
+        return true;
+      },
+      onData(chunk: Buffer) {
+        body += chunk.toString('latin1');
+        return true;
+      },
+      onComplete() {
+        resolve(status !== 201 ? 'error' : body.includes('"status":"approved"') ? 'approved' : 'declined');
+      },
+      onError: reject,
+    });
+  });
+}
+
+async function drive(url: string, serverPid: number, cards: BenchCard[], durationS: number): Promise<RunResult> {
   const pool = new Pool(url, { connections: CONNS, pipelining: 1 });
-  const latencies: number[] = [];
+  const requests: Dispatcher.DispatchOptions[] = cards.map((card) => ({
+    path: '/sandbox/authorizations',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(card.body)) },
+    body: Buffer.from(card.body),
+  }));
+  const latencies = new Float64Array(2_000_000);
+  let n = 0;
   let approved = 0;
   let declined = 0;
   let errors = 0;
@@ -138,22 +213,28 @@ async function drive(url: string, cards: BenchCard[], durationS: number): Promis
   const deadline = performance.now() + durationS * 1000;
   const lane = async () => {
     while (performance.now() < deadline) {
-      const card = cards[next++ % cards.length]!;
+      const request = requests[next++ % requests.length]!;
       const started = performance.now();
-      const res = await pool.request({ path: '/sandbox/authorizations', method: 'POST', headers: { 'content-type': 'application/json' }, body: card.body });
-      const body = (await res.body.json()) as { authorization?: { status: string } };
-      latencies.push(performance.now() - started);
-      if (res.statusCode !== 201) errors += 1;
-      else if (body.authorization?.status === 'approved') approved += 1;
-      else declined += 1;
+      const outcome = await send(pool, request);
+      latencies[n++] = performance.now() - started;
+      if (outcome === 'approved') approved += 1;
+      else if (outcome === 'declined') declined += 1;
+      else errors += 1;
     }
   };
   const started = performance.now();
+  const server0 = processCpuUs(serverPid);
+  const loop0 = processCpuUs(serverPid, true);
+  const client0 = process.cpuUsage();
   await Promise.all(Array.from({ length: CONNS }, lane));
   const seconds = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(client0);
+  const serverCpuUs = (processCpuUs(serverPid) - server0) / n;
+  const serverLoopUs = (processCpuUs(serverPid, true) - loop0) / n;
+  const clientCpuUs = (client.user + client.system) / n;
   await pool.close();
-  latencies.sort((a, b) => a - b);
-  return { rate: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), approved, declined, errors };
+  const sorted = Array.from(latencies.subarray(0, n)).sort((a, b) => a - b);
+  return { rate: n / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), approved, declined, errors, serverCpuUs, serverLoopUs, clientCpuUs };
 }
 
 /** Zero overspends: every card's available ≥ 0, and what it held and captured ≤ what it was loaded with. */
@@ -183,8 +264,11 @@ async function scenario(name: 'one' | 'spread'): Promise<void> {
     const cards = await seed(dbFile, key, name === 'one' ? 1 : CARDS);
     const server = await startServer(dbFile, key);
     try {
-      await drive(server.url, cards, Math.min(2, DURATION_S)); // warm up
-      results.push(await drive(server.url, cards, DURATION_S));
+      const warmup = await drive(server.url, server.child.pid!, cards, Math.min(2, DURATION_S));
+      const result = await drive(server.url, server.child.pid!, cards, DURATION_S);
+      results.push(result);
+      // A profile covers the server's whole life: per-decision figures divide by all it answered.
+      if (process.env['BENCH_CPU_PROF']) console.log(`server pid ${server.child.pid} answered ${warmup.approved + warmup.declined + warmup.errors + result.approved + result.declined + result.errors} requests (warm-up included)`);
     } finally {
       server.child.kill('SIGTERM');
       await new Promise((resolve) => server.child.once('exit', resolve));
@@ -203,10 +287,14 @@ async function scenario(name: 'one' | 'spread'): Promise<void> {
       `declined ${r((x) => x.declined)}`,
       `errors ${r((x) => x.errors)}`,
       `overspent cards ${overspent}`,
+      `server CPU ${r((x) => x.serverCpuUs).toFixed(0)} µs/decision (event loop ${r((x) => x.serverLoopUs).toFixed(0)})`,
+      `load generator CPU ${r((x) => x.clientCpuUs).toFixed(0)} µs/request`,
+      `runs ${results.map((x) => x.rate.toFixed(0)).join('/')}/s`,
     ].join(' | '),
   );
 }
 
-console.log(`POST /sandbox/authorizations, ${CONNS} connections, ${DURATION_S} s per run, ${RUNS} run(s), ${os.cpus().length} CPUs`);
+console.log(`POST /sandbox/authorizations, ${CONNS} connections, ${DURATION_S} s per run, ${RUNS} run(s), ${os.cpus().length} CPUs, load average ${loadAverage()}`);
 if (ONLY !== 'spread') await scenario('one');
 if (ONLY !== 'one') await scenario('spread');
+console.log(`load average at the end ${loadAverage()}`);

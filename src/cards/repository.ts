@@ -60,7 +60,13 @@ function fundsSelections(eb: ExpressionBuilder<Database, 'cards'>, nowMs: number
     eb.selectFrom('card_spend_totals').select('card_spend_totals.held_cents').whereRef('card_spend_totals.card_id', '=', 'cards.id'),
     eb.lit(0),
   );
-  const due = eb.fn.coalesce(
+  const due = dueHeld(eb, nowMs);
+  return [eb(eb(ledger, '+', spendAvailable), '+', due).as('balance_cents'), eb(held, '-', due).as('held_cents')] as const;
+}
+
+/** What the card's holds past their expiry that no sweep has released yet hold (counted as available). */
+function dueHeld(eb: ExpressionBuilder<Database, 'cards'>, nowMs: number) {
+  return eb.fn.coalesce(
     eb
       .selectFrom('card_authorizations')
       .select((inner) => inner.fn.sum<number>('held_cents').as('s'))
@@ -69,7 +75,6 @@ function fundsSelections(eb: ExpressionBuilder<Database, 'cards'>, nowMs: number
       .where('card_authorizations.expires_at', '<=', nowMs),
     eb.lit(0),
   );
-  return [eb(eb(ledger, '+', spendAvailable), '+', due).as('balance_cents'), eb(held, '-', due).as('held_cents')] as const;
 }
 
 const fundsOfCard = reusableQuery(2, (db: Kysely<Database>, cardId: string, nowMs: number) =>
@@ -116,6 +121,23 @@ export interface CardFunds {
 export async function cardFunds(db: Executor, cardId: string, nowMs = 0): Promise<CardFunds> {
   const [row] = await fundsOfCard(db as Kysely<Database>, cardId, nowMs);
   return { availableCents: Number(row?.balance_cents ?? 0), heldCents: Number(row?.held_cents ?? 0) };
+}
+
+const availableAndDueOfCard = reusableQuery(2, (db: Kysely<Database>, cardId: string, nowMs: number) =>
+  db
+    .selectFrom('cards')
+    .select((eb) => [fundsSelections(eb, nowMs)[0], dueHeld(eb, nowMs).as('due_cents')])
+    .where('id', '=', cardId),
+);
+
+/**
+ * For an authorization decision, in one statement: the available balance at `nowMs` (as
+ * cardFunds) and how much of it is held by holds past their expiry that are not released yet. A
+ * pending hold always holds more than zero (amounts are > 0), so zero means there is none to release.
+ */
+export async function availableAndDueCents(db: Executor, cardId: string, nowMs: number): Promise<{ availableCents: number; dueHeldCents: number }> {
+  const [row] = await availableAndDueOfCard(db as Kysely<Database>, cardId, nowMs);
+  return { availableCents: Number(row?.balance_cents ?? 0), dueHeldCents: Number(row?.due_cents ?? 0) };
 }
 
 /** The available balance: what `balance` means everywhere. */

@@ -1,9 +1,14 @@
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Db } from './open.js';
 import { isUniqueViolation } from './errors.js';
 import { ADVISORY_LOCK_CLASS } from './leases.js';
 import { isPostgres, isRetryableTransactionError } from './postgres.js';
 import type { Database } from './schema.js';
+
+// Transaction control is compiled once: `sql\`…\`.execute()` builds and compiles a query on every call.
+const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 /**
  * How long a PostgreSQL transaction that keeps losing serialization conflicts is run again before
@@ -35,13 +40,13 @@ const UNIQUE_VIOLATION_RETRIES = 1;
 export async function immediateTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
   if (isPostgres(db)) return opts.queueOn === undefined ? serializableTransaction(db, fn) : queuedTransaction(db, opts.queueOn, fn);
   return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
+    await conn.executeQuery(BEGIN_IMMEDIATE);
     try {
       const result = await fn(conn);
-      await sql`commit`.execute(conn);
+      await conn.executeQuery(COMMIT);
       return result;
     } catch (err) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
+      await conn.executeQuery(ROLLBACK).catch(() => undefined);
       throw err;
     }
   });

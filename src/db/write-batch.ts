@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Db } from './open.js';
 import { isPostgres } from './postgres.js';
 import type { Database } from './schema.js';
@@ -66,16 +66,21 @@ export class WriteBatcher {
   }
 }
 
+// Compiled once (see transaction.ts).
+const SAVEPOINT = CompiledQuery.raw('savepoint batched_write');
+const RELEASE = CompiledQuery.raw('release batched_write');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to batched_write');
+
 async function runEach(trx: Kysely<Database>, batch: readonly Queued[]): Promise<Done[]> {
   const done: Done[] = [];
   for (const queued of batch) {
-    await sql`savepoint batched_write`.execute(trx);
+    await trx.executeQuery(SAVEPOINT);
     try {
       done.push({ ok: true, value: await queued.write(trx) });
-      await sql`release batched_write`.execute(trx);
+      await trx.executeQuery(RELEASE);
     } catch (error) {
-      await sql`rollback to batched_write`.execute(trx);
-      await sql`release batched_write`.execute(trx);
+      await trx.executeQuery(ROLLBACK_TO);
+      await trx.executeQuery(RELEASE);
       done.push({ ok: false, error });
     }
   }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { timeOrderedHex } from '../db/time-ordered-id.js';
+import { reusableByShape, reusableStatement } from '../db/reusable-query.js';
 import type { Database } from '../db/schema.js';
 import type { WebhookEventType } from '../protocol/webhooks.js';
 
@@ -11,12 +13,24 @@ export interface EventToRecord {
   type: WebhookEventType;
   /** The card it is about: its holder's and its owner's endpoints hear of it. */
   cardId?: string | null;
+  /** That card's holder and owner, when the caller has just read its row: saves reading it again. */
+  cardParties?: { agent_address: string; owner_address: string };
   /** Wallets that hear of it besides the card's parties (e.g. the payer of a refunded payment with no card). */
   wallets?: readonly string[];
   /** What the receiver gets as `data`: ids, statuses, amounts; never card data, keys or signatures. */
   data: Record<string, unknown>;
   nowMs: number;
 }
+
+// Compiled once (see reusableQuery): every authorization decision records an event.
+const cardParties = reusableStatement(1, (db: Kysely<Database>, cardId: string) => db.selectFrom('cards').select(['agent_address', 'owner_address']).where('id', '=', cardId));
+const insertEvent = reusableStatement(5, (db: Kysely<Database>, id: string, type: string, cardId: string | null, data: string, createdAt: number) =>
+  db.insertInto('webhook_events').values({ id, type: type as WebhookEventType, card_id: cardId, data, created_at: createdAt }),
+);
+/** Endpoints of up to a few wallets; one compiled query per number of wallets. */
+const endpointsOf = reusableByShape(8, (db: Kysely<Database>, _shape: string, wallets: readonly unknown[]) =>
+  db.selectFrom('webhook_endpoints').select(['id', 'events']).where('wallet_address', 'in', wallets as string[]),
+);
 
 /**
  * Emits a webhook event: one call, inside the database transaction that makes the change it
@@ -30,21 +44,19 @@ export interface EventToRecord {
 export async function recordEvent(trx: Executor, event: EventToRecord): Promise<string | undefined> {
   const wallets = new Set(event.wallets ?? []);
   if (event.cardId) {
-    const card = await trx.selectFrom('cards').select(['agent_address', 'owner_address']).where('id', '=', event.cardId).executeTakeFirst();
+    const card = event.cardParties ?? (await cardParties(trx as Kysely<Database>, event.cardId)).rows[0];
     if (card) {
       wallets.add(card.agent_address);
       wallets.add(card.owner_address);
     }
   }
   if (wallets.size === 0) return undefined;
-  const endpoints = await trx.selectFrom('webhook_endpoints').select(['id', 'events']).where('wallet_address', 'in', [...wallets]).execute();
+  const walletList = [...wallets];
+  const { rows: endpoints } = await endpointsOf(trx as Kysely<Database>, String(walletList.length), walletList);
   const subscribed = endpoints.filter((e) => (JSON.parse(e.events) as string[]).includes(event.type));
   if (subscribed.length === 0) return undefined;
-  const id = newId('evt');
-  await trx
-    .insertInto('webhook_events')
-    .values({ id, type: event.type, card_id: event.cardId ?? null, data: JSON.stringify(event.data), created_at: event.nowMs })
-    .execute();
+  const id = `evt_${timeOrderedHex(event.nowMs)}`; // time-ordered: see time-ordered-id.ts
+  await insertEvent(trx as Kysely<Database>, id, event.type, event.cardId ?? null, JSON.stringify(event.data), event.nowMs);
   await trx
     .insertInto('webhook_deliveries')
     .values(

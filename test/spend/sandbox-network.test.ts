@@ -156,6 +156,24 @@ describe('sandbox authorizations', () => {
     expect(tx.body.transactions.map((x: { type: string }) => x.type)).toEqual(['expiry', 'expiry', 'authorization', 'authorization', 'initial_load']);
   });
 
+  it('an authorization releases the card\'s due holds first (recorded as expiries), so a window limit no longer counts them; none when none is due', async () => {
+    const { t, agent, card } = await setup(10_000, { AUTHORIZATION_HOLD_SECONDS: '3600' });
+    expect((await signed(t, agent, 'PATCH', `/cards/${card.cardId}`, { limits: [{ amountCents: 5000, frequency: 'per24HourPeriod' }] })).status).toBe(200);
+    const first = (await charge(t, card, 40)).body.authorization;
+    t.clock.advanceMs(60_000);
+    // Nothing due yet: the hold stays pending and counts toward the day's limit (40 + 20 > 50).
+    expect((await charge(t, card, 20)).body.authorization).toMatchObject({ status: 'declined', declineReason: 'spending_limit' });
+    expect((await t.deps.spending!.getAuthorization(first.id)).status).toBe('pending');
+    t.clock.advanceMs(3_600_000);
+    // Due now: released by the next authorization before it is decided, so 20 fits the limit.
+    const third = (await charge(t, card, 20)).body.authorization;
+    expect(third.status).toBe('approved');
+    expect((await t.deps.spending!.getAuthorization(first.id)).status).toBe('expired');
+    expect(await funds(t, agent, card.cardId)).toEqual({ balanceCents: 8_000, heldCents: 2_000 });
+    const tx = await signed(t, agent, 'GET', `/cards/${card.cardId}/transactions`);
+    expect(tx.body.transactions.map((x: { type: string }) => x.type)).toEqual(['authorization', 'expiry', 'authorization', 'authorization', 'initial_load']);
+  });
+
   it('the checkout page escapes what the link says, and is served with a strict CSP', async () => {
     const { t } = await setup();
     const res = await t.app.request('/sandbox/checkout?merchant=%3Cscript%3Ealert(1)%3C%2Fscript%3E&amount=1.00');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from '../../db/time-ordered-id.js';
 import { SqliteAdapter, sql, type Kysely } from 'kysely';
 import type { CardAuthorizationRow, CardControlsTable, CardRow, Database, SpendEntryKind } from '../../db/schema.js';
 import { reusableQuery, reusableStatement } from '../../db/reusable-query.js';
@@ -126,8 +126,33 @@ export async function spentSince(db: Executor, cardId: string, sinceMs: number |
   return Number((await query.executeTakeFirstOrThrow()).spent);
 }
 
+const AUTHORIZATION_COLUMNS = [
+  'id',
+  'card_id',
+  'source',
+  'issuer_ref',
+  'status',
+  'decline_reason',
+  'decline_detail',
+  'amount_cents',
+  'currency',
+  'held_cents',
+  'captured_cents',
+  'refunded_cents',
+  'merchant_name',
+  'merchant_mcc',
+  'merchant_country',
+  'merchant_url',
+  'expires_at',
+  'created_at',
+  'updated_at',
+] as const satisfies ReadonlyArray<keyof CardAuthorizationRow>;
+const insertAuthorizationStatement = reusableStatement(AUTHORIZATION_COLUMNS.length, (db: Kysely<Database>, ...values: unknown[]) =>
+  db.insertInto('card_authorizations').values(Object.fromEntries(AUTHORIZATION_COLUMNS.map((column, i) => [column, values[i]])) as CardAuthorizationRow),
+);
+
 export async function insertAuthorization(db: Executor, row: CardAuthorizationRow): Promise<void> {
-  await db.insertInto('card_authorizations').values(row).execute();
+  await insertAuthorizationStatement(db as Kysely<Database>, ...AUTHORIZATION_COLUMNS.map((column) => row[column]));
 }
 
 export async function findAuthorization(db: Executor, id: string): Promise<CardAuthorizationRow | undefined> {
@@ -155,20 +180,33 @@ export async function addSpendEntry(
   if (entry.availableDeltaCents !== 0 || entry.heldDeltaCents !== 0) {
     await addToTotals(db as Kysely<Database>, entry.cardId, entry.availableDeltaCents, entry.heldDeltaCents);
   }
-  await db
-    .insertInto('card_spend_entries')
-    .values({
-      id: randomUUID(),
-      card_id: entry.cardId,
-      authorization_id: entry.authorizationId,
-      kind: entry.kind,
-      amount_cents: entry.amountCents,
-      available_delta_cents: entry.availableDeltaCents,
-      held_delta_cents: entry.heldDeltaCents,
-      created_at: entry.nowMs,
-    })
-    .execute();
+  await insertSpendEntry(
+    db as Kysely<Database>,
+    timeOrderedUuid(entry.nowMs),
+    entry.cardId,
+    entry.authorizationId,
+    entry.kind,
+    entry.amountCents,
+    entry.availableDeltaCents,
+    entry.heldDeltaCents,
+    entry.nowMs,
+  );
 }
+
+const insertSpendEntry = reusableStatement(
+  8,
+  (db: Kysely<Database>, id: string, cardId: string, authorizationId: string, kind: SpendEntryKind, amount: number, available: number, held: number, createdAt: number) =>
+    db.insertInto('card_spend_entries').values({
+      id,
+      card_id: cardId,
+      authorization_id: authorizationId,
+      kind,
+      amount_cents: amount,
+      available_delta_cents: available,
+      held_delta_cents: held,
+      created_at: createdAt,
+    }),
+);
 
 export async function pendingDue(db: Executor, nowMs: number, opts: { cardId?: string; limit: number }): Promise<CardAuthorizationRow[]> {
   if (opts.cardId !== undefined) return dueOnCard(db as Kysely<Database>, opts.cardId, nowMs, opts.limit);

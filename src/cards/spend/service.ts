@@ -1,13 +1,13 @@
 import { recordEvent } from '../../webhooks/events.js';
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { Db } from '../../db/open.js';
+import { timeOrderedUuid } from '../../db/time-ordered-id.js';
 import { immediateTransaction } from '../../db/transaction.js';
 import type { WriteBatcher } from '../../db/write-batch.js';
 import type { AuthorizationSource, CardAuthorizationRow, CardRow, LockedBy } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import type { CardControlsPatch, Merchant } from '../../protocol/spending.js';
-import { cardBalanceCents, findCard, setCardStatus, type Executor } from '../repository.js';
+import { availableAndDueCents, findCard, setCardStatus, type Executor } from '../repository.js';
 import { looseningFields, type Controls } from './controls.js';
 import { decide, windowStartMs, windowedFrequencies, type CardSpendState, type Decision } from './decision.js';
 import { findIndexedCardByNumber, findIndexedCardByProviderRef, type CardNetworkIndex } from './network-index.js';
@@ -113,7 +113,6 @@ export class SpendingService {
         await insertAuthorization(trx, row);
         return row;
       }
-      await this.expireDueOnCard(trx, card.id, nowMs);
       const state = await this.spendState(trx, card, nowMs, cardExpiry);
       const decision = decide(state, { amountCents: req.amountCents, currency: req.currency, mcc: req.merchant.mcc, merchantName: req.merchant.name }, nowMs);
       const row = this.newAuthorization({ cardId: card.id, source, issuerRef, req, nowMs, decision });
@@ -130,6 +129,7 @@ export class SpendingService {
       await recordEvent(trx, {
         type: decision.approved ? 'authorization.approved' : 'authorization.declined',
         cardId: card.id,
+        cardParties: card,
         data: {
           cardId: card.id,
           authorizationId: row.id,
@@ -280,7 +280,7 @@ export class SpendingService {
   }): CardAuthorizationRow {
     const { req, nowMs, decision } = args;
     return {
-      id: randomUUID(),
+      id: timeOrderedUuid(nowMs),
       card_id: args.cardId,
       source: args.source,
       issuer_ref: args.issuerRef,
@@ -302,11 +302,15 @@ export class SpendingService {
     };
   }
 
-  /** What decide() needs, read inside the transaction that holds the card's lock. */
+  /**
+   * What decide() needs, read inside the transaction that holds the card's lock. Holds past their
+   * expiry are released first (lazy expiry): the available balance already counts them released,
+   * and the window spends read after the release no longer count them.
+   */
   private async spendState(trx: Executor, card: CardRow, nowMs: number, cardExpiry: CardSpendState['cardExpiry']): Promise<CardSpendState> {
+    const { availableCents, dueHeldCents } = await availableAndDueCents(trx, card.id, nowMs);
+    if (dueHeldCents > 0) await this.expireDueOnCard(trx, card.id, nowMs);
     const controls = await readControls(trx, card.id);
-    // Due holds were released just before (expireDueOnCard), so every hold left counts.
-    const availableCents = await cardBalanceCents(trx, card.id, nowMs);
     const spentCents: CardSpendState['spentCents'] = {};
     for (const frequency of windowedFrequencies(controls.limits)) spentCents[frequency] = await spentSince(trx, card.id, windowStartMs(frequency, nowMs));
     return { status: card.status, controls, availableCents, spentCents, ...(cardExpiry ? { cardExpiry } : {}) };
