@@ -22,7 +22,7 @@ import { loadLocalnetEnv, localnetSettings, type LocalnetSettings } from './loca
 import { createLocalnet, localnetNetwork, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { StellarNetwork } from './protocol/networks.js';
 import type { Logger } from './logger.js';
-import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from './payments/wiring.js';
+import { buildPaymentStack, loadCardDataCipher, prepareChannels, startPaymentRuntime } from './payments/wiring.js';
 import { loadStellarKeys, prepareLocalKeys, type StellarKeys } from './stellar/keys.js';
 
 export interface RunningCard402 {
@@ -161,7 +161,12 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
         await localnet.server.close();
       });
     }
-    const keys: StellarKeys = localnet ? prepareLocalKeys(config, localnet.ledger, logger) : loadStellarKeys(config, logger);
+    // On the embedded ledger the channels are created like on a real network, from the funding
+    // account (prepareChannels, below); a ledger closed by hand only (LOCALNET_LEDGER_MS=manual)
+    // would never land those transactions, so there they are funded directly.
+    const keys: StellarKeys = localnet
+      ? prepareLocalKeys(config, localnet.ledger, logger, { channels: config.localnet.ledgerMs === 'manual' ? 'fund' : 'leave' })
+      : loadStellarKeys(config, logger);
     const rpcUrl = config.stellar.rpcUrl ?? localnet!.server.rpcUrl;
     const issuer = new SandboxIssuer({ db, clock, cipher: cardCipher, capacityCents: config.issuer.capacityCents });
     const metrics = new Metrics();
@@ -169,6 +174,9 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     // Last of the payment work to stop: the leases on payments and channels go back to the other
     // instances once nothing here uses them (a process that dies loses them when they expire).
     if (stack.leases) teardown.add(() => stack.leases!.close());
+    // The channel accounts exist and hold XLM before the first payment is taken.
+    const channelUpkeep = await prepareChannels(stack, config, logger);
+    teardown.add(() => channelUpkeep.stop());
 
     // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.
     const reconciler = await startPaymentRuntime(stack.service, config, logger);

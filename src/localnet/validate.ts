@@ -73,8 +73,16 @@ export function validateEnvelope(p: ParsedEnvelope, ctx: ValidationContext): Val
     return fail('txMALFORMED', 'a Soroban operation must be alone in its transaction and carry SorobanTransactionData');
   }
   if (sorobanOps === 0 && p.sorobanData) return fail('txMALFORMED', 'SorobanTransactionData on a classic transaction');
-  if (sorobanOps === 0) return fail('txNOT_SUPPORTED', 'the local ledger applies Soroban transactions only');
-  if (p.ops[0]?.body().switch().name !== 'invokeHostFunction') return fail('txNOT_SUPPORTED', 'only InvokeHostFunction is supported');
+  if (sorobanOps === 0) {
+    // Classic: what channel accounts need (created and topped up from a funding account).
+    if (p.ops.length > MAX_CLASSIC_OPS) return fail('txMALFORMED', `more than ${MAX_CLASSIC_OPS} operations`);
+    for (const op of p.ops) {
+      const unsupported = unsupportedClassicOp(op);
+      if (unsupported) return fail('txNOT_SUPPORTED', unsupported);
+    }
+  } else if (p.ops[0]?.body().switch().name !== 'invokeHostFunction') {
+    return fail('txNOT_SUPPORTED', 'only InvokeHostFunction is supported');
+  }
 
   if (p.timeBounds) {
     if (p.timeBounds.minTime > BigInt(ctx.closeTime)) return fail('txTOO_EARLY', `valid from ${p.timeBounds.minTime}`);
@@ -140,4 +148,21 @@ function checkSignatures(txHash: Buffer, signatures: xdr.DecoratedSignature[], r
     used.add(idx);
   }
   return used.size === signatures.length ? undefined : 'txBAD_AUTH_EXTRA';
+}
+
+/** A classic transaction carries at most this many operations (core's MAX_OPS_PER_TX). */
+export const MAX_CLASSIC_OPS = 100;
+
+/**
+ * The classic operations the local ledger applies: what card402 needs to create and top up its
+ * channel accounts from a funding account (`createAccount`, and `payment` in XLM). Anything else
+ * classic is `txNOT_SUPPORTED`.
+ */
+export function unsupportedClassicOp(op: xdr.Operation): string | undefined {
+  const kind = op.body().switch().name;
+  if (kind === 'createAccount') return undefined;
+  if (kind === 'payment') {
+    return op.body().paymentOp().asset().switch().name === 'assetTypeNative' ? undefined : 'only XLM payments are supported';
+  }
+  return `operation ${kind} is not supported (createAccount, XLM payment and InvokeHostFunction are)`;
 }
