@@ -216,6 +216,7 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
       payments: stack.service,
       mandates: stack.mandates,
       facilitator: stack.facilitator,
+      channels: stack.channels,
       metrics,
       spending,
       // The sandbox card network charges cards only the sandbox issuer issued.

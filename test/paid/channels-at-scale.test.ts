@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { healthSchema } from '../../src/protocol/api.js';
 import { NETWORK_PASSPHRASES } from '../../src/protocol/networks.js';
 import { SorobanRpc } from '../../src/stellar/rpc.js';
 import { deriveChannelKeypair } from '../../src/stellar/keys.js';
@@ -37,6 +38,13 @@ describe('channel accounts at start-up (CHANNEL_ACCOUNTS, CHANNEL_SEED)', () => 
     expect(logged(first.logs, 'creating channel accounts')).toMatchObject([{ missing: 150, of: 150, batches: 2 }]);
     expect(logged(first.logs, 'channel accounts created').map((l) => l.done)).toEqual([100, 150]);
     expect(logged(first.logs, 'channel accounts ready')).toMatchObject([{ channels: 150, created: 150, toppedUp: 0 }]);
+
+    // /health reports the pool, counts only.
+    const health = await fetch(`${first.apiUrl}/health`);
+    const body = await health.text();
+    expect(health.status).toBe(200);
+    expect(healthSchema.parse(JSON.parse(body)).channels).toEqual({ total: 150, available: 150, leased: 0, low: 0 });
+    expect(body).not.toMatch(/\bG[A-Z2-7]{55}\b|\bS[A-Z2-7]{55}\b/);
 
     // A payment moves the first channel's sequence number on.
     const payer = await first.fundedWallet('100');
