@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { ServerType } from '@hono/node-server';
 import { buildSpendingService, createApp } from './app.js';
 import { CardNetworkIndex } from './cards/spend/network-index.js';
 import { repeatEvery } from './repeat.js';
@@ -30,7 +29,10 @@ export interface RunningCard402 {
   rpcUrl: string;
   /** Set when the embedded local ledger runs. */
   localnet?: { ledger: Localnet; server: LocalnetServer; friendbotUrl: string };
-  /** Stops accepting requests, lets in-flight ones finish, then stops background work and closes the db. */
+  /**
+   * Graceful shutdown: stops accepting requests, lets in-flight ones and their settlements finish
+   * (within SHUTDOWN_GRACE_MS), then stops background work, gives back the leases and closes the db.
+   */
   close(): Promise<void>;
 }
 
@@ -103,13 +105,6 @@ async function startEmbeddedLocalnet(settings: LocalnetSettings, network: Stella
   ledger.start();
   logger.info('embedded local Stellar ledger running', { network, rpcUrl: server.rpcUrl, httpsRpcUrl: server.httpsRpcUrl, friendbot: `${server.url}/friendbot` });
   return { ledger, server, friendbotUrl: `${server.url}/friendbot` };
-}
-
-function closeServer(server: ServerType): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    if ('closeIdleConnections' in server) (server as { closeIdleConnections(): void }).closeIdleConnections();
-  });
 }
 
 /** Undoes what start-up has done so far, last first; a failed start leaves nothing running. */
@@ -222,9 +217,16 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
       // The sandbox card network charges cards only the sandbox issuer issued.
       sandboxCardNetwork: issuer instanceof SandboxIssuer,
     });
-    const { server, port } = await serveHttp(app.fetch, { port: config.port, hostname: config.host });
-    // In-flight requests finish before anything under them is stopped.
-    teardown.add(() => closeServer(server));
+    const served = await serveHttp(app.fetch, { port: config.port, hostname: config.host });
+    const port = served.port;
+    // Graceful shutdown, first of all: no new requests, the ones in flight answered and the
+    // settlements under way finished (within SHUTDOWN_GRACE_MS), before anything under them stops.
+    teardown.add(async () => {
+      const deadline = Date.now() + config.shutdownGraceMs;
+      if (!(await served.drain(config.shutdownGraceMs))) logger.warn('requests still open at the end of SHUTDOWN_GRACE_MS were cut');
+      const left = await stack.service.drain(Math.max(0, deadline - Date.now()));
+      if (left > 0) logger.warn('payments still settling at shutdown: their leases are given back, the reconciler (here at the next start, or another instance) resumes them', { left });
+    });
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     return {
       url: `http://${host}:${port}`,
