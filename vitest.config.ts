@@ -1,17 +1,31 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Test files that touch the store: they build an app, a paid harness or a server, or open a test
- * store (test/helpers/store.ts). The `postgres` project runs exactly these again on PostgreSQL.
+ * Test files that touch the store: they open a test store (test/helpers/store.ts) themselves or
+ * through any test helper they import (an app, a paid harness, a server, the spend helpers, …),
+ * however indirectly. The `postgres` project runs exactly these again on PostgreSQL; the rest are
+ * pure unit tests, or tests of the SQLite file store itself.
  */
-const STORE_HELPERS = /from '\.\.\/helpers\/(app|paid|server|store|multi-instance)\.js'/;
+const STORE_HELPER = path.resolve('test/helpers/store.ts');
+// Runtime imports only: `import type` lines load nothing.
+const RELATIVE_IMPORT = /^import (?!type )[^;]*?from '(\.\.?\/[^']+)\.js'/gms;
+function reachesStore(file: string, seen = new Set<string>()): boolean {
+  if (file === STORE_HELPER) return true;
+  if (seen.has(file) || !existsSync(file)) return false;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(RELATIVE_IMPORT)].some((m) => {
+    const target = path.resolve(path.dirname(file), `${m[1]}.ts`);
+    return target.startsWith(path.resolve('test')) && reachesStore(target, seen);
+  });
+}
 function storeTests(dir = 'test'): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const file = path.join(dir, entry.name);
     if (entry.isDirectory()) return storeTests(file);
-    return entry.name.endsWith('.test.ts') && STORE_HELPERS.test(readFileSync(file, 'utf8')) ? [file] : [];
+    return entry.name.endsWith('.test.ts') && reachesStore(path.resolve(file)) ? [file] : [];
   });
 }
 

@@ -114,6 +114,8 @@ const envSchema = z.object({
   WEBHOOK_RETRY_BASE_SECONDS: positiveInt.max(3600).default(30),
   WEBHOOK_DISPATCH_INTERVAL_MS: positiveInt.default(1_000),
   WEBHOOK_MAX_ENDPOINTS_PER_WALLET: positiveInt.max(100).default(10),
+  // At least 4 days: longer than the 3-day retry window (src/webhooks/retention.ts).
+  WEBHOOK_RETENTION_DAYS: positiveInt.min(4, 'must be at least 4 (days): history must outlive the 3-day retry window').max(3650).default(30),
   METRICS_TOKEN: z.string().regex(/^[^\s]{16,}$/, 'expected a token of at least 16 characters, no spaces').optional(),
   // Mandates (issue 17): the spender owners approve, and the source of every mandate transaction.
   MANDATE_SECRET: z.string().regex(/^S[A-Z2-7]{55}$/, 'expected a Stellar secret seed (S...)').optional(),
@@ -240,6 +242,8 @@ function toConfig(env: z.infer<typeof envSchema>) {
       retryBaseMs: env.WEBHOOK_RETRY_BASE_SECONDS * 1000,
       dispatchIntervalMs: env.WEBHOOK_DISPATCH_INTERVAL_MS,
       maxEndpointsPerWallet: env.WEBHOOK_MAX_ENDPOINTS_PER_WALLET,
+      /** Delivered and failed events (with their deliveries and attempts) are deleted after this many days. */
+      retentionDays: env.WEBHOOK_RETENTION_DAYS,
     },
     /** GET /metrics (Prometheus), off by default; behind a bearer token when one is set. */
     metrics: {

@@ -17,6 +17,7 @@ import { preparePrivateDataDir, preparePrivateDatabaseFile } from './db/private-
 import { serveHttp } from './http/kernel/serve.js';
 import { Metrics } from './metrics/index.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { startWebhookRetention } from './webhooks/retention.js';
 import { loadLocalnetEnv, localnetSettings, type LocalnetSettings } from './localnet/config.js';
 import { createLocalnet, localnetNetwork, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { StellarNetwork } from './protocol/networks.js';
@@ -187,6 +188,8 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
       retryBaseMs: config.webhooks.retryBaseMs,
     }).start(config.webhooks.dispatchIntervalMs);
     teardown.add(() => webhookDispatcher.stop());
+    const webhookRetention = await startWebhookRetention({ db, clock, logger, retentionDays: config.webhooks.retentionDays });
+    teardown.add(() => webhookRetention.stop());
 
     // Finished card and secrets sessions are scrubbed at start-up, then on schedule.
     const sweeper = await startSessionSweeper({ db, clock, logger, intervalMs: config.cardSessions.sweepIntervalMs });

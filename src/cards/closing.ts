@@ -8,7 +8,7 @@ import { centsToAtomic } from '../protocol/money/units.js';
 import { findClosure, insertClosure } from './closure-repository.js';
 import { recordEvent } from '../webhooks/events.js';
 import { releasePendingHolds } from './spend/service.js';
-import { lockCard } from './spend/repository.js';
+import { cardQueue, lockCard } from './spend/repository.js';
 import { addLedgerEntry, cardBalanceCents, setCardStatus, type Executor } from './repository.js';
 
 /** Sends a closed card's owed balance on-chain (src/payments/closure-refunds.ts); waits a bounded time for it to land. */
@@ -75,7 +75,7 @@ export class CardClosing {
         nowMs,
       });
       return { closure, card };
-    });
+    }, { queueOn: cardQueue(cardId) });
     if ('error' in outcome) throw outcome.error;
     if (outcome.closure.refund_status === 'refunding') await this.sendRefund(cardId);
     return { cardId, closure: (await findClosure(db, cardId))! };

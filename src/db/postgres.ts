@@ -81,6 +81,8 @@ export interface PostgresOptions {
   idleTimeoutMs?: number;
   /** Tables live in this schema instead of `public` (the tests give each app one of its own). */
   schema?: string;
+  /** How the server lists these connections (pg_stat_activity.application_name); `card402` by default. */
+  applicationName?: string;
 }
 
 /**
@@ -94,12 +96,18 @@ export function openPostgres(url: string | (() => Promise<string>), opts: Postgr
       connectionString,
       max: opts.poolSize ?? DEFAULT_POOL_SIZE,
       idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
+      application_name: opts.applicationName ?? 'card402',
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
       types,
     });
     // An idle connection that the server drops (restart, failover) must not crash the process; the
     // next query takes a fresh connection.
     pool.on('error', () => undefined);
+    // Nor one dropped while it is checked out (a query in flight, a transaction or an advisory lock
+    // held): its holder sees the failure on its next query, and the pool discards it when released.
+    // Without a listener here pg re-emits the error on the client, and an unhandled 'error' event
+    // would end the process.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return pool;
   };
   const pool = typeof url === 'string' ? makePool(url) : async () => makePool(await url());

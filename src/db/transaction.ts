@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from './open.js';
 import { isUniqueViolation } from './errors.js';
+import { ADVISORY_LOCK_CLASS } from './leases.js';
 import { isPostgres, isRetryableTransactionError } from './postgres.js';
 import type { Database } from './schema.js';
 
@@ -31,8 +32,8 @@ const UNIQUE_VIOLATION_RETRIES = 1;
  * Inside `fn`, use only the executor it is given: using `db` would wait for the held connection
  * forever on SQLite.
  */
-export async function immediateTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  if (isPostgres(db)) return serializableTransaction(db, fn);
+export async function immediateTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+  if (isPostgres(db)) return opts.queueOn === undefined ? serializableTransaction(db, fn) : queuedTransaction(db, opts.queueOn, fn);
   return db.connection().execute(async (conn) => {
     await sql`begin immediate`.execute(conn);
     try {
@@ -46,7 +47,31 @@ export async function immediateTransaction<T>(db: Db, fn: (trx: Kysely<Database>
   });
 }
 
-async function serializableTransaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+export interface TransactionOptions {
+  /**
+   * Transactions with the same key (e.g. one card's) run one after another. SQLite has one writer
+   * anyway. On PostgreSQL they wait for each other on an advisory lock taken before the transaction
+   * begins, so each starts from a snapshot that already holds the previous one's writes: a burst on
+   * one card queues instead of failing with serialization conflicts and running again (which, with
+   * many at once, could outlast SERIALIZABLE_RETRY_MS). The lock goes with the session if the
+   * process dies.
+   */
+  queueOn?: string;
+}
+
+async function queuedTransaction<T>(db: Db, key: string, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    const lock = sql`${ADVISORY_LOCK_CLASS}, hashtext(current_schema() || ':queue:' || ${key})`;
+    await sql`select pg_advisory_lock(${lock})`.execute(conn);
+    try {
+      return await serializableTransaction(conn, fn);
+    } finally {
+      await sql`select pg_advisory_unlock(${lock})`.execute(conn);
+    }
+  });
+}
+
+async function serializableTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   const deadline = Date.now() + SERIALIZABLE_RETRY_MS;
   let uniqueRetries = 0;
   for (let attempt = 1; ; attempt++) {

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Db } from './open.js';
 import { isPostgres } from './postgres.js';
 import type { Database } from './schema.js';
-import { immediateTransaction } from './transaction.js';
+import { immediateTransaction, type TransactionOptions } from './transaction.js';
 
 type Write<T> = (trx: Kysely<Database>) => Promise<T>;
 
@@ -35,8 +35,9 @@ export class WriteBatcher {
     this.postgres = isPostgres(db);
   }
 
-  run<T>(write: Write<T>): Promise<T> {
-    if (this.postgres) return immediateTransaction(this.db, write);
+  /** `opts.queueOn`: see TransactionOptions (PostgreSQL; here one transaction already runs at a time). */
+  run<T>(write: Write<T>, opts: TransactionOptions = {}): Promise<T> {
+    if (this.postgres) return immediateTransaction(this.db, write, opts);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
       if (this.queue.length === 1 && !this.flushing) setImmediate(() => void this.flush());

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/open.js';
 import type { Logger } from '../logger.js';
 import type { Treasury } from '../stellar/treasury.js';
+import { recordEvent } from '../webhooks/events.js';
 import { RefundSender, type RefundDeps, type RefundRecords } from './refunds.js';
 
 /** Closed cards' refunds as RefundRecords: a closure in `refunding` owes its amount to the owner it names. */
@@ -16,7 +17,19 @@ function closureRefundRecords(db: Db, logger: Logger): RefundRecords {
     },
     replace: (cardId, expectedTxHash, next) => replaceClosureRefund(db, cardId, expectedTxHash, next),
     async markRefunded(cardId, txHash, nowMs) {
-      if (await markClosureRefunded(db, cardId, txHash, nowMs)) logger.info('closed card balance returned on-chain', { cardId, txHash });
+      // The refunded status and its webhook event (to the card's holder and owner) in one transaction.
+      const landed = await db.transaction().execute(async (trx) => {
+        if (!(await markClosureRefunded(trx, cardId, txHash, nowMs))) return false;
+        const closure = (await findClosure(trx, cardId))!;
+        await recordEvent(trx, {
+          type: 'card.balance_refunded',
+          cardId,
+          data: { cardId, to: closure.refund_to, amountAtomic: closure.amount_atomic, refundTxHash: txHash },
+          nowMs,
+        });
+        return true;
+      });
+      if (landed) logger.info('closed card balance returned on-chain', { cardId, txHash });
     },
   };
 }

@@ -14,6 +14,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'authorization.approved',
   'authorization.declined',
   'payment.refunded',
+  'card.balance_refunded',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

@@ -110,3 +110,28 @@ export async function listDeliveries(db: Executor, endpointId: string, opts: { l
       : await db.selectFrom('webhook_attempts').selectAll().where('delivery_id', 'in', deliveries.map((d) => d.id)).orderBy('attempt', 'asc').execute();
   return deliveries.map((d) => ({ ...d, attemptRows: attempts.filter((a) => a.delivery_id === d.id) }));
 }
+
+/**
+ * Deletes the history of events older than `cutoffMs` that owe nothing any more (no pending
+ * delivery): their attempts, deliveries and the events themselves, at most `limit` events per call
+ * (returns how many went). Pending deliveries are never touched, whatever their age.
+ */
+export async function pruneWebhookEventsBefore(db: Kysely<Database>, cutoffMs: number, limit = 500): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const old = await trx
+      .selectFrom('webhook_events as e')
+      .select('e.id')
+      .where('e.created_at', '<', cutoffMs)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'e.id').where('d.status', '=', 'pending'))))
+      .orderBy('e.created_at', 'asc')
+      .limit(limit)
+      .execute();
+    if (old.length === 0) return 0;
+    const ids = old.map((e) => e.id);
+    const deliveries = trx.selectFrom('webhook_deliveries').select('id').where('event_id', 'in', ids);
+    await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', deliveries).execute();
+    await trx.deleteFrom('webhook_deliveries').where('event_id', 'in', ids).execute();
+    await trx.deleteFrom('webhook_events').where('id', 'in', ids).execute();
+    return ids.length;
+  });
+}

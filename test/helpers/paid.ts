@@ -16,13 +16,14 @@ import { payAndFetch } from './pay-and-fetch.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrateToLatest, type Db } from '../../src/db/open.js';
-import { openTestDb } from './store.js';
+import { sql } from 'kysely';
+import { openTestDb, openTestPostgres, testDialect } from './store.js';
 import type { Facilitator } from '../../src/facilitator/types.js';
 import { createLocalnet, serveLocalnet, LOCALNET_PASSPHRASE, type Localnet, type LocalnetServer } from '../../src/localnet/index.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import type { PaidProduct } from '../../src/payments/products/index.js';
 import { buildPaymentStack, type PaymentStack } from '../../src/payments/wiring.js';
-import type { SharedLeases } from '../../src/db/leases.js';
+import { sharedLeasesFor } from '../../src/db/leases.js';
 import { prepareLocalKeys, type StellarKeys } from '../../src/stellar/keys.js';
 import type { FetchLike } from '../../src/stellar/rpc.js';
 import { Metrics } from '../../src/metrics/index.js';
@@ -55,6 +56,13 @@ export interface PaidHarness {
   ): Promise<{ response: Response; payment?: import('../../src/protocol/x402.js').PaymentPayload }>;
   /** A second app instance over the same db, ledger and keys: "the process after a restart". */
   restart(opts?: { rpcFetch?: FetchLike; issuer?: CardIssuer }): PaidHarness['stack'];
+  /**
+   * The process running `stack` (the first one by default) dies, as far as the database can tell:
+   * on PostgreSQL every session of its own connection pool ends (pg_terminate_backend), and with
+   * them the advisory locks and transactions it held, as when a real process is killed; its
+   * pending work never resumes on them. On SQLite, where locks live in the process, nothing to do.
+   */
+  crash(stack?: PaidHarness['stack']): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,8 +107,12 @@ export async function makePaidHarness(
   });
   const logger = createMemoryLogger('debug');
   const keys = prepareLocalKeys(config, localnet, logger);
-  const db = openTestDb(opts.dbFile);
+  // On PostgreSQL each payment stack below is a process of its own, with its own connection pool
+  // (crash() ends its sessions); `db` serves the app, the issuer and the test's own reads.
+  const pgStore = testDialect() === 'postgres' ? openTestPostgres() : undefined;
+  const db = pgStore?.db ?? openTestDb(opts.dbFile);
   await migrateToLatest(db);
+  const processPools = new Map<PaymentStack, { db: Db; applicationName: string; crashed: boolean }>();
   const cipher = new CardDataCipher(randomBytes(32));
   const clock = opts.clock ?? systemClock;
   const issuer = new SandboxIssuer({ db, clock, cipher, capacityCents: config.issuer.capacityCents });
@@ -108,13 +120,16 @@ export async function makePaidHarness(
   const metrics = new Metrics();
   const facilitator = opts.facilitator ? await opts.facilitator({ rpcUrl: ledgerServer.rpcUrl, localnet }) : undefined;
   // A restart is the same card402 instance coming back: it holds the shared leases (PostgreSQL)
-  // its crashed predecessor held, as a new process would once they lapsed.
-  let leases: SharedLeases | undefined;
-  const build = (rpcFetch?: FetchLike, stackIssuer: CardIssuer = issuer) =>
-    buildPaymentStack({
+  // its crashed predecessor held, as a new process would once they lapsed. They are kept over `db`,
+  // which outlives the crashes.
+  const leases = sharedLeasesFor(db, { onError: (err) => logger.error('renewing shared leases failed', { err }) });
+  const build = (rpcFetch?: FetchLike, stackIssuer: CardIssuer = issuer) => {
+    const applicationName = `card402-test-${randomBytes(6).toString('hex')}`;
+    const stackDb = pgStore ? pgStore.reopen({ applicationName }) : db;
+    const built = buildPaymentStack({
       ...(leases ? { leases } : {}),
       config,
-      db,
+      db: stackDb,
       clock,
       logger,
       keys,
@@ -126,8 +141,10 @@ export async function makePaidHarness(
       ...(opts.products ? { products: opts.products } : {}),
       metrics,
     });
+    if (pgStore) processPools.set(built, { db: stackDb, applicationName, crashed: false });
+    return built;
+  };
   const stack = build(undefined, opts.issuer ? opts.issuer(issuer) : issuer);
-  leases = stack.leases;
   const app = createApp({ config, db, clock, logger, cardCipher: cipher, redeemTokens: new RedeemTokens({ current: randomBytes(32) }), paymentTerms: stack.terms, payments: stack.service, mandates: stack.mandates, facilitator: stack.facilitator, metrics });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
@@ -171,6 +188,15 @@ export async function makePaidHarness(
     restart(restartOpts = {}) {
       return build(restartOpts.rpcFetch, restartOpts.issuer ?? issuer);
     },
+    async crash(crashed = stack) {
+      const pool = processPools.get(crashed);
+      if (!pool) return;
+      pool.crashed = true;
+      // Waits (up to 10 s each) until every session is gone, its locks released.
+      const { rows } = await sql<{ ended: boolean }>`
+        select pg_terminate_backend(pid, 10000) as ended from pg_stat_activity where application_name = ${pool.applicationName}`.execute(db);
+      if (!rows.every((r) => r.ended)) throw new Error('a crashed process kept a database session');
+    },
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -180,6 +206,9 @@ export async function makePaidHarness(
       await ledgerServer.close();
       await localnet.stop();
       await leases?.close();
+      // A crashed process's pool is left as a dead process leaves its memory: its pending work holds
+      // connections that are never given back (their sessions already ended).
+      for (const pool of processPools.values()) if (!pool.crashed) await pool.db.destroy();
       await db.destroy();
     },
   };

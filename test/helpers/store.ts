@@ -57,8 +57,11 @@ export function openTestDb(file = ':memory:'): Db {
   return openTestPostgres().db;
 }
 
-/** On the PostgreSQL run: a fresh store, and a way to open it again ("after a restart"). */
-export function openTestPostgres(): { db: Db; reopen(): Db } {
+/**
+ * On the PostgreSQL run: a fresh store, and a way to open it again ("after a restart", or "another
+ * process"): each open is a pool of its own, named `applicationName` on the server if given.
+ */
+export function openTestPostgres(): { db: Db; reopen(opts?: { applicationName?: string }): Db } {
   fileDatabase ??= createTestDatabase();
   const schema = `t_${randomBytes(6).toString('hex')}`;
   let created: Promise<string> | undefined;
@@ -67,8 +70,8 @@ export function openTestPostgres(): { db: Db; reopen(): Db } {
       await admin((c) => c.query(`create schema if not exists ${schema}`), dbUrl);
       return dbUrl;
     }));
-  const open = () => openPostgres(url, { schema, idleTimeoutMs: 1000 });
-  return { db: open(), reopen: open };
+  const open = (opts: { applicationName?: string } = {}) => openPostgres(url, { schema, idleTimeoutMs: 1000, ...opts });
+  return { db: open(), reopen: (opts) => open(opts) };
 }
 
 /** A store that can be opened again after it is closed ("card402 restarted on it"): a SQLite `file`, or a PostgreSQL schema. */

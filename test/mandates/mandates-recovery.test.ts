@@ -58,6 +58,7 @@ describe('mandate purchases survive crashes like any payment', () => {
     expect((await harness.stack.rpc.transaction(crashed.settle_tx_hash!)).status).toBe('SUCCESS');
     expect(h.localnet.usdcBalance(owner.publicKey())).toBe(500n * USDC - PRICE_ATOMIC);
 
+    await h.crash();
     const restarted = h.restart();
     const runtime = await startPaymentRuntime(restarted.service, h.config, createMemoryLogger());
     await runtime.stop();
@@ -84,6 +85,7 @@ describe('mandate purchases survive crashes like any payment', () => {
       },
       fundCard: (r) => harness.issuer.fundCard(r),
     };
+    await h.crash();
     const restarted = h.restart({ issuer: broken });
     await until(async () => {
       await restarted.service.reconcile();
@@ -127,6 +129,7 @@ describe('mandate purchases survive crashes like any payment', () => {
     expect((await harness.stack.rpc.transaction(recorded.settle_tx_hash!)).status).toBe('NOT_FOUND');
     expect(h.localnet.usdcBalance(owner.publicKey())).toBe(500n * USDC);
 
+    await h.crash();
     const restarted = h.restart({ rpcFetch: (url, init) => fetch(url, init) });
     await until(async () => {
       await restarted.service.reconcile();

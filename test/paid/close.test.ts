@@ -210,6 +210,7 @@ describe('closing survives a crash: the recorded refund is sent exactly once aft
     if (delivered) await until(async () => usdc(harness, owner) === ownerBefore + LOAD_USDC * USDC, 'the delivered refund to land');
     else expect(usdc(h, owner)).toBe(ownerBefore);
 
+    await h.crash();
     const restarted = h.restart({ rpcFetch: (url, init) => fetch(url, init) });
     const runtime = await startPaymentRuntime(restarted.service, h.config, createMemoryLogger());
     await runtime.stop();

@@ -307,6 +307,7 @@ describe('crash recovery: whatever a crash leaves behind is finished at the next
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - PRICE);
     expect(h.issuer.calls.issue).toBe(issuedFirst ? 1 : 0);
 
+    await h.crash();
     const restarted = h.restart();
     const runtime = await startPaymentRuntime(restarted.service, h.config, createMemoryLogger());
     await runtime.stop();
@@ -336,6 +337,7 @@ describe('crash recovery: whatever a crash leaves behind is finished at the next
     void send(h, await signed(h, agent)).catch(() => undefined);
     await until(async () => Boolean((await harness.db.selectFrom('payments').select('settle_tx_hash').executeTakeFirst())?.settle_tx_hash), 'a recorded envelope');
 
+    await h.crash();
     const restarted = h.restart({ rpcFetch: (url, init) => fetch(url, init) });
     await until(async () => (await restarted.service.reconcile(), (await harness.db.selectFrom('payments').select('status').executeTakeFirst())?.status === 'fulfilled'), 'recovery');
     expect(h.localnet.usdcBalance(agent.publicKey())).toBe(100n * USDC - PRICE);

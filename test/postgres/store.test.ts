@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isUniqueViolation } from '../../src/db/errors.js';
+import { ADVISORY_LOCK_CLASS, withAdvisoryLock } from '../../src/db/leases.js';
 import { migrateToLatest, openDatabase, openStore, type Db } from '../../src/db/open.js';
 import { isPostgres, parseInteger } from '../../src/db/postgres.js';
 import { reusableQuery } from '../../src/db/reusable-query.js';
@@ -132,6 +133,28 @@ describe('the SQLite-specific helpers have a PostgreSQL path', () => {
     expect(used_cents).toBe(increments);
   });
 
+  it('transactions queued on one key (a card) wait for each other instead of conflicting: each runs once, none is lost', async () => {
+    const db = await freshStore();
+    const increments = 40;
+    let runs = 0;
+    await Promise.all(
+      Array.from({ length: increments }, () =>
+        immediateTransaction(
+          db,
+          async (trx) => {
+            runs++;
+            const { used_cents } = await trx.selectFrom('sandbox_issuer_usage').select('used_cents').where('id', '=', 1).executeTakeFirstOrThrow();
+            await trx.updateTable('sandbox_issuer_usage').set({ used_cents: used_cents + 1 }).where('id', '=', 1).execute();
+          },
+          { queueOn: 'card:one' },
+        ),
+      ),
+    );
+    const { used_cents } = await db.selectFrom('sandbox_issuer_usage').select('used_cents').where('id', '=', 1).executeTakeFirstOrThrow();
+    expect(used_cents).toBe(increments);
+    expect(runs).toBe(increments); // unqueued, the losers of each round run again
+  });
+
   it('the write batcher: each write commits alone, a failing one rejects alone', async () => {
     const db = await freshStore();
     const writer = new WriteBatcher(db);
@@ -145,3 +168,42 @@ describe('the SQLite-specific helpers have a PostgreSQL path', () => {
     expect(ids).toEqual(['w1', 'w2']);
   });
 });
+
+describe('connections the server drops', () => {
+  it('one dropped while checked out (an advisory lock held) fails its holder, not the process; the pool goes on with fresh ones', async () => {
+    const db = await freshStore();
+    const { db: observer } = openTestPostgres();
+    opened.push(observer);
+    let holderPid = 0;
+    let dropped!: () => void;
+    const droppedNow = new Promise<void>((resolve) => (dropped = resolve));
+    const held = withAdvisoryLock(
+      db,
+      'dropped',
+      async () => {
+        await droppedNow;
+        return 'finished';
+      },
+      { wait: true },
+    );
+    // The holder's session, found by the lock it holds.
+    await until(async () => {
+      const { rows } = await sql<{ pid: number }>`select pid from pg_locks where locktype = 'advisory' and classid = ${ADVISORY_LOCK_CLASS} and granted`.execute(observer);
+      holderPid = rows[0]?.pid ?? 0;
+      return holderPid !== 0;
+    });
+    const { rows } = await sql<{ ok: boolean }>`select pg_terminate_backend(${holderPid}, 10000) as ok`.execute(observer);
+    expect(rows[0]?.ok).toBe(true);
+    dropped();
+    // The work finished, but unlocking on the dead session fails: the holder learns its lock is gone.
+    await expect(held).rejects.toThrow();
+    // The lock went with the session, and the store answers on a fresh connection.
+    const again = await withAdvisoryLock(db, 'dropped', async () => 'again', { wait: false });
+    expect(again).toEqual({ ran: true, value: 'again' });
+    expect(await db.selectFrom('cards').select('id').execute()).toEqual([]);
+  });
+});
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 10));
+}

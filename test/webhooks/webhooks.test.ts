@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/protocol/webhooks.js';
 import { isPublicAddress } from '../../src/webhooks/address-guard.js';
@@ -12,6 +11,7 @@ import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 import { bodyOf } from '../helpers/http.js';
 import { makePaidHarness, USDC } from '../helpers/paid.js';
+import { openTestStore } from '../helpers/store.js';
 import { seedCard, signedRequest } from '../helpers/wallet.js';
 import { startWebhookReceiver, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
 import { walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
@@ -171,8 +171,8 @@ describe('signed webhooks', () => {
   });
 
   it('a restart mid-delivery: the next process redelivers after the lease, with the same event id; nothing lost, the stale attempt changes nothing', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'card402-webhooks-')), 'db.sqlite');
-    const t = await makeTestApp({ env: LOCAL, db: openDatabase(file) });
+    const store = openTestStore(path.join(mkdtempSync(path.join(tmpdir(), 'card402-webhooks-')), 'db.sqlite'));
+    const t = await makeTestApp({ env: LOCAL, db: store.open() });
     const receiver = await startWebhookReceiver((i) => (i === 0 ? { hold: true } : { status: 200 }));
     const agent = Keypair.random();
     const hook = await register(t, agent, receiver.url, ['card.frozen']);
@@ -182,8 +182,8 @@ describe('signed webhooks', () => {
     // The first process sends and "dies" before it hears back (its request is held open).
     const first = dispatcher(t).runOnce();
     await receiver.waitFor(1);
-    // The restarted process, on its own connection to the same database file.
-    const db2 = openDatabase(file);
+    // The restarted process, on its own connection to the same store.
+    const db2 = store.open();
     try {
       const second = dispatcher(t, { db: db2 });
       expect(await second.runOnce()).toBe(0); // the lease still holds
@@ -200,6 +200,35 @@ describe('signed webhooks', () => {
       expect(delivery.attempts).toEqual([{ attempt: 2, at: expect.any(String), statusCode: 200, error: null }]);
       t.clock.advanceMs(3_600_000);
       expect(await second.runOnce()).toBe(0);
+    } finally {
+      await db2.destroy();
+    }
+  });
+});
+
+describe('several dispatchers on one store (instances, or a pass overlapping a restart)', () => {
+  it('racing passes of two processes deliver every event exactly once', async () => {
+    const store = openTestStore(path.join(mkdtempSync(path.join(tmpdir(), 'card402-webhooks-')), 'db.sqlite'));
+    const t = await makeTestApp({ env: LOCAL, db: store.open() });
+    const receiver = await startWebhookReceiver();
+    const agent = Keypair.random();
+    const hook = await register(t, agent, receiver.url, ['card.frozen']);
+    const cards = 12;
+    for (let i = 0; i < cards; i++) {
+      const { cardId } = await seedCard(t, { agent });
+      expect((await signedRequest(t, agent, 'POST', `/cards/${cardId}/freeze`)).status).toBe(200);
+    }
+    const db2 = store.open();
+    try {
+      const [one, two] = [dispatcher(t), dispatcher(t, { db: db2 })];
+      const attempts = await Promise.all([one.runOnce(), two.runOnce(), one.runOnce(), two.runOnce()]);
+      expect(attempts.reduce((a, b) => a + b, 0)).toBe(cards);
+      const ids = receiver.received.map((r) => String(r.headers['card402-event-id']));
+      expect(ids).toHaveLength(cards);
+      expect(new Set(ids).size).toBe(cards);
+      const { deliveries } = await bodyOf(await signedRequest(t, agent, 'GET', `/webhooks/${hook.id}/deliveries`));
+      expect(deliveries.map((d: { status: string; attempts: unknown[] }) => [d.status, d.attempts.length])).toEqual(Array(cards).fill(['delivered', 1]));
+      expect(await one.runOnce()).toBe(0);
     } finally {
       await db2.destroy();
     }

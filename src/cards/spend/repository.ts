@@ -10,6 +10,11 @@ import { controlsFromRow, type Controls } from './controls.js';
  * holds the one write lock; on a server database the row is locked (SELECT … FOR UPDATE) so two
  * authorizations of one card are decided one after the other, never on the same balance.
  */
+/** The queue the transactions that lock one card share (TransactionOptions.queueOn). */
+export function cardQueue(cardId: string): string {
+  return `card:${cardId}`;
+}
+
 export async function lockCard(trx: Executor, cardId: string): Promise<CardRow | undefined> {
   if (trx.getExecutor().adapter instanceof SqliteAdapter) return (await cardRow(trx as Kysely<Database>, cardId))[0];
   return trx.selectFrom('cards').selectAll().where('id', '=', cardId).forUpdate().executeTakeFirst();

@@ -16,6 +16,7 @@ import {
   findAuthorization,
   findAuthorizationByIssuerRef,
   insertAuthorization,
+  cardQueue,
   lockCard,
   pendingDue,
   readControls,
@@ -140,7 +141,7 @@ export class SpendingService {
         nowMs,
       });
       return row;
-    });
+    }, cardId === undefined ? {} : { queueOn: cardQueue(cardId) });
     return { authorization, cardMatched: authorization.card_id !== null };
   }
 
@@ -204,7 +205,7 @@ export class SpendingService {
           if (current?.status !== 'pending' || current.expires_at > nowMs) return 0;
           await this.release(trx, current, 'expired', nowMs);
           return 1;
-        });
+        }, { queueOn: cardQueue(auth.card_id!) });
       }
       if (due.length < SWEEP_BATCH) return released;
     }
@@ -266,7 +267,7 @@ export class SpendingService {
         await recordEvent(trx, { type: status === 'frozen' ? 'card.frozen' : 'card.unfrozen', cardId: card.id, data: { cardId: card.id, status, by: wallet, role }, nowMs });
       }
       return { card: { ...card, status, updated_at: status !== card.status ? nowMs : card.updated_at }, controls: after };
-    });
+    }, { queueOn: cardQueue(cardId) });
   }
 
   private newAuthorization(args: {
@@ -348,7 +349,7 @@ export class SpendingService {
       const done = await act(trx, auth, nowMs);
       if ('error' in done) return done;
       return { ok: (await findAuthorization(trx, authorizationId))! };
-    });
+    }, { queueOn: cardQueue(cardId) });
     if ('error' in outcome) throw outcome.error;
     return outcome.ok;
   }

@@ -15,6 +15,7 @@ import * as cardSpendTotals from './2026-11-30-11-card-spend-totals.js';
 import * as mandates from './2026-11-30-51-mandates.js';
 import * as webhooks from './2026-11-30-60-webhooks.js';
 import * as instanceLeases from './2026-11-30-71-instance-leases.js';
+import * as webhookRetention from './2026-12-01-10-webhook-retention.js';
 
 /**
  * The static, ordered list of migrations. Names sort by date; a landed migration is never edited,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30-51-mandates': mandates,
   '2026-11-30-60-webhooks': webhooks,
   '2026-11-30-71-instance-leases': instanceLeases,
+  '2026-12-01-10-webhook-retention': webhookRetention,
 };

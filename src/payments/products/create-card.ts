@@ -1,4 +1,3 @@
-import { recordEvent } from '../../webhooks/events.js';
 import type { z } from 'zod';
 import { createCardRequestSchema, createCardResultSchema } from '../../protocol/api.js';
 import { priceCardCreation } from '../../protocol/money/pricing.js';
@@ -39,7 +38,6 @@ export const createCard = defineProduct<CreateCardBody>({
           nowMs,
         );
         const cardId = card.id;
-        await recordEvent(trx, { type: 'card.created', cardId, data: { cardId, status: card.status, balanceCents: payment.load_cents, paymentId: payment.id }, nowMs });
         return { cardId, body: { success: true, card: cardView(card, payment.load_cents), payment: paymentView(payment) } };
       },
     };

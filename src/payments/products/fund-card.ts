@@ -1,10 +1,10 @@
-import { recordEvent } from '../../webhooks/events.js';
 import type { z } from 'zod';
-import { addLedgerEntry, cardBalanceCents, findCard } from '../../cards/repository.js';
+import { findCard } from '../../cards/repository.js';
 import { fundCardRequestSchema, fundCardResultSchema } from '../../protocol/api.js';
 import { priceCardFunding } from '../../protocol/money/pricing.js';
 import { centsToDollarNumber } from '../../protocol/money/units.js';
 import { paymentView } from '../views.js';
+import { storeCardLoad } from './issued-card.js';
 import { defineProduct } from './product.js';
 
 export type FundCardBody = z.output<typeof fundCardRequestSchema>;
@@ -34,12 +34,7 @@ export const fundCard = defineProduct<FundCardBody>({
     await ctx.issuer.fundCard({ requestKey: payment.id, providerRef: card.provider_ref, amountCents: payment.load_cents });
     return {
       async write(trx, nowMs) {
-        // Closed after the payment was admitted: no load lands on it; the fulfilment fails and the
-        // payment is refunded to the payer like any payment that cannot be fulfilled.
-        if ((await findCard(trx, card.id))?.status === 'closed') throw new Error(`card ${card.id} was closed before payment ${payment.id} could fund it`);
-        await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up', nowMs });
-        const newBalance = await cardBalanceCents(trx, card.id, nowMs);
-        await recordEvent(trx, { type: 'card.funded', cardId: card.id, data: { cardId: card.id, amountCents: payment.load_cents, balanceCents: newBalance, paymentId: payment.id }, nowMs });
+        const newBalance = await storeCardLoad(trx, { cardId: card.id, description: 'top-up' }, payment, nowMs);
         return {
           cardId: card.id,
           body: {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { claimPaymentRequest, completePaymentRequest, findPaymentRequest } from '../../approvals/repository.js';
-import { addLedgerEntry, findCard } from '../../cards/repository.js';
+import { findCard } from '../../cards/repository.js';
 import { PAYMENT_REQUEST_ID } from '../../protocol/payment-requests.js';
 import { paymentView } from '../views.js';
-import { storeIssuedCard } from './issued-card.js';
+import { storeCardLoad, storeIssuedCard } from './issued-card.js';
 import { defineProduct } from './product.js';
 
 export interface OwnerApprovedBody {
@@ -73,10 +73,7 @@ export const ownerApproved = defineProduct<OwnerApprovedBody>({
     await ctx.issuer.fundCard({ requestKey: payment.id, providerRef: card.provider_ref, amountCents: payment.load_cents });
     return {
       async write(trx, nowMs) {
-        // Closed after the request was made: no load lands on it; the fulfilment fails and the owner
-        // is refunded like any payment that cannot be fulfilled.
-        if ((await findCard(trx, card.id))?.status === 'closed') throw new Error(`card ${card.id} was closed before payment ${payment.id} could fund it`);
-        await addLedgerEntry(trx, { cardId: card.id, kind: 'fund', amountCents: payment.load_cents, paymentId: payment.id, description: 'top-up (owner-approved)', nowMs });
+        await storeCardLoad(trx, { cardId: card.id, description: 'top-up (owner-approved)' }, payment, nowMs);
         await complete(trx, card.id, nowMs);
         return { cardId: card.id, body: { success: true, id: request.id, status: 'completed', cardId: card.id, payment: paymentView(payment) } };
       },
