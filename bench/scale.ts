@@ -18,7 +18,7 @@
 //        server from this machine's binaries, fsync off, as the test suite runs it).
 // --quick: small numbers (2-4 channels, 1 s ledgers, 6 s runs) to check that the bench works, not to measure.
 // Prints medians and ratios side by side; results go to BENCHMARKS.md by hand. No assertions.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -41,6 +41,8 @@ const num = (name: string, fallback: number, quickValue: number) => Number(proce
 const list = (name: string, fallback: number[], quickValue: number[]) => (process.env[name] ? process.env[name]!.split(',').map(Number) : quick ? quickValue : fallback);
 
 const SECONDS = num('SCALE_SECONDS', 60, 6);
+const cpuText = (r: { cpuPerCard: { card402: number; ledger: number; agents: number } }) =>
+  `${fmt(r.cpuPerCard.card402, 1)} + ${fmt(r.cpuPerCard.ledger, 1)} + ${fmt(r.cpuPerCard.agents, 1)}`;
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 const pad = (s: string, n: number) => s.padStart(n);
 const percentile = (xs: number[], p: number) => {
@@ -54,6 +56,23 @@ const loadAverage = () => {
     return '-';
   }
 };
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+/** CPU time (user + system, ms) a process has used so far; NaN where /proc is missing. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return NaN;
+  }
+}
 
 // --- processes ---------------------------------------------------------------------------------
 
@@ -210,6 +229,18 @@ interface PaidResult {
   p50Ms: number;
   p99Ms: number;
   load: string;
+  /** CPU ms per card over the measured window: all card402 instances, the ledger, this process (the agents). */
+  cpuPerCard: { card402: number; ledger: number; agents: number };
+}
+
+/** CPU (ms) of the instances, the ledger and this process, read together. */
+function stageCpu(s: Stage): { card402: number; ledger: number; agents: number } {
+  const own = process.cpuUsage();
+  return {
+    card402: s.instances.reduce((sum, i) => sum + cpuMs(i.child.pid), 0),
+    ledger: cpuMs(s.ledger.child.pid),
+    agents: (own.user + own.system) / 1000,
+  };
 }
 
 /**
@@ -223,6 +254,8 @@ async function paidLoad(s: Stage, agents: Keypair[], seconds: number, warmupMs: 
   const latencies: number[] = [];
   let failures = 0;
   const errors = new Map<string, number>();
+  let cpuStart: ReturnType<typeof stageCpu> | undefined;
+  const cpuTimer = setTimeout(() => (cpuStart = stageCpu(s)), warmupMs);
   await Promise.all(
     agents.map(async (agent, i) => {
       const url = s.instances[i % s.instances.length]!.url;
@@ -239,8 +272,19 @@ async function paidLoad(s: Stage, agents: Keypair[], seconds: number, warmupMs: 
       }
     }),
   );
+  clearTimeout(cpuTimer);
+  const cpuEnd = stageCpu(s);
+  const per = (k: 'card402' | 'ledger' | 'agents') => (cpuStart ? (cpuEnd[k] - cpuStart[k]) / Math.max(1, latencies.length) : NaN);
   for (const [error, n] of errors) process.stderr.write(`   ${n} × failure: ${error}\n`);
-  return { cards: latencies.length, failures, perSecond: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), load: `${loadBefore} → ${loadAverage()}` };
+  return {
+    cards: latencies.length,
+    failures,
+    perSecond: latencies.length / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    load: `${loadBefore} → ${loadAverage()}`,
+    cpuPerCard: { card402: per('card402'), ledger: per('ledger'), agents: per('agents') },
+  };
 }
 
 /**
@@ -295,14 +339,14 @@ try {
     const ledgerMs = num('SCALE_LEDGER_MS', 5000, 1000);
     const channelCounts = list('SCALE_CHANNELS', [16, 64, 256, 512], [2, 4]);
     console.log(`\n(a) settlement throughput vs channels — ledger every ${ledgerMs} ms, one instance (SQLite), 2 agents per channel, ${SECONDS} s measured after 2 ledgers`);
-    console.log('    channels | cards/s | target (0.9 × ch ÷ ledger s) | ratio to target | paid p50 ms | p99 ms | failures | load (1/5/15) before → after');
+    console.log('    channels | cards/s | target (0.9 × ch ÷ ledger s) | ratio to target | paid p50 ms | p99 ms | failures | CPU ms/card card402 + ledger + agents | load (1/5/15) before → after');
     for (const channels of channelCounts) {
       const s = await stage({ ledgerMs, channels, count: 1, store: 'sqlite' });
       try {
         const agents = await fundedAgents(s, 2 * channels);
         const r = await paidLoad(s, agents, SECONDS, 2 * ledgerMs);
         const target = (0.9 * channels) / (ledgerMs / 1000);
-        console.log(`    ${pad(String(channels), 8)} | ${pad(fmt(r.perSecond, 2), 7)} | ${pad(fmt(target, 1), 28)} | ${pad(fmt(r.perSecond / target, 2), 15)} | ${pad(fmt(r.p50Ms, 0), 11)} | ${pad(fmt(r.p99Ms, 0), 6)} | ${pad(String(r.failures), 8)} | ${r.load}`);
+        console.log(`    ${pad(String(channels), 8)} | ${pad(fmt(r.perSecond, 2), 7)} | ${pad(fmt(target, 1), 28)} | ${pad(fmt(r.perSecond / target, 2), 15)} | ${pad(fmt(r.p50Ms, 0), 11)} | ${pad(fmt(r.p99Ms, 0), 6)} | ${pad(String(r.failures), 8)} | ${pad(cpuText(r), 37)} | ${r.load}`);
       } finally {
         await s.close();
       }
@@ -326,10 +370,10 @@ try {
     }
   };
   const table = (rows: Row[], base: Row) => {
-    console.log('    instances × store | paid cards/s | ratio | paid p50 ms | signed reads/s | ratio | read p50 ms | failures (paid/read) | load before → after');
+    console.log('    instances × store | paid cards/s | ratio | paid p50 ms | signed reads/s | ratio | read p50 ms | failures (paid/read) | CPU ms/card card402 + ledger + agents | load before → after');
     for (const r of rows) {
       console.log(
-        `    ${pad(r.label, 17)} | ${pad(fmt(r.paid.perSecond, 2), 12)} | ${pad(fmt(r.paid.perSecond / base.paid.perSecond, 2), 5)} | ${pad(fmt(r.paid.p50Ms, 0), 11)} | ${pad(fmt(r.reads.perSecond, 0), 14)} | ${pad(fmt(r.reads.perSecond / base.reads.perSecond, 2), 5)} | ${pad(fmt(r.reads.p50Ms, 1), 11)} | ${pad(`${r.paid.failures}/${r.reads.failures}`, 20)} | ${r.paid.load}`,
+        `    ${pad(r.label, 17)} | ${pad(fmt(r.paid.perSecond, 2), 12)} | ${pad(fmt(r.paid.perSecond / base.paid.perSecond, 2), 5)} | ${pad(fmt(r.paid.p50Ms, 0), 11)} | ${pad(fmt(r.reads.perSecond, 0), 14)} | ${pad(fmt(r.reads.perSecond / base.reads.perSecond, 2), 5)} | ${pad(fmt(r.reads.p50Ms, 1), 11)} | ${pad(`${r.paid.failures}/${r.reads.failures}`, 20)} | ${pad(cpuText(r.paid), 37)} | ${r.paid.load}`,
       );
     }
   };
@@ -341,7 +385,7 @@ try {
     for (const count of [1, 2, 3]) rows.push(await workload(count, 'postgres'));
     onePg = rows[0];
     table(rows, rows[0]!);
-    console.log(`    every process shares ${os.cpus().length} cores: card402 instances, PostgreSQL, the ledger and the agents`);
+    console.log(`    every process shares ${os.cpus().length} cores: card402 instances, PostgreSQL (its CPU is not counted above), the ledger and the agents`);
   }
   if (only.has('c')) {
     console.log(`\n(c) SQLite vs PostgreSQL (${pgNote}), one instance, the workload of (b); ratio to SQLite`);
@@ -358,7 +402,7 @@ try {
     try {
       const agents = await fundedAgents(s, inFlight);
       const r = await paidLoad(s, agents, SECONDS, 2 * ledgerMs);
-      console.log(`    paid POST p50 ${fmt(r.p50Ms, 0)} ms = ${fmt(r.p50Ms / ledgerMs, 2)} ledger intervals (target ≤ 1.5), p99 ${fmt(r.p99Ms, 0)} ms; ${r.cards} cards, ${r.failures} failures; load ${r.load}`);
+      console.log(`    paid POST p50 ${fmt(r.p50Ms, 0)} ms = ${fmt(r.p50Ms / ledgerMs, 2)} ledger intervals (target ≤ 1.5), p99 ${fmt(r.p99Ms, 0)} ms; ${r.cards} cards, ${r.failures} failures; CPU ms/card ${cpuText(r)}; load ${r.load}`);
     } finally {
       await s.close();
     }
