@@ -34,12 +34,13 @@ export interface ServedHttp {
  * Node's parser refuses answered as JSON. Resolves with the server and its port once it listens.
  */
 export function serveHttp(
-  fetch: (req: Request) => Response | Promise<Response>,
+  fetch: (req: Request, env?: unknown) => Response | Promise<Response>,
   opts: { port: number; hostname: string; serverOptions?: Partial<HttpServerOptions> },
 ): Promise<ServedHttp> {
   let draining = false;
   const answering = new Set<ServerResponse>();
-  const gated = (req: Request): Response | Promise<Response> => (draining ? drainingResponse() : fetch(req));
+  // The node bindings (incoming, outgoing) go through: the app reads them (an aborted request is not an error).
+  const gated = (req: Request, env?: unknown): Response | Promise<Response> => (draining ? drainingResponse() : fetch(req, env));
   return new Promise((resolve, reject) => {
     const serverOptions = { ...HTTP_SERVER_OPTIONS, ...opts.serverOptions };
     const server = serve({ fetch: gated, port: opts.port, hostname: opts.hostname, serverOptions }, () =>
