@@ -9,34 +9,11 @@
  * (process CPU, all threads, and wall time per request). Where a details read spends its CPU:
  * run it under `node --cpu-prof` (NODE_OPTIONS) and read the profile.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Keypair } from '@stellar/stellar-sdk';
-const ROOT = process.env.ROOT ?? new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
-const { createApp } = await import(`${ROOT}/src/app.ts`);
-const { CardDataCipher } = await import(`${ROOT}/src/cards/card-data.ts`);
-const { addLedgerEntry, insertCard } = await import(`${ROOT}/src/cards/repository.ts`);
-const { secretSeedSigner, walletAuthHeadersV2 } = await import(`${ROOT}/src/client/wallet-auth.ts`);
-const { migrateToLatest, openDatabase } = await import(`${ROOT}/src/db/open.ts`);
-const { loadConfig } = await import(`${ROOT}/src/config.ts`);
-const { systemClock } = await import(`${ROOT}/src/clock.ts`);
-const { createLogger } = await import(`${ROOT}/src/logger.ts`);
+import { randomUUID } from 'node:crypto';
+import { inProcessApp, ROOT } from './inprocess-app.mjs';
+const { walletAuthHeadersV2 } = await import(`${ROOT}/src/client/wallet-auth.ts`);
 const { AGENT_PUBKEY_HEADER, agentKeyPair, encodeAgentPublicKey } = await import(`${ROOT}/src/protocol/sealed.ts`);
-
-const key = randomBytes(32);
-const config = loadConfig({ DATA_DIR: '/tmp/nonexistent-x', LOG_LEVEL: 'silent', CARD_DATA_KEY: key.toString('hex'), AUTH_FAILURES_PER_IP_PER_MINUTE: '100000', DETAILS_NONCES_PER_WINDOW: '1000000000' });
-const db = openDatabase(`/tmp/details-cpu-${randomUUID()}.sqlite`);
-await migrateToLatest(db);
-const cipher = new CardDataCipher(key);
-const wallets: { signer: ReturnType<typeof secretSeedSigner>; cardId: string }[] = [];
-const now = Date.now();
-for (let i = 0; i < 1000; i++) {
-  const signer = secretSeedSigner(Keypair.random().secret());
-  const cardId = randomUUID();
-  await insertCard(db, { id: cardId, agent_address: signer.publicKey(), owner_address: signer.publicKey(), name_on_card: `B ${i}`, email: `a${i}@b.invalid`, status: 'active', details_revoked: 0, last_four: '1234', details_ciphertext: cipher.encrypt(cardId, { cardNumber: '4000000000000000', expiryMonth: 12, expiryYear: 2030, cvv: '123', billingAddress: { line1: '1', city: 'A', state: 'TX', postalCode: '7', country: 'US' } }), provider_ref: `b${i}`, created_at: now, updated_at: now });
-  await addLedgerEntry(db, { cardId, kind: 'initial_load', amountCents: 10_000, paymentId: null, description: 'load', nowMs: now });
-  wallets.push({ signer, cardId });
-}
-const app = createApp({ config, db, clock: systemClock, logger: createLogger({ level: 'silent' }), paymentTerms: { network: config.stellar.network, asset: config.stellar.usdcContract, payTo: Keypair.random().publicKey(), maxTimeoutSeconds: 60 }, cardCipher: cipher });
+const { app, wallets } = await inProcessApp(1000, { DETAILS_NONCES_PER_WINDOW: '1000000000' });
 const pubkey = encodeAgentPublicKey(agentKeyPair().publicKey);
 
 function requests(n: number, sealed: boolean) {

@@ -140,7 +140,9 @@ describe('the owner reads the request with the token alone', () => {
       note: 'conference',
     });
     const other = await askForCard(h, agent);
-    for (const query of [`token=${other.token}`, `token=${token.slice(0, -1)}A`, 'token=short', '']) {
+    // One character changed where all of its bits count (the last of 43 carries padding bits, and may already be an A).
+    const altered = `${token[0] === 'A' ? 'B' : 'A'}${token.slice(1)}`;
+    for (const query of [`token=${other.token}`, `token=${altered}`, 'token=short', '']) {
       const refused = await fetch(`${h.baseUrl}/payment-requests/${id}/approval?${query}`);
       expect(refused.status, query).toBe(404);
       expect(JSON.stringify(await bodyOf(refused))).not.toContain('Ada');

@@ -1,6 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { onTestFinished } from 'vitest';
+import type { CardDataCipher } from '../../src/cards/card-data.js';
+import type { Clock } from '../../src/clock.js';
+import type { Db } from '../../src/db/open.js';
+import { createMemoryLogger } from '../../src/logger.js';
+import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 
 export interface ReceivedWebhook {
   headers: http.IncomingHttpHeaders;
@@ -53,4 +58,23 @@ export async function startWebhookReceiver(answer: (index: number) => ReceiverAn
       for (const res of held.splice(0)) res.writeHead(status).end('late');
     },
   };
+}
+
+/**
+ * The webhook dispatcher as server.ts builds it, over a test's database, clock and card data key,
+ * with private addresses allowed (the receivers above listen on loopback) unless told otherwise.
+ */
+export function testDispatcher(
+  t: { db: Db; clock: Clock; cipher: CardDataCipher },
+  opts: { allowPrivateAddresses?: boolean } = {},
+): WebhookDispatcher {
+  return new WebhookDispatcher({
+    db: t.db,
+    clock: t.clock,
+    logger: createMemoryLogger(),
+    masterKey: t.cipher.deriveKey('webhook-secrets'),
+    allowPrivateAddresses: opts.allowPrivateAddresses ?? true,
+    timeoutMs: 5_000,
+    retryBaseMs: 1_000,
+  });
 }

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Keypair } from '@stellar/stellar-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
+import { sql } from 'kysely';
+import type { Db } from '../../src/db/open.js';
+import { openTestStore, testDialect } from '../helpers/store.js';
 import { makeTestApp } from '../helpers/app.js';
 import { bodyOf } from '../helpers/http.js';
 import { seedCard, signedRequest, v1, type SeededCard } from '../helpers/wallet.js';
@@ -24,12 +26,35 @@ function secretsOf(card: SeededCard): string[] {
   ];
 }
 
+/**
+ * Everything the store holds, as text, and closes it: the SQLite file and its WAL byte for byte, or
+ * on PostgreSQL every row of every table of its schema (blobs as latin1 and as hex).
+ */
+async function storedBytes(db: Db, dir: string): Promise<string> {
+  if (testDialect() === 'sqlite') {
+    await db.destroy();
+    const files = readdirSync(dir).filter((name) => name.startsWith('card402.sqlite'));
+    expect(files).toContain('card402.sqlite');
+    return files
+      .map((name) => readFileSync(path.join(dir, name)))
+      .map((buf) => `${buf.toString('latin1')}\n${buf.toString('hex')}`)
+      .join('\n');
+  }
+  const { rows: tables } = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(db);
+  const parts: string[] = [];
+  for (const { name } of tables) {
+    const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(db);
+    for (const row of rows) for (const value of Object.values(row)) parts.push(Buffer.isBuffer(value) ? `${value.toString('latin1')}\n${value.toString('hex')}` : String(value));
+  }
+  await db.destroy();
+  return parts.join('\n');
+}
+
 describe('card data at rest and in logs', () => {
-  it('the SQLite file (and its WAL) holds no card number, CVV, billing address or details nonce in clear; no log line does either', async () => {
+  it('the store (the SQLite file and its WAL, or every PostgreSQL row) holds no card number, CVV, billing address or details nonce in clear; no log line does either', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'card402-at-rest-'));
     dirs.push(dir);
-    const file = path.join(dir, 'card402.sqlite');
-    const db = openDatabase(file);
+    const db = openTestStore(path.join(dir, 'card402.sqlite')).open();
     const t = await makeTestApp({ db });
     const agent = Keypair.random();
     const owner = Keypair.random();
@@ -62,11 +87,7 @@ describe('card data at rest and in logs', () => {
     expect(broken.status).toBe(500);
     expect(JSON.stringify(brokenBody)).not.toContain(cards[0]!.details.cardNumber);
     expect(t.logs.some((line) => line.includes('unhandled error'))).toBe(true);
-    await db.destroy();
-
-    const files = readdirSync(dir).filter((name) => name.startsWith('card402.sqlite'));
-    expect(files).toContain('card402.sqlite');
-    const bytes = files.map((name) => readFileSync(path.join(dir, name)).toString('latin1')).join('\n');
+    const bytes = await storedBytes(db, dir);
     expect(bytes).toContain(cards[0]!.cardId); // sanity: we are reading the right database
     for (const card of cards) for (const secret of secretsOf(card)) expect(bytes).not.toContain(secret);
     for (const nonce of nonces) expect(bytes).not.toContain(nonce);
@@ -78,11 +99,10 @@ describe('card data at rest and in logs', () => {
     for (const signature of signatures) expect(logText).not.toContain(signature);
   });
 
-  it('card sessions and secrets sessions: no redeem token, secret key or card data in the database file or the logs', async () => {
+  it('card sessions and secrets sessions: no redeem token, secret key or card data in the store or the logs', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'card402-at-rest-'));
     dirs.push(dir);
-    const file = path.join(dir, 'card402.sqlite');
-    const db = openDatabase(file);
+    const db = openTestStore(path.join(dir, 'card402.sqlite')).open();
     const t = await makeTestApp({ db });
     const agent = Keypair.random();
     const card = await seedCard(t, { agent });
@@ -108,13 +128,7 @@ describe('card data at rest and in logs', () => {
     // One secrets session left unused: its key is in the database only encrypted.
     const unused = await bodyOf(await signedRequest(t, agent, 'POST', '/cards/secrets/session'));
     keys.push(unused.secretKey);
-    await db.destroy();
-
-    const bytes = readdirSync(dir)
-      .filter((name) => name.startsWith('card402.sqlite'))
-      .map((name) => readFileSync(path.join(dir, name)))
-      .map((buf) => `${buf.toString('latin1')}\n${buf.toString('hex')}`)
-      .join('\n');
+    const bytes = await storedBytes(db, dir);
     expect(bytes).toContain(card.cardId);
     const logText = t.logs.join('\n');
     expect(t.logs.length).toBeGreaterThan(5);

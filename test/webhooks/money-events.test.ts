@@ -1,12 +1,11 @@
 import { Keypair } from '@stellar/stellar-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
-import { createMemoryLogger } from '../../src/logger.js';
-import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
+import { systemClock } from '../../src/clock.js';
 import { answer, ask, askForCard, ownerPayment } from '../helpers/approvals.js';
 import { bodyOf } from '../helpers/http.js';
 import { makePaidHarness, USDC, type PaidHarness } from '../helpers/paid.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { startWebhookReceiver, testDispatcher, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 // Webhook events of the paths where money moves on the ledger (docs/ARCHITECTURE.md, signed
 // webhooks): owner-approved cards and top-ups emit card.created / card.funded like bought ones,
@@ -30,17 +29,8 @@ async function subscribe(harness: PaidHarness, wallet: Keypair, url: string, eve
   expect(res.status, JSON.stringify(await bodyOf(res.clone()))).toBe(201);
 }
 
-async function deliverAll(harness: PaidHarness): Promise<number> {
-  const dispatcher = new WebhookDispatcher({
-    db: harness.db,
-    clock: { nowMs: () => Date.now() },
-    logger: createMemoryLogger(),
-    masterKey: harness.cipher.deriveKey('webhook-secrets'),
-    allowPrivateAddresses: true,
-    timeoutMs: 5_000,
-    retryBaseMs: 1_000,
-  });
-  return dispatcher.runOnce();
+function deliverAll(harness: PaidHarness): Promise<number> {
+  return testDispatcher({ ...harness, clock: systemClock }).runOnce();
 }
 
 type Delivered = { id: string; type: string; data: Record<string, unknown> };

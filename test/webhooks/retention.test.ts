@@ -1,12 +1,10 @@
 import { Keypair } from '@stellar/stellar-sdk';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createMemoryLogger } from '../../src/logger.js';
-import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { pruneWebhookHistory } from '../../src/webhooks/retention.js';
 import { bodyOf } from '../helpers/http.js';
 import { seedCard, signedRequest } from '../helpers/wallet.js';
-import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { startWebhookReceiver, testDispatcher } from '../helpers/webhook-receiver.js';
 import { charge, makeSpendApp } from '../spend/helpers.js';
 
 const DAY_MS = 86_400_000;
@@ -23,15 +21,7 @@ describe('webhook history retention', () => {
       expect(res.status, JSON.stringify(await bodyOf(res.clone()))).toBe(201);
     }
     const card = await seedCard(t, { agent, loadCents: 5_000 });
-    const dispatcher = new WebhookDispatcher({
-      db: t.db,
-      clock: t.clock,
-      logger: createMemoryLogger(),
-      masterKey: t.deps.cardCipher.deriveKey('webhook-secrets'),
-      allowPrivateAddresses: true,
-      timeoutMs: 5_000,
-      retryBaseMs: 1_000,
-    });
+    const dispatcher = testDispatcher({ ...t, cipher: t.deps.cardCipher });
     const count = async (table: 'webhook_events' | 'webhook_deliveries' | 'webhook_attempts') => (await t.db.selectFrom(table).selectAll().execute()).length;
 
     // An old event: delivered to one endpoint, still pending (failing, within its retries) at the other.

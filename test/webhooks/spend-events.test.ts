@@ -1,10 +1,8 @@
 import { Keypair } from '@stellar/stellar-sdk';
 import { describe, expect, it } from 'vitest';
-import { createMemoryLogger } from '../../src/logger.js';
-import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { bodyOf } from '../helpers/http.js';
 import { seedCard, signedRequest } from '../helpers/wallet.js';
-import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { startWebhookReceiver, testDispatcher } from '../helpers/webhook-receiver.js';
 import { charge, makeSpendApp, signed } from '../spend/helpers.js';
 
 // The events of cards that spend and close (docs/ARCHITECTURE.md, signed webhooks): written in the
@@ -26,15 +24,7 @@ describe('webhooks: authorizations and closing', () => {
     const closed = await signed(t, agent, 'DELETE', `/cards/${card.cardId}`);
     expect(closed.status, JSON.stringify(closed.body)).toBe(200);
 
-    const dispatcher = new WebhookDispatcher({
-      db: t.db,
-      clock: t.clock,
-      logger: createMemoryLogger(),
-      masterKey: t.deps.cardCipher.deriveKey('webhook-secrets'),
-      allowPrivateAddresses: true,
-      timeoutMs: 5_000,
-      retryBaseMs: 1_000,
-    });
+    const dispatcher = testDispatcher({ ...t, cipher: t.deps.cardCipher });
     expect(await dispatcher.runOnce()).toBe(3);
     const got = receiver.received.map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
     expect(got.map((e) => e.type).sort()).toEqual(['authorization.approved', 'authorization.declined', 'card.closed']);

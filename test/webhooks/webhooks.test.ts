@@ -4,30 +4,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
 import { describe, expect, it } from 'vitest';
-import { createMemoryLogger } from '../../src/logger.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/protocol/webhooks.js';
 import { isPublicAddress } from '../../src/webhooks/address-guard.js';
-import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 import { bodyOf } from '../helpers/http.js';
 import { makePaidHarness, USDC } from '../helpers/paid.js';
 import { openTestStore } from '../helpers/store.js';
 import { seedCard, signedRequest } from '../helpers/wallet.js';
-import { startWebhookReceiver, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
+import { startWebhookReceiver, testDispatcher, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
 import { walletAuthHeadersV2 } from '../../src/client/wallet-auth.js';
 
 const LOCAL = { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' };
 
 function dispatcher(t: Pick<TestApp, 'db' | 'clock' | 'deps'>, opts: { allowPrivate?: boolean; db?: TestApp['db'] } = {}) {
-  return new WebhookDispatcher({
-    db: opts.db ?? t.db,
-    clock: t.clock,
-    logger: createMemoryLogger(),
-    masterKey: t.deps.cardCipher.deriveKey('webhook-secrets'),
-    allowPrivateAddresses: opts.allowPrivate ?? true,
-    timeoutMs: 5_000,
-    retryBaseMs: 1_000,
-  });
+  return testDispatcher({ db: opts.db ?? t.db, clock: t.clock, cipher: t.deps.cardCipher }, { allowPrivateAddresses: opts.allowPrivate ?? true });
 }
 
 async function register(t: TestApp, wallet: Keypair, url: string, events: readonly string[] = WEBHOOK_EVENT_TYPES) {
@@ -303,7 +293,7 @@ describe('events from payments', () => {
       for (let i = 0; i < 3; i++) await h.stack.service.reconcile();
 
       const { systemClock } = await import('../../src/clock.js');
-      const d = new WebhookDispatcher({ db: h.db, clock: systemClock, logger: createMemoryLogger(), masterKey: h.cipher.deriveKey('webhook-secrets'), allowPrivateAddresses: true, timeoutMs: 5_000, retryBaseMs: 1_000 });
+      const d = testDispatcher({ ...h, clock: systemClock });
       await d.runOnce();
       const got = events(receiver);
       expect(got.map((e) => e.type).sort()).toEqual(['card.created', 'card.funded', 'payment.refunded']);
