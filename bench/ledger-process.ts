@@ -37,7 +37,9 @@ export interface LedgerProcess {
  * picks its ports; they are read from what it prints.
  */
 export async function startLedger(ledgerMs: number, tls?: BenchTls): Promise<LedgerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/localnet/main.ts'], {
+  // BENCH_LEDGER_CPU_PROF=dir: a V8 CPU profile of the ledger process, written when it exits.
+  const profile = process.env['BENCH_LEDGER_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_LEDGER_CPU_PROF']}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/localnet/main.ts'], {
     cwd: root,
     env: {
       ...process.env,

@@ -21,7 +21,7 @@ import { cardDataRoutes } from './http/routes/card-data.js';
 import { cardRoutes } from './http/routes/cards.js';
 import { closingRoutes } from './http/routes/closing.js';
 import { CardClosing } from './cards/closing.js';
-import { publicRoutes, type PaymentTerms } from './http/routes/public.js';
+import { publicRoutes, type ChannelPoolHealth, type PaymentTerms } from './http/routes/public.js';
 import type { Logger } from './logger.js';
 import { createWalletAuth } from './wallet-auth/index.js';
 import type { SignatureVerifier } from './wallet-auth/verifier.js';
@@ -70,6 +70,8 @@ export interface AppDeps {
    * x402 servers under /facilitator when FACILITATOR_SERVE=true.
    */
   facilitator?: Facilitator;
+  /** The channel pool /health reports (buildPaymentStack(...).channels); absent with an external facilitator. */
+  channels?: ChannelPoolHealth;
   /**
    * Prometheus metrics; pass the instance given to buildPaymentStack so settlement, refunds and the
    * channel pool count too. Absent: the app makes its own (HTTP, details and wallet auth only).

@@ -19,6 +19,9 @@ const positiveInt = z.coerce.number().int().positive();
 const optionalString = z.string().min(1).optional();
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** The most channel accounts one deployment runs (CHANNEL_ACCOUNTS). */
+export const MAX_CHANNEL_ACCOUNTS = 1024;
+
 /** A 32-byte secret as 64 hex digits or base64 (CARD_DATA_KEY, the redeem token secrets). */
 const secret32 = z
   .string()
@@ -72,7 +75,15 @@ const envSchema = z.object({
     .string()
     .regex(/^S[A-Z2-7]{55}(,S[A-Z2-7]{55})*$/, 'expected comma-separated Stellar secret seeds (S...,S...)')
     .optional(),
-  CHANNEL_COUNT: positiveInt.max(256).default(4),
+  // --- Channel accounts at scale (issue #18): how many, where they come from, their XLM ---
+  CHANNEL_ACCOUNTS: positiveInt.max(MAX_CHANNEL_ACCOUNTS).optional(),
+  // The older name of CHANNEL_ACCOUNTS.
+  CHANNEL_COUNT: positiveInt.max(MAX_CHANNEL_ACCOUNTS).optional(),
+  CHANNEL_SEED: secret32,
+  CHANNEL_FUNDING_SECRET: z.string().regex(/^S[A-Z2-7]{55}$/, 'expected a Stellar secret seed (S...)').optional(),
+  CHANNEL_LOW_XLM: positiveInt.max(10_000).default(2),
+  CHANNEL_TOP_UP_XLM: positiveInt.max(100_000).default(5),
+  CHANNEL_CHECK_SECONDS: positiveInt.max(86_400).default(60),
   FEE_PAYER_SECRET: z.string().regex(/^S[A-Z2-7]{55}$/, 'expected a Stellar secret seed (S...)').optional(),
   FACILITATOR_URL: httpUrl.optional(),
   SETTLE_POLL_TIMEOUT_MS: positiveInt.default(30_000),
@@ -112,6 +123,22 @@ const envSchema = z.object({
   .refine((env) => !(env.FACILITATOR_SERVE === 'true' && env.FACILITATOR_URL), {
     path: ['FACILITATOR_SERVE'],
     message: 'cannot be true with FACILITATOR_URL set: card402 serves only its own facilitator (its channel pool), never relays another',
+  })
+  .refine((env) => !(env.CHANNEL_ACCOUNTS && env.CHANNEL_COUNT && env.CHANNEL_ACCOUNTS !== env.CHANNEL_COUNT), {
+    path: ['CHANNEL_COUNT'],
+    message: 'differs from CHANNEL_ACCOUNTS (CHANNEL_COUNT is its older name): set only CHANNEL_ACCOUNTS',
+  })
+  .refine((env) => !(env.CHANNEL_SEED && env.CHANNEL_SECRETS), {
+    path: ['CHANNEL_SEED'],
+    message: 'cannot be set with CHANNEL_SECRETS: channels are either listed or derived from the seed',
+  })
+  .refine((env) => !(env.CHANNEL_SECRETS && (env.CHANNEL_ACCOUNTS ?? env.CHANNEL_COUNT) && env.CHANNEL_SECRETS.split(',').length !== (env.CHANNEL_ACCOUNTS ?? env.CHANNEL_COUNT)), {
+    path: ['CHANNEL_ACCOUNTS'],
+    message: 'differs from the number of CHANNEL_SECRETS (leave it unset with CHANNEL_SECRETS)',
+  })
+  .refine((env) => !env.CHANNEL_SECRETS || env.CHANNEL_SECRETS.split(',').length <= MAX_CHANNEL_ACCOUNTS, {
+    path: ['CHANNEL_SECRETS'],
+    message: `lists more than ${MAX_CHANNEL_ACCOUNTS} channel accounts`,
   })
   .refine((env) => !env.CARD_SESSION_TOKEN_PREVIOUS_SECRET || env.CARD_SESSION_TOKEN_SECRET, {
     path: ['CARD_SESSION_TOKEN_PREVIOUS_SECRET'],
@@ -180,9 +207,18 @@ function toConfig(env: z.infer<typeof envSchema>) {
       facilitatorUrl: env.FACILITATOR_URL?.replace(/\/+$/, ''),
     },
     settlement: {
-      /** Undefined means: generate CHANNEL_COUNT channel keys into DATA_DIR/keys. */
+      /** Listed channels (CHANNEL_SECRETS); undefined: derived from CHANNEL_SEED, or key files in DATA_DIR/keys. */
       channelSecrets: env.CHANNEL_SECRETS?.split(','),
-      channelCount: env.CHANNEL_COUNT,
+      channelCount: env.CHANNEL_SECRETS?.split(',').length ?? env.CHANNEL_ACCOUNTS ?? env.CHANNEL_COUNT ?? 4,
+      /** Channel i's key is derived from this seed (the same on every instance); undefined: key files. */
+      channelSeed: env.CHANNEL_SEED ? decodeKey(env.CHANNEL_SEED) : undefined,
+      /** Creates and tops up the channels; undefined: the treasury does. */
+      channelFundingSecret: env.CHANNEL_FUNDING_SECRET,
+      /** A channel below this many stroops of XLM is topped up... */
+      channelLowStroops: BigInt(env.CHANNEL_LOW_XLM) * 10_000_000n,
+      /** ...with this many (also what a new channel starts with). */
+      channelTopUpStroops: BigInt(env.CHANNEL_TOP_UP_XLM) * 10_000_000n,
+      channelCheckMs: env.CHANNEL_CHECK_SECONDS * 1000,
       feePayerSecret: env.FEE_PAYER_SECRET,
       pollTimeoutMs: env.SETTLE_POLL_TIMEOUT_MS,
       pollIntervalMs: env.SETTLE_POLL_INTERVAL_MS,

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { ServerType } from '@hono/node-server';
 import { buildSpendingService, createApp } from './app.js';
 import { CardNetworkIndex } from './cards/spend/network-index.js';
 import { repeatEvery } from './repeat.js';
@@ -24,7 +23,7 @@ import { loadLocalnetEnv, localnetSettings, type LocalnetSettings } from './loca
 import { createLocalnet, localnetNetwork, serveLocalnet, type Localnet, type LocalnetServer } from './localnet/index.js';
 import type { StellarNetwork } from './protocol/networks.js';
 import type { Logger } from './logger.js';
-import { buildPaymentStack, loadCardDataCipher, startPaymentRuntime } from './payments/wiring.js';
+import { buildPaymentStack, loadCardDataCipher, prepareChannels, startPaymentRuntime } from './payments/wiring.js';
 import { loadStellarKeys, prepareLocalKeys, type StellarKeys } from './stellar/keys.js';
 
 export interface RunningCard402 {
@@ -32,7 +31,10 @@ export interface RunningCard402 {
   rpcUrl: string;
   /** Set when the embedded local ledger runs. */
   localnet?: { ledger: Localnet; server: LocalnetServer; friendbotUrl: string };
-  /** Stops accepting requests, lets in-flight ones finish, then stops background work and closes the db. */
+  /**
+   * Graceful shutdown: stops accepting requests, lets in-flight ones and their settlements finish
+   * (within SHUTDOWN_GRACE_MS), then stops background work, gives back the leases and closes the db.
+   */
   close(): Promise<void>;
 }
 
@@ -107,13 +109,6 @@ async function startEmbeddedLocalnet(settings: LocalnetSettings, network: Stella
   return { ledger, server, friendbotUrl: `${server.url}/friendbot` };
 }
 
-function closeServer(server: ServerType): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    if ('closeIdleConnections' in server) (server as { closeIdleConnections(): void }).closeIdleConnections();
-  });
-}
-
 /** Undoes what start-up has done so far, last first; a failed start leaves nothing running. */
 class Teardown {
   private readonly steps: Array<() => Promise<void> | void> = [];
@@ -169,7 +164,12 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
         await localnet.server.close();
       });
     }
-    const keys: StellarKeys = localnet ? prepareLocalKeys(config, localnet.ledger, logger) : loadStellarKeys(config, logger);
+    // On the embedded ledger the channels are created like on a real network, from the funding
+    // account (prepareChannels, below); a ledger closed by hand only (LOCALNET_LEDGER_MS=manual)
+    // would never land those transactions, so there they are funded directly.
+    const keys: StellarKeys = localnet
+      ? prepareLocalKeys(config, localnet.ledger, logger, { channels: config.localnet.ledgerMs === 'manual' ? 'fund' : 'leave' })
+      : loadStellarKeys(config, logger);
     const rpcUrl = config.stellar.rpcUrl ?? localnet!.server.rpcUrl;
     const issuer = new SandboxIssuer({ db, clock, cipher: cardCipher, capacityCents: config.issuer.capacityCents });
     const metrics = new Metrics();
@@ -177,6 +177,9 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
     // Last of the payment work to stop: the leases on payments and channels go back to the other
     // instances once nothing here uses them (a process that dies loses them when they expire).
     if (stack.leases) teardown.add(() => stack.leases!.close());
+    // The channel accounts exist and hold XLM before the first payment is taken.
+    const channelUpkeep = await prepareChannels(stack, config, logger);
+    teardown.add(() => channelUpkeep.stop());
 
     // Payments a crash left verified, settling or unfulfilled are resumed before new ones are taken.
     const reconciler = await startPaymentRuntime(stack.service, config, logger);
@@ -218,14 +221,22 @@ export async function startCard402(config: ServerConfig, logger: Logger, clock: 
       payments: stack.service,
       mandates: stack.mandates,
       facilitator: stack.facilitator,
+      channels: stack.channels,
       metrics,
       spending,
       // The sandbox card network charges cards only the sandbox issuer issued.
       sandboxCardNetwork: issuer instanceof SandboxIssuer,
     });
-    const { server, port } = await serveHttp(app.fetch, { port: config.port, hostname: config.host });
-    // In-flight requests finish before anything under them is stopped.
-    teardown.add(() => closeServer(server));
+    const served = await serveHttp(app.fetch, { port: config.port, hostname: config.host });
+    const port = served.port;
+    // Graceful shutdown, first of all: no new requests, the ones in flight answered and the
+    // settlements under way finished (within SHUTDOWN_GRACE_MS), before anything under them stops.
+    teardown.add(async () => {
+      const deadline = Date.now() + config.shutdownGraceMs;
+      if (!(await served.drain(config.shutdownGraceMs))) logger.warn('requests still open at the end of SHUTDOWN_GRACE_MS were cut');
+      const left = await stack.service.drain(Math.max(0, deadline - Date.now()));
+      if (left > 0) logger.warn('payments still settling at shutdown: their leases are given back, the reconciler (here at the next start, or another instance) resumes them', { left });
+    });
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     return {
       url: `http://${host}:${port}`,

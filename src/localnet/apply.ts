@@ -1,4 +1,5 @@
 import { Address, hash, xdr } from '@stellar/stellar-sdk';
+import { applyClassicTransaction } from './classic.js';
 import { BASE_FEE_STROOPS } from './constants.js';
 import { buildEntry, entryKeyString, i128, i64 } from './entries.js';
 import { opSource, type ParsedEnvelope } from './envelope.js';
@@ -23,6 +24,7 @@ export interface ApplyContext {
  * footprint and resources, refund the unused refundable fee, and record the result and meta.
  */
 export function applyTransaction(p: ParsedEnvelope, ctx: ApplyContext): TxRecord {
+  if (!p.sorobanData) return applyClassicTransaction(p, ctx);
   const { state, ledgerSeq } = ctx;
   const data = p.sorobanData;
   const op = p.ops[0];

@@ -1,6 +1,6 @@
 import { Address, xdr } from '@stellar/stellar-sdk';
 import { AuthManager, type AuthMode } from './auth.js';
-import { buildEntry, entryKey, type EntryRef } from './entries.js';
+import { buildEntry, entryKey, entryKeyString, type EntryRef } from './entries.js';
 import { HostError } from './host-error.js';
 import type { LocalnetNetwork } from './network.js';
 import { invokeSac } from './sac.js';
@@ -108,7 +108,7 @@ export function footprintXdr(fp: Footprint, net: LocalnetNetwork): xdr.LedgerFoo
 
 function sortRefs(net: LocalnetNetwork, refs: EntryRef[]): EntryRef[] {
   return refs
-    .map((ref) => ({ ref, key: entryKey(ref, net).toXDR() }))
+    .map((ref) => ({ ref, key: Buffer.from(entryKeyString(ref, net), 'base64') }))
     .sort((a, b) => Buffer.compare(a.key, b.key))
     .map((x) => x.ref);
 }

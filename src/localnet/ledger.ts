@@ -125,7 +125,7 @@ export class Ledger {
         this.pendingSources.set(q.parsed.source, q.hash);
         continue;
       }
-      const v = validateEnvelope(q.parsed, { state: this.state, ledgerSeq: sequence, closeTime });
+      const v = validateEnvelope(q.parsed, { state: this.state, ledgerSeq: sequence, closeTime, signaturesVerified: true });
       if (!v.ok) {
         this.opts.log('localnet_tx_dropped', { hash: q.hash, code: v.code, detail: v.detail });
         continue;

@@ -56,12 +56,17 @@ export function rejectionResult(p: ParsedEnvelope, code: TxCode, inner: boolean)
 }
 
 export function appliedResult(p: ParsedEnvelope, feeCharged: bigint, opResult: xdr.OperationResult, success: boolean): xdr.TransactionResult {
+  return appliedResultOps(p, feeCharged, [opResult], success);
+}
+
+/** The result of an applied transaction with one result per operation (classic transactions carry up to 100). */
+export function appliedResultOps(p: ParsedEnvelope, feeCharged: bigint, opResults: xdr.OperationResult[], success: boolean): xdr.TransactionResult {
   if (p.feeBump) {
-    return wrap(p, feeCharged, success ? xdr.InnerTransactionResultResult.txSuccess([opResult]) : xdr.InnerTransactionResultResult.txFailed([opResult]), success);
+    return wrap(p, feeCharged, success ? xdr.InnerTransactionResultResult.txSuccess(opResults) : xdr.InnerTransactionResultResult.txFailed(opResults), success);
   }
   return new xdr.TransactionResult({
     feeCharged: i64(feeCharged),
-    result: success ? xdr.TransactionResultResult.txSuccess([opResult]) : xdr.TransactionResultResult.txFailed([opResult]),
+    result: success ? xdr.TransactionResultResult.txSuccess(opResults) : xdr.TransactionResultResult.txFailed(opResults),
     ext: new xdr.TransactionResultExt(0),
   });
 }

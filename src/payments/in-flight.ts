@@ -13,7 +13,29 @@ export class InFlight {
   /** The generation of each shared lease held (see SharedLeases.release). */
   private readonly generations = new Map<string, number>();
 
+  private readonly idleWaiters = new Set<() => void>();
+
   constructor(private readonly shared?: SharedLeases) {}
+
+  /** How many payments this process is working on. */
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** Resolves true once no payment is being worked on here, or false after `timeoutMs` (graceful shutdown). */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.ids.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (idle: boolean) => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(onIdle);
+        resolve(idle);
+      };
+      const onIdle = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.idleWaiters.add(onIdle);
+    });
+  }
 
   /** Whether this process is working on the payment (a cheap check before claim()). */
   has(paymentId: string): boolean {
@@ -41,6 +63,7 @@ export class InFlight {
 
   async release(paymentId: string): Promise<void> {
     this.ids.delete(paymentId);
+    if (this.ids.size === 0) for (const waiter of [...this.idleWaiters]) waiter();
     const generation = this.generations.get(paymentId);
     this.generations.delete(paymentId);
     // A release that fails leaves the lease to lapse by itself (it is no longer renewed).

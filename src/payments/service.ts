@@ -88,6 +88,8 @@ export class PaymentService {
   readonly ledgerSeconds: number;
   readonly simulator: TransferSimulator | undefined;
 
+  private readonly inFlight: InFlight;
+
   constructor(private readonly deps: PaymentServiceDeps) {
     this.products = deps.products ?? PRODUCTS;
     this.terms = deps.terms;
@@ -99,6 +101,7 @@ export class PaymentService {
     const pollIntervalMs = deps.pollIntervalMs ?? 500;
     const writer = new WriteBatcher(deps.db);
     const inFlight = new InFlight(deps.leases);
+    this.inFlight = inFlight;
     const fulfilment = { db: deps.db, writer, clock: deps.clock, issuer: deps.issuer, cipher: deps.cipher, logger: deps.logger, products: new ProductRegistry(this.products) };
     const settlement = new Settlement({
       db: deps.db,
@@ -202,6 +205,15 @@ export class PaymentService {
   /** Runs reconcile() every `intervalMs` until stopped; never overlaps itself. */
   startReconciler(intervalMs: number): { stop(): Promise<void> } {
     return repeatEvery(intervalMs, () => this.reconcile(), (err) => this.deps.logger.error('reconciler pass failed', { err }));
+  }
+
+  /**
+   * Graceful shutdown: waits (at most `timeoutMs`) until no payment is being settled or resumed
+   * here. Returns how many were still in flight when it gave up (0: drained).
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    await this.inFlight.whenIdle(timeoutMs);
+    return this.inFlight.size;
   }
 
   async paymentStatus(paymentId: string): Promise<PaymentRow | undefined> {

@@ -10,6 +10,7 @@ import type { Facilitator } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/index.js';
 import { loadOrCreateRandomKeyFile } from '../secrets/key-files.js';
+import { ChannelFunding, oneAtATime } from '../stellar/channel-funding.js';
 import { ChannelPool } from '../stellar/channels.js';
 import { sharedLeasesFor, withAdvisoryLock, type SharedLeases } from '../db/leases.js';
 import { isPostgres } from '../db/postgres.js';
@@ -40,6 +41,8 @@ export interface PaymentStack {
   rpc: SorobanRpc;
   /** Mandates (issue 17), when the keys hold a mandate account. */
   mandates?: MandateService | undefined;
+  /** Our channel accounts and what keeps them funded; absent with an external facilitator. */
+  channels?: { pool: ChannelPool; funding: ChannelFunding } | undefined;
 }
 
 /**
@@ -103,7 +106,8 @@ export function buildPaymentStack(args: {
           logger: args.logger,
           ...(args.sleep ? { sleep: args.sleep } : {}),
         }));
-  if (!args.facilitator && !config.x402.facilitatorUrl) args.metrics?.watchChannelPool(channels);
+  const ownChannels = !args.facilitator && !config.x402.facilitatorUrl;
+  if (ownChannels) args.metrics?.watchChannelPool(channels);
   // Refunds from the treasury go one at a time across instances (an advisory lock on PostgreSQL).
   const db = args.db;
   const treasury = new Treasury({
@@ -116,6 +120,22 @@ export function buildPaymentStack(args: {
       ? { acrossInstances: async <T>(work: () => Promise<T>) => ((await withAdvisoryLock(db, 'treasury', work, { wait: true })) as { ran: true; value: T }).value }
       : {}),
   });
+  // The channels are created and topped up from the funding account (the treasury unless
+  // CHANNEL_FUNDING_SECRET names another), one funding transaction at a time across instances.
+  const funding = new ChannelFunding({
+    rpc,
+    funding: keys.funding ?? keys.treasury,
+    channels: channels.addresses,
+    networkPassphrase,
+    lowStroops: config.settlement.channelLowStroops,
+    topUpStroops: config.settlement.channelTopUpStroops,
+    exclusive: keys.funding
+      ? oneAtATime(isPostgres(db) ? async (work) => ((await withAdvisoryLock(db, 'channel-funding', work, { wait: true })) as { ran: true; value: Awaited<ReturnType<typeof work>> }).value : undefined)
+      : (work) => treasury.exclusive(work),
+    logger: args.logger,
+    pollIntervalMs: config.settlement.pollIntervalMs,
+  });
+  channels.onRelease((address) => funding.noteUsed(address));
   const sleepOpt = args.sleep ? { sleep: args.sleep } : {};
   const mandateAccount = keys.mandate
     ? new MandateAccount({ rpc, keypair: keys.mandate, networkPassphrase, asset: terms.asset, maxFeeStroops: config.x402.maxFeeStroops })
@@ -157,7 +177,7 @@ export function buildPaymentStack(args: {
     ...(args.metrics ? { metrics: args.metrics } : {}),
     ...(mandates && mandateAccount ? { mandates: { service: mandates, account: mandateAccount } } : {}),
   });
-  return { service, leases, facilitator, treasury, terms, rpc, mandates };
+  return { service, leases, facilitator, treasury, terms, rpc, mandates, channels: ownChannels ? { pool: channels, funding } : undefined };
 }
 
 /**
@@ -174,4 +194,20 @@ export async function startPaymentRuntime(
   if (Object.keys(recovered).length > 0) logger.warn('start-up recovery resumed unfinished payments', { recovered });
   const reconciler = service.startReconciler(config.settlement.reconcileIntervalMs);
   return { recovered, stop: () => reconciler.stop() };
+}
+
+/**
+ * Start-up of the channel accounts (issue 18): the missing ones are created from the funding
+ * account and the low ones topped up (idempotent: existing channels are reused), the pool starts
+ * from the sequence numbers just read, and the balances are checked every CHANNEL_CHECK_SECONDS
+ * and shortly after each use. Returns a stop function for shutdown.
+ */
+export async function prepareChannels(stack: PaymentStack, config: Config, logger: Logger): Promise<{ stop(): Promise<void> }> {
+  if (!stack.channels) return { stop: async () => undefined };
+  const { pool, funding } = stack.channels;
+  const ready = await funding.ensure();
+  pool.primeSequences(ready.sequences);
+  logger.info('channel accounts ready', { channels: pool.size, created: ready.created, toppedUp: ready.toppedUp });
+  funding.start(config.settlement.channelCheckMs);
+  return { stop: () => funding.stop() };
 }

@@ -47,6 +47,14 @@ export const healthSchema = z.object({
   unixTime: z.number().int(),
   /** Payments held for a person to decide (docs/ARCHITECTURE.md, "What proves a payment"). */
   paymentsNeedingReview: z.number().int(),
+  /**
+   * The channel accounts settling payments, as this instance sees them (absent with an external
+   * facilitator): `available` idle here, `leased` sending (or held a ledger after an unconfirmed
+   * send), `low` below CHANNEL_LOW_XLM (or missing) at the last balance check.
+   */
+  channels: z
+    .object({ total: z.number().int(), available: z.number().int(), leased: z.number().int(), low: z.number().int() })
+    .optional(),
 });
 export type Health = z.infer<typeof healthSchema>;
 

@@ -22,6 +22,7 @@ export const CHANNEL_RETRY_MS = 250;
 export class ChannelPool {
   private readonly idle: Channel[];
   private readonly waiters: Array<(channel: Channel) => void> = [];
+  private readonly released: Array<(address: string) => void> = [];
   readonly addresses: readonly string[];
 
   /**
@@ -47,6 +48,23 @@ export class ChannelPool {
 
   get idleCount(): number {
     return this.idle.length;
+  }
+
+  /**
+   * Start-up: the sequence numbers just read from the ledger (ChannelFunding.ensure), so the
+   * first settlement on each channel does not read its own. A channel leased elsewhere since is
+   * read again anyway (see leaseShared).
+   */
+  primeSequences(sequences: ReadonlyMap<string, bigint>): void {
+    for (const channel of this.idle) {
+      const sequence = sequences.get(channel.keypair.publicKey());
+      if (sequence !== undefined && channel.sequence === undefined && channel.generation === 0) channel.sequence = sequence;
+    }
+  }
+
+  /** Calls `listener` with a channel's address each time a lease on it is released (it may have paid a fee). */
+  onRelease(listener: (address: string) => void): void {
+    this.released.push(listener);
   }
 
   /** Waits (FIFO) for a free channel. Always pair with lease.release(). */
@@ -77,6 +95,7 @@ export class ChannelPool {
   }
 
   private giveBack(channel: Channel, fromLease = false): void {
+    if (fromLease) for (const listener of this.released) listener(channel.keypair.publicKey());
     if (fromLease && this.shared) {
       const coolDownMs = channel.sequence === undefined ? this.shared.coolDownMs : 0;
       this.shared.leases.release(`channel:${channel.keypair.publicKey()}`, channel.generation, coolDownMs).catch((err: unknown) => this.shared!.onError?.(err));

@@ -94,6 +94,9 @@ let nextRequestId = 1;
 
 /** Most getTransaction requests in one JSON-RPC batch; bigger sets are split into several. */
 export const MAX_BATCH_SIZE = 100;
+
+/** Keys per getLedgerEntries call (soroban-rpc refuses more than 200). */
+export const MAX_LEDGER_KEYS = 200;
 /**
  * How long single calls replace batches after a server refused one. Not for ever: the URL may lead
  * to a provider or load balancer whose nodes change (an upgrade, another backend), and one refused
@@ -261,6 +264,28 @@ export class SorobanRpc implements LedgerView {
     if (!entry) return undefined;
     const data = xdr.LedgerEntryData.fromXDR(entry.xdr, 'base64');
     return BigInt(data.account().seqNum().toString());
+  }
+
+  /**
+   * Sequence number and XLM balance (stroops) of many accounts, MAX_LEDGER_KEYS per
+   * getLedgerEntries call; an account that does not exist is absent from the map.
+   */
+  async accounts(addresses: readonly string[]): Promise<Map<string, { sequence: bigint; balance: bigint }>> {
+    const out = new Map<string, { sequence: bigint; balance: bigint }>();
+    for (let i = 0; i < addresses.length; i += MAX_LEDGER_KEYS) {
+      const keys = addresses.slice(i, i + MAX_LEDGER_KEYS).map((address) =>
+        xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: xdr.PublicKey.publicKeyTypeEd25519(StrKey.decodeEd25519PublicKey(address)) })).toXDR('base64'),
+      );
+      const result = await this.call<{ entries?: Array<{ xdr: string }> | null }>('getLedgerEntries', { keys });
+      for (const entry of result.entries ?? []) {
+        const account = xdr.LedgerEntryData.fromXDR(entry.xdr, 'base64').account();
+        out.set(StrKey.encodeEd25519PublicKey(account.accountId().ed25519()), {
+          sequence: BigInt(account.seqNum().toString()),
+          balance: BigInt(account.balance().toString()),
+        });
+      }
+    }
+    return out;
   }
 
   /**

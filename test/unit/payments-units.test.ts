@@ -119,4 +119,22 @@ describe('payment configuration', () => {
     expect(() => loadConfig({ FACILITATOR_URL: 'ftp://x' })).toThrow(/FACILITATOR_URL/);
     expect(() => loadConfig({ CHANNEL_SECRETS: 'SNOPE' })).not.toThrow(/SNOPE/);
   });
+
+  it('takes up to 1024 channel accounts, their seed, funding account and top-up settings (issue 18)', () => {
+    expect(loadConfig({ CHANNEL_ACCOUNTS: '512' }).settlement.channelCount).toBe(512);
+    expect(loadConfig({ CHANNEL_COUNT: '7' }).settlement.channelCount).toBe(7);
+    expect(() => loadConfig({ CHANNEL_ACCOUNTS: '1025' })).toThrow(/CHANNEL_ACCOUNTS/);
+    expect(() => loadConfig({ CHANNEL_ACCOUNTS: '0' })).toThrow(/CHANNEL_ACCOUNTS/);
+    expect(() => loadConfig({ CHANNEL_ACCOUNTS: '5', CHANNEL_COUNT: '6' })).toThrow(/CHANNEL_COUNT/);
+    const secrets = [Keypair.random().secret(), Keypair.random().secret()];
+    expect(loadConfig({ CHANNEL_SECRETS: secrets.join(',') }).settlement.channelCount).toBe(2);
+    expect(() => loadConfig({ CHANNEL_SECRETS: secrets.join(','), CHANNEL_ACCOUNTS: '3' })).toThrow(/CHANNEL_ACCOUNTS/);
+    const seed = 'ab'.repeat(32);
+    expect(() => loadConfig({ CHANNEL_SECRETS: secrets.join(','), CHANNEL_SEED: seed })).toThrow(/CHANNEL_SEED/);
+    expect(() => loadConfig({ CHANNEL_SEED: 'short' })).toThrow(/CHANNEL_SEED/);
+    const config = loadConfig({ CHANNEL_SEED: seed, CHANNEL_LOW_XLM: '3', CHANNEL_TOP_UP_XLM: '10', CHANNEL_CHECK_SECONDS: '30' });
+    expect(config.settlement).toMatchObject({ channelLowStroops: 30_000_000n, channelTopUpStroops: 100_000_000n, channelCheckMs: 30_000 });
+    expect(config.settlement.channelSeed?.toString('hex')).toBe(seed);
+    expect(loadConfig({}).settlement).toMatchObject({ channelLowStroops: 20_000_000n, channelTopUpStroops: 50_000_000n, channelFundingSecret: undefined });
+  });
 });

@@ -27,6 +27,12 @@ export interface PaymentTerms {
   maxTimeoutSeconds: number;
 }
 
+/** What /health reports of the channel pool (ChannelPool and ChannelFunding together have it). */
+export interface ChannelPoolHealth {
+  pool: { readonly size: number; readonly idleCount: number };
+  funding: { readonly lowCount: number };
+}
+
 const EXAMPLE_LOADS = ['0', '25', '100', '500'];
 
 function priceView(price: Price) {
@@ -68,20 +74,25 @@ function pricingBody() {
   };
 }
 
-export function publicRoutes(deps: { db: Db; clock: Clock; paymentTerms: PaymentTerms }) {
+export function publicRoutes(deps: { db: Db; clock: Clock; paymentTerms: PaymentTerms; channels?: ChannelPoolHealth | undefined }) {
   const routes = new Hono<AppEnv>(ROUTER_OPTIONS);
   const pricing = pricingBody();
 
   routes.get('/health', describeRoute({
     summary: 'Health', tags: ['public'], auth: 'none',
-    responses: { 200: { description: 'up; paymentsNeedingReview counts payments held for a person', schema: healthSchema } },
+    responses: { 200: { description: 'up; paymentsNeedingReview counts payments held for a person; channels: the channel pool as this instance sees it', schema: healthSchema } },
     errors: ['SERVICE_UNAVAILABLE'],
   }), async (c) => {
     const timestamp = new Date(deps.clock.nowMs()).toISOString();
     try {
       // Payments whose fate the ledger can no longer tell wait for a person (docs/ARCHITECTURE.md).
       const paymentsNeedingReview = await countPaymentsInStatus(deps.db, REVIEW_STATUSES);
-      return c.json({ status: 'ok', timestamp, version: VERSION, unixTime: unixSeconds(deps.clock), paymentsNeedingReview });
+      // This instance's view of the channel pool: counts only, never an address or a key.
+      const pool = deps.channels?.pool;
+      const channels = pool
+        ? { total: pool.size, available: pool.idleCount, leased: pool.size - pool.idleCount, low: deps.channels!.funding.lowCount }
+        : undefined;
+      return c.json({ status: 'ok', timestamp, version: VERSION, unixTime: unixSeconds(deps.clock), paymentsNeedingReview, ...(channels ? { channels } : {}) });
     } catch {
       return c.json({ status: 'degraded', timestamp, version: VERSION, error: 'database unavailable', code: 'SERVICE_UNAVAILABLE' }, 503);
     }
