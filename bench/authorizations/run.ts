@@ -22,9 +22,9 @@
  * available balance is below zero and no card holds or captured more than it was loaded with.
  * Target (issue #13, this 2-core machine): ≥ 1,500 decisions/s, p99 ≤ 10 ms, zero overspends.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,7 @@ import { CardDataCipher } from '../../src/cards/card-data.js';
 import { addLedgerEntry, cardFunds, insertCard } from '../../src/cards/repository.js';
 import { CardNetworkIndex } from '../../src/cards/spend/network-index.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
+import { processCpuUs } from '../process-cpu.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -145,25 +146,6 @@ interface RunResult {
   clientCpuUs: number;
 }
 
-/**
- * utime + stime in microseconds (Linux /proc; NaN elsewhere): of the whole process, or with
- * `mainThread` of its event-loop thread alone (whose tid is the pid).
- */
-function processCpuUs(pid: number, mainThread = false): number {
-  try {
-    const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 const loadAverage = () => os.loadavg()[0]!.toFixed(2);
 
 /** One request's outcome, read from the status line and the raw body (no JSON parse: the generator must stay cheap). */

@@ -25,7 +25,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,7 @@ import { addLedgerEntry, insertCard } from '../../src/cards/repository.js';
 import { secretSeedSigner, walletAuthHeadersV1, walletAuthHeadersV2, type WalletSigner } from '../../src/client/wallet-auth.js';
 import { migrateToLatest, openDatabase } from '../../src/db/open.js';
 import { createVerifier, type VerifierName } from './tweetnacl-verifier.js';
+import { processCpuUs } from '../process-cpu.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -268,25 +269,6 @@ function toMs(value: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
 }
 
-/**
- * utime + stime in microseconds (Linux /proc; NaN elsewhere): of the whole process, or with
- * `mainThread` of its event-loop thread alone (whose tid is the pid), the one that cannot scale.
- */
-function processCpuUs(pid: number, mainThread = false): number {
-  try {
-    const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 function runWrk(port: number, conns: number, requestsFile: string, serverPid: number): WrkResult {
   const cpuBefore = processCpuUs(serverPid);
