@@ -6,7 +6,7 @@ import { opSource, type ParsedEnvelope } from './envelope.js';
 import { declaredNonRefundableFee, refundableFee } from './fees.js';
 import { invokeHostFunction, measure, type Invocation } from './host.js';
 import { HostError, type HostFailure } from './host-error.js';
-import { appliedResult, invokeResult } from './results.js';
+import { appliedResult, invokeResult, txRecord } from './results.js';
 import type { LocalnetNetwork } from './network.js';
 import type { LedgerState, TxRecord } from './state.js';
 import { baseReader } from './view.js';
@@ -117,20 +117,16 @@ export function applyTransaction(p: ParsedEnvelope, ctx: ApplyContext): TxRecord
     }),
   );
   const result = appliedResult(p, feeCharged, opResult, success);
-  return {
-    hash: p.hash.toString('hex'),
-    status: success ? 'SUCCESS' : 'FAILED',
-    ledger: ledgerSeq,
-    createdAt: ctx.closeTime,
-    applicationOrder: ctx.applicationOrder,
-    feeBump: p.feeBump !== undefined,
-    envelopeXdr: p.envelopeXdr,
-    resultXdr: result.toXDR('base64'),
-    resultMetaXdr: meta.toXDR('base64'),
-    diagnosticEventsXdr: inv.diagnosticEvents.map((e) => e.toXDR('base64')),
-    contractEventsXdr: [contractEvents.map((e) => e.toXDR('base64'))],
-    transactionEventsXdr: transactionEvents.map((e) => e.toXDR('base64')),
-  };
+  return txRecord(p, ctx, {
+    success,
+    result,
+    meta,
+    events: {
+      diagnosticEventsXdr: inv.diagnosticEvents.map((e) => e.toXDR('base64')),
+      contractEventsXdr: [contractEvents.map((e) => e.toXDR('base64'))],
+      transactionEventsXdr: transactionEvents.map((e) => e.toXDR('base64')),
+    },
+  });
 }
 
 /**

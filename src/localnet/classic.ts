@@ -2,7 +2,7 @@ import { StrKey, xdr } from '@stellar/stellar-sdk';
 import { BASE_FEE_STROOPS, BASE_RESERVE_STROOPS, INT64_MAX } from './constants.js';
 import { buildEntry } from './entries.js';
 import { muxedToAccount, opSource, type ParsedEnvelope } from './envelope.js';
-import { appliedResultOps } from './results.js';
+import { appliedResultOps, txRecord } from './results.js';
 import type { LedgerState, TxRecord } from './state.js';
 import { availableBalance } from './validate.js';
 import { baseReader } from './view.js';
@@ -139,18 +139,5 @@ export function applyClassicTransaction(p: ParsedEnvelope, ctx: { state: LedgerS
     }),
   );
   const result = appliedResultOps(p, fee, results.map(opResult), success);
-  return {
-    hash: p.hash.toString('hex'),
-    status: success ? 'SUCCESS' : 'FAILED',
-    ledger: ledgerSeq,
-    createdAt: ctx.closeTime,
-    applicationOrder: ctx.applicationOrder,
-    feeBump: p.feeBump !== undefined,
-    envelopeXdr: p.envelopeXdr,
-    resultXdr: result.toXDR('base64'),
-    resultMetaXdr: meta.toXDR('base64'),
-    diagnosticEventsXdr: [],
-    contractEventsXdr: [],
-    transactionEventsXdr: [],
-  };
+  return txRecord(p, ctx, { success, result, meta });
 }

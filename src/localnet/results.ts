@@ -1,6 +1,7 @@
 import { xdr } from '@stellar/stellar-sdk';
 import { i64 } from './entries.js';
 import type { ParsedEnvelope } from './envelope.js';
+import type { TxRecord } from './state.js';
 import type { TxCode } from './validate.js';
 
 const TX_CODES: Record<TxCode, () => xdr.TransactionResultResult> = {
@@ -73,4 +74,24 @@ export function appliedResultOps(p: ParsedEnvelope, feeCharged: bigint, opResult
 
 export function invokeResult(r: xdr.InvokeHostFunctionResult): xdr.OperationResult {
   return xdr.OperationResult.opInner(xdr.OperationResultTr.invokeHostFunction(r));
+}
+
+/** The stored record of an applied transaction (what getTransaction answers from), for every kind of transaction. */
+export function txRecord(
+  p: ParsedEnvelope,
+  ctx: { ledgerSeq: number; closeTime: number; applicationOrder: number },
+  outcome: { success: boolean; result: xdr.TransactionResult; meta: xdr.TransactionMeta; events?: Pick<TxRecord, 'diagnosticEventsXdr' | 'contractEventsXdr' | 'transactionEventsXdr'> },
+): TxRecord {
+  return {
+    hash: p.hash.toString('hex'),
+    status: outcome.success ? 'SUCCESS' : 'FAILED',
+    ledger: ctx.ledgerSeq,
+    createdAt: ctx.closeTime,
+    applicationOrder: ctx.applicationOrder,
+    feeBump: p.feeBump !== undefined,
+    envelopeXdr: p.envelopeXdr,
+    resultXdr: outcome.result.toXDR('base64'),
+    resultMetaXdr: outcome.meta.toXDR('base64'),
+    ...(outcome.events ?? { diagnosticEventsXdr: [], contractEventsXdr: [], transactionEventsXdr: [] }),
+  };
 }
