@@ -13,7 +13,7 @@ import { inspectPayment } from '../x402/verify.js';
 import { detailsEnvelope, fulfilOrRecordFailure, replayBody, type FulfilmentDeps, type UnrecordedSettlement } from './fulfilment.js';
 import type { InFlight } from './in-flight.js';
 import type { Admission } from './products/product.js';
-import { DuplicatePaymentError, findPaymentByIdempotencyKey, findPaymentByNonce } from './repository.js';
+import { DuplicatePaymentError, findPaymentByIdempotencyKey, findPaymentByNonce, settlingPaymentRow } from './repository.js';
 import { ClaimRefusedError, type Settlement } from './settlement.js';
 import type { PaidCall, PaidOutcome, PaidRequest } from './types.js';
 
@@ -142,38 +142,30 @@ export class Checkout {
     // The row as it will be recorded. It is written when settlement starts, in the same write as the
     // first envelope (see settle()): nothing can be sent before it is on disk, and a paid card costs
     // one commit fewer. The (payer, nonce) and idempotency-key claims are made by that write.
-    const recorded: PaymentRow = {
-      id: paymentId,
-      kind: product.kind,
-      payer,
-      auth_nonce: nonce.toString(),
-      auth_expiration_ledger: expirationLedger,
-      idempotency_key: call.idempotencyKey ?? null,
-      request_fingerprint: requestFingerprint,
-      request_json: JSON.stringify(request.body),
-      network: requirements.network,
-      asset: requirements.asset,
-      pay_to: requirements.payTo,
-      amount_atomic: requirements.amount,
-      load_cents: request.price.loadCents,
-      total_cents: request.price.totalCents,
-      payment_xdr: payload.payload.transaction,
-      status: 'settling',
-      settle_tx_hash: null,
-      settle_envelope_xdr: null,
-      settled_ledger: null,
-      card_id: null,
-      response_json: null,
-      last_error: null,
-      refund_tx_hash: null,
-      refund_envelope_xdr: null,
-      fulfil_attempts: 0,
-      created_at: nowMs,
-      updated_at: nowMs,
-      fate_closed_at: null,
-      mandate_id: null,
-      holder: null,
-    };
+    const recorded = settlingPaymentRow(
+      {
+        id: paymentId,
+        kind: product.kind,
+        payer,
+        auth_nonce: nonce.toString(),
+        auth_expiration_ledger: expirationLedger,
+        idempotency_key: call.idempotencyKey ?? null,
+        request_fingerprint: requestFingerprint,
+        request_json: JSON.stringify(request.body),
+        network: requirements.network,
+        asset: requirements.asset,
+        pay_to: requirements.payTo,
+        amount_atomic: requirements.amount,
+        load_cents: request.price.loadCents,
+        total_cents: request.price.totalCents,
+        payment_xdr: payload.payload.transaction,
+        settle_tx_hash: null,
+        settle_envelope_xdr: null,
+        mandate_id: null,
+        holder: null,
+      },
+      nowMs,
+    );
     await this.deps.inFlight.claim(paymentId); // a new id: no one else can hold it
     try {
       return await this.settleAndFulfil(call, recorded, payload, requirements, verified.handle);

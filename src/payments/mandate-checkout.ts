@@ -16,7 +16,7 @@ import type { PaymentTerms } from '../x402/challenge.js';
 import { fingerprint } from './checkout.js';
 import { detailsEnvelope, fulfilOrRecordFailure, replayBody, type FulfilmentDeps } from './fulfilment.js';
 import type { InFlight } from './in-flight.js';
-import { DuplicatePaymentError, findPaymentByIdempotencyKey, insertPayment, transitionPayment } from './repository.js';
+import { DuplicatePaymentError, findPaymentByIdempotencyKey, insertPayment, settlingPaymentRow, transitionPayment } from './repository.js';
 import type { PaidOutcome, PaidRequest } from './types.js';
 
 /** A purchase the agent makes within a mandate: wallet-signed, `X-MANDATE-ID` instead of a payment. */
@@ -107,38 +107,30 @@ export class MandateCheckout {
         return { type: 'network_unavailable' } as const;
       }
       const nowMs = this.deps.clock.nowMs();
-      const payment: PaymentRow = {
-        id: paymentId,
-        kind: product.kind,
-        payer: owner,
-        auth_nonce: `mandate:${paymentId}`,
-        auth_expiration_ledger: 0,
-        idempotency_key: call.idempotencyKey ?? null,
-        request_fingerprint: requestFingerprint,
-        request_json: JSON.stringify(request.body),
-        network: this.deps.terms.network,
-        asset: this.deps.terms.asset,
-        pay_to: this.deps.terms.payTo,
-        amount_atomic: amount.toString(),
-        load_cents: price.loadCents,
-        total_cents: price.totalCents,
-        payment_xdr: envelope.envelopeXdr,
-        status: 'settling',
-        settle_tx_hash: envelope.txHash,
-        settle_envelope_xdr: envelope.envelopeXdr,
-        settled_ledger: null,
-        card_id: null,
-        response_json: null,
-        last_error: null,
-        refund_tx_hash: null,
-        refund_envelope_xdr: null,
-        fulfil_attempts: 0,
-        created_at: nowMs,
-        updated_at: nowMs,
-        fate_closed_at: null,
-        mandate_id: row.id,
-        holder: agent,
-      };
+      const payment = settlingPaymentRow(
+        {
+          id: paymentId,
+          kind: product.kind,
+          payer: owner,
+          auth_nonce: `mandate:${paymentId}`,
+          auth_expiration_ledger: 0,
+          idempotency_key: call.idempotencyKey ?? null,
+          request_fingerprint: requestFingerprint,
+          request_json: JSON.stringify(request.body),
+          network: this.deps.terms.network,
+          asset: this.deps.terms.asset,
+          pay_to: this.deps.terms.payTo,
+          amount_atomic: amount.toString(),
+          load_cents: price.loadCents,
+          total_cents: price.totalCents,
+          payment_xdr: envelope.envelopeXdr,
+          settle_tx_hash: envelope.txHash,
+          settle_envelope_xdr: envelope.envelopeXdr,
+          mandate_id: row.id,
+          holder: agent,
+        },
+        nowMs,
+      );
       // The reservation: rules and allowance checked against every purchase on record, and this one
       // recorded with its envelope, in one write transaction; nothing is sent before it commits.
       try {

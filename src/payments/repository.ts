@@ -32,6 +32,30 @@ export class DuplicatePaymentError extends Error {
   override name = 'DuplicatePaymentError';
 }
 
+/** What a payment is recorded with when settlement starts; everything it becomes later starts empty. */
+export type PaymentStart = Omit<
+  PaymentRow,
+  'status' | 'settled_ledger' | 'card_id' | 'response_json' | 'last_error' | 'refund_tx_hash' | 'refund_envelope_xdr' | 'fulfil_attempts' | 'created_at' | 'updated_at' | 'fate_closed_at'
+>;
+
+/** A payment row in `settling` at `nowMs`: one shape for every checkout (x402 and mandates). */
+export function settlingPaymentRow(start: PaymentStart, nowMs: number): PaymentRow {
+  return {
+    ...start,
+    status: 'settling',
+    settled_ledger: null,
+    card_id: null,
+    response_json: null,
+    last_error: null,
+    refund_tx_hash: null,
+    refund_envelope_xdr: null,
+    fulfil_attempts: 0,
+    created_at: nowMs,
+    updated_at: nowMs,
+    fate_closed_at: null,
+  };
+}
+
 export async function insertPayment(db: Executor, row: NewPaymentRow): Promise<void> {
   assertInitial(row.status);
   try {
