@@ -88,3 +88,15 @@ export function recordMandateSpend(client: Card402Client, atomic: bigint): void 
 export function sessionSpent(client: Card402Client): bigint {
   return client.spent + (mandateSpent.get(client) ?? 0n);
 }
+
+/**
+ * The start of every paid tool: the amount as text, its exact price, and the session's wallet,
+ * refused over a cap before anything is requested or signed.
+ */
+export function preparePurchase(ctx: McpContext, kind: 'create' | 'fund', input: string | number): { amount: string; price: Price; client: Card402Client } {
+  const amount = amountText(input);
+  const price = quote(kind, amount);
+  const client = ctx.wallet();
+  checkCaps(ctx, price, sessionSpent(client));
+  return { amount, price, client };
+}

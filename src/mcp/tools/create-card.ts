@@ -1,7 +1,7 @@
 import { createCardRequestSchema } from '../../protocol/api.js';
 import type { McpContext } from '../context.js';
 import { dollarAmount } from '../inputs.js';
-import { amountText, checkCaps, priceView, quote, sessionSpent, spendingView, usd } from '../money.js';
+import { preparePurchase, priceView, sessionSpent, spendingView, usd } from '../money.js';
 import { defineTool } from '../tool.js';
 import { CARD_DATA_OUTSIDE_CONTEXT } from './card-details.js';
 
@@ -28,10 +28,7 @@ export const createCard = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(input, ctx) {
-    const amount = amountText(input.amount);
-    const price = quote('create', amount);
-    const client = ctx.wallet();
-    checkCaps(ctx, price, sessionSpent(client));
+    const { amount, price, client } = preparePurchase(ctx, 'create', input.amount);
     const result = await client.createCard({
       amount,
       nameOnCard: input.nameOnCard,

@@ -1,6 +1,6 @@
 import type { McpContext } from '../context.js';
 import { cardId, dollarAmount } from '../inputs.js';
-import { amountText, checkCaps, priceView, quote, sessionSpent, spendingView, usd } from '../money.js';
+import { preparePurchase, priceView, sessionSpent, spendingView, usd } from '../money.js';
 import { defineTool } from '../tool.js';
 
 /** ASG's fund_card: tops a card up, paying the exact price from the wallet. */
@@ -20,10 +20,7 @@ export const fundCard = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(input, ctx) {
-    const amount = amountText(input.amount);
-    const price = quote('fund', amount);
-    const client = ctx.wallet();
-    checkCaps(ctx, price, sessionSpent(client));
+    const { amount, price, client } = preparePurchase(ctx, 'fund', input.amount);
     const result = await client.fundCard(input.cardId, amount);
     const data = {
       cardId: result.cardId,

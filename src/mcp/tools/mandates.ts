@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MANDATE_PERIODS, isMandateId, type MandateView } from '../../protocol/mandates.js';
 import { cardId, dollarAmount } from '../inputs.js';
 import type { McpContext } from '../context.js';
-import { amountText, checkCaps, priceView, quote, recordMandateSpend, sessionSpent, spendingView, usd } from '../money.js';
+import { amountText, preparePurchase, priceView, recordMandateSpend, sessionSpent, spendingView, usd } from '../money.js';
 import { READ_ONLY, defineTool } from '../tool.js';
 
 /** Mandates (issue 17): an owner's on-chain budget the agent buys within, without asking each time. */
@@ -72,10 +72,7 @@ export const createCardWithMandate = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(input, ctx) {
-    const amount = amountText(input.amount);
-    const price = quote('create', amount);
-    const client = ctx.wallet();
-    checkCaps(ctx, price, sessionSpent(client));
+    const { amount, price, client } = preparePurchase(ctx, 'create', input.amount);
     const result = await client.createCardWithMandate(input.mandateId, { amount, nameOnCard: input.nameOnCard, email: input.email });
     recordMandateSpend(client, price.totalAtomic);
     const data = { card: result.card, price: priceView(price), payment: { ...result.payment, amountCharged: result.payment.amountCharged.toFixed(2) }, spending: spendingView(ctx, sessionSpent(client)) };
@@ -96,10 +93,7 @@ export const fundCardWithMandate = defineTool({
   input: { mandateId, cardId, amount: dollarAmount('Amount to add: 5 to 5000') },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(input, ctx) {
-    const amount = amountText(input.amount);
-    const price = quote('fund', amount);
-    const client = ctx.wallet();
-    checkCaps(ctx, price, sessionSpent(client));
+    const { amount, price, client } = preparePurchase(ctx, 'fund', input.amount);
     const result = await client.fundCardWithMandate(input.mandateId, input.cardId, amount);
     recordMandateSpend(client, price.totalAtomic);
     return {
