@@ -107,6 +107,9 @@ export async function startWalCheckpointer(db: Db, file: string, opts: { interva
     async stop() {
       if (stopping) return exited;
       stopping = true;
+      // Held while it finishes: an unref'd worker does not keep the process alive, and the rest of
+      // the shutdown (database closed, instance lock released) waits on this.
+      worker.ref();
       worker.postMessage({ type: 'stop' });
       await exited;
       await restore();

@@ -147,7 +147,8 @@ describe('SIGTERM on a running card402 (child process)', () => {
       { keypair: payer, networkPassphrase: NETWORK_PASSPHRASES['stellar:testnet'], rpc: rpcUrl! },
     );
     await card402.waitFor(/"msg":"localnet_tx_queued"/, mark);
-    const exited = new Promise<number | null>((resolve) => card402.child.once('exit', resolve));
+    // 'close', not 'exit': 'exit' can come before the child's stdout has been read to the end.
+    const exited = new Promise<number | null>((resolve) => card402.child.once('close', resolve));
     card402.child.kill('SIGTERM');
     await card402.waitFor(/"msg":"shutting down"/, mark);
     await expect(fetch(`${apiUrl}/health`)).rejects.toThrow();
