@@ -12,6 +12,17 @@ export const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
  * worker falls behind or stops.
  */
 export const BACKSTOP_AUTOCHECKPOINT_PAGES = 10_000;
+/**
+ * Past this many WAL pages, a pass of the worker that copied the whole WAL is followed at once by
+ * a PASSIVE checkpoint on the app's connection, so the next write restarts the WAL from its start.
+ * Under a steady stream of writes the worker alone never gets the WAL restarted: SQLite restarts it
+ * only when a write transaction begins on a WAL that is entirely copied, and a commit always lands
+ * while a pass runs (~5 ms, two fsyncs). The WAL then grew to the backstop, whose checkpoint on the
+ * app's connection copied the ~50 ms of writes since the last pass and synced both files on the
+ * event loop: a 10–15 ms stall every 40 MB of WAL, the slowest answers of the authorization
+ * benchmark. Right after a pass there is almost nothing left to copy.
+ */
+export const RESTART_AT_PAGES = 8_000;
 export const CHECKPOINT_INTERVAL_MS = 50;
 
 /** What one `PRAGMA wal_checkpoint(PASSIVE)` reported: WAL frames in the log and how many of them are in the database file. */
@@ -44,7 +55,7 @@ const pass = () => {
 };
 let timer;
 const loop = () => {
-  pass();
+  parentPort.postMessage({ type: 'looped', pass: pass() });
   timer = setTimeout(loop, workerData.intervalMs);
 };
 parentPort.on('message', (msg) => {
@@ -63,7 +74,8 @@ loop();
  * automatic checkpoint that a COMMIT triggers every 1,000 WAL pages (copy the WAL into the
  * database file, fsync both) ran on the event loop and stalled every request in flight: on the
  * authorization benchmark, 1–2 % of commits took 6–50 ms, which was the p99. Here a worker thread
- * with its own connection runs PASSIVE checkpoints every `intervalMs`, and the app's connection
+ * with its own connection runs PASSIVE checkpoints every `intervalMs`, the app's connection follows
+ * a pass with a nearly empty checkpoint of its own past RESTART_AT_PAGES (so the WAL restarts), and
  * checkpoints by itself only past BACKSTOP_AUTOCHECKPOINT_PAGES.
  *
  * Durability is unchanged: a transaction is durable when its COMMIT has appended it to the WAL
@@ -71,7 +83,12 @@ loop();
  * whoever copies it into the database file later; a crash at any point leaves the WAL, which the
  * next open replays. Only for a file database with one card402 process (see instance-lock.ts).
  */
-export async function startWalCheckpointer(db: Db, file: string, opts: { intervalMs?: number; logger?: Logger } = {}): Promise<WalCheckpointer> {
+export async function startWalCheckpointer(
+  db: Db,
+  file: string,
+  opts: { intervalMs?: number; restartAtPages?: number; logger?: Logger } = {},
+): Promise<WalCheckpointer> {
+  const restartAtPages = opts.restartAtPages ?? RESTART_AT_PAGES;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, intervalMs: opts.intervalMs ?? CHECKPOINT_INTERVAL_MS } });
   worker.unref();
@@ -81,7 +98,19 @@ export async function startWalCheckpointer(db: Db, file: string, opts: { interva
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
 
   const restore = () => sql`pragma wal_autocheckpoint = ${sql.raw(String(DEFAULT_AUTOCHECKPOINT_PAGES))}`.execute(db);
+  let restarting = false;
+  const restartSoon = (pass: CheckpointPass) => {
+    const caughtUp = pass.busy === 0 && pass.checkpointed === pass.log;
+    if (stopping || restarting || !caughtUp || pass.log < restartAtPages) return;
+    restarting = true;
+    // Queued behind the transaction in progress (kysely's one connection), never inside one.
+    sql`pragma wal_checkpoint(PASSIVE)`
+      .execute(db)
+      .catch((err: unknown) => opts.logger?.warn('WAL checkpoint for a restart failed', { err }))
+      .finally(() => (restarting = false));
+  };
   worker.on('message', (msg: { type: string; id: number; pass: CheckpointPass }) => {
+    if (msg.type === 'looped') return restartSoon(msg.pass);
     if (msg.type === 'pass') waiting.get(msg.id)?.resolve(msg.pass);
     waiting.delete(msg.id);
   });
