@@ -2,7 +2,7 @@
  * Authorization decisions over real HTTP: POST /sandbox/authorizations against the production
  * createApp() in its own process (SQLite file, sandbox card network on).
  *
- *   npx tsx bench/authorizations/run.ts [--duration 10 --conns 16 --cards 1000 --runs 1 --only one|spread --load-cents 10000]
+ *   npx tsx bench/authorizations/run.ts [--duration 10 --conns 16 --cards 1000 --runs 1 --only one|spread --load-cents 10000 --rate N]
  *
  * Two scenarios, each `runs` times (the table shows medians):
  *   - one:    every request charges the same card (the worst case: every decision waits for the
@@ -13,7 +13,12 @@
  * load generator is this process (undici, `conns` keep-alive connections, one request at a time
  * each): request bodies are built before the run and answers are read through a bare dispatch
  * handler (status code, and whether the body says approved; no JSON parse), so it costs the two
- * cores as little as it can; it records every request's latency. Besides decisions/s and latency,
+ * cores as little as it can; it records every request's latency. By default each connection sends
+ * its next request as soon as the last is answered (a closed loop: the server's saturation rate,
+ * and latency at that rate). With --rate N the requests are offered at N per second on a fixed
+ * schedule over the same connections (an open loop, the way independent merchants arrive), and each
+ * latency is counted from the moment its request was due, so time it waited for a free connection
+ * counts too: latency at a given load. Besides decisions/s and latency,
  * each run reports CPU per decision of the server process (all threads, and its event-loop thread
  * alone, from /proc) and of the load generator, and the load average at the start and the end:
  * on a shared machine CPU per decision is steadier than decisions/s. BENCH_CPU_PROF=<dir> writes
@@ -60,6 +65,8 @@ const ONLY = textFlag('only');
  * declines, which write less; raise it to measure approvals only.
  */
 const LOAD_CENTS = flag('load-cents', 10_000);
+/** Offered decisions per second (--rate), or undefined for the closed loop. */
+const RATE = textFlag('rate') === undefined ? undefined : flag('rate', 1);
 const CHARGE_CENTS = 1;
 
 interface BenchCard {
@@ -193,22 +200,43 @@ async function drive(url: string, serverPid: number, cards: BenchCard[], duratio
   let errors = 0;
   let next = 0;
   const deadline = performance.now() + durationS * 1000;
+  const record = (outcome: Outcome, latencyMs: number) => {
+    latencies[n++] = latencyMs;
+    if (outcome === 'approved') approved += 1;
+    else if (outcome === 'declined') declined += 1;
+    else errors += 1;
+  };
   const lane = async () => {
     while (performance.now() < deadline) {
       const request = requests[next++ % requests.length]!;
       const started = performance.now();
-      const outcome = await send(pool, request);
-      latencies[n++] = performance.now() - started;
-      if (outcome === 'approved') approved += 1;
-      else if (outcome === 'declined') declined += 1;
-      else errors += 1;
+      record(await send(pool, request), performance.now() - started);
     }
+  };
+  /** The open loop: request i is due at start + i / RATE; the pool queues it while all connections are busy. */
+  const paced = async (rate: number) => {
+    const start = performance.now();
+    const inFlight = new Set<Promise<void>>();
+    let sent = 0;
+    while (performance.now() < deadline) {
+      const now = performance.now();
+      for (; start + (sent * 1000) / rate <= now; sent++) {
+        const due = start + (sent * 1000) / rate;
+        const request = requests[next++ % requests.length]!;
+        const p = send(pool, request).then((outcome) => record(outcome, performance.now() - due));
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(inFlight);
   };
   const started = performance.now();
   const server0 = processCpuUs(serverPid);
   const loop0 = processCpuUs(serverPid, true);
   const client0 = process.cpuUsage();
-  await Promise.all(Array.from({ length: CONNS }, lane));
+  if (RATE === undefined) await Promise.all(Array.from({ length: CONNS }, lane));
+  else await paced(RATE);
   const seconds = (performance.now() - started) / 1000;
   const client = process.cpuUsage(client0);
   const serverCpuUs = (processCpuUs(serverPid) - server0) / n;
@@ -276,7 +304,7 @@ async function scenario(name: 'one' | 'spread'): Promise<void> {
   );
 }
 
-console.log(`POST /sandbox/authorizations, ${CONNS} connections, ${DURATION_S} s per run, ${RUNS} run(s), ${os.cpus().length} CPUs, load average ${loadAverage()}`);
+console.log(`POST /sandbox/authorizations, ${CONNS} connections, ${RATE === undefined ? 'closed loop' : `${RATE} offered/s`}, ${DURATION_S} s per run, ${RUNS} run(s), ${os.cpus().length} CPUs, load average ${loadAverage()}`);
 if (ONLY !== 'spread') await scenario('one');
 if (ONLY !== 'one') await scenario('spread');
 console.log(`load average at the end ${loadAverage()}`);
