@@ -51,6 +51,10 @@ export function openDatabase(file: string): Db {
   if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
+  // Statement journals (the savepoints of a group commit, see write-batch.ts) stay in memory: as
+  // files they were created and unlinked in /var/tmp dozens of times a second under load, holding
+  // copies of database pages (names, emails, encrypted card data) on disk.
+  sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }

@@ -43,6 +43,8 @@ describe('migrations', () => {
     expect(journal.rows[0]?.journal_mode).toBe('wal');
     const fk = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(db);
     expect(fk.rows[0]?.foreign_keys).toBe(1);
+    const temp = await sql<{ temp_store: number }>`pragma temp_store`.execute(db);
+    expect(temp.rows[0]?.temp_store).toBe(2); // MEMORY: statement journals never go to /var/tmp
   });
 
   it('are a no-op when re-run, also after reopening the file', async () => {
