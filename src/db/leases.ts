@@ -143,5 +143,18 @@ export async function withAdvisoryLock<T>(db: Db, name: string, fn: () => Promis
   });
 }
 
+/**
+ * Work named `name` on one instance at a time (withAdvisoryLock, waiting for it), as a wrapper;
+ * undefined on SQLite, where one process owns the file (instance-lock.ts).
+ */
+export function oneInstanceAtATime(db: Db, name: string): (<T>(work: () => Promise<T>) => Promise<T>) | undefined {
+  if (!isPostgres(db)) return undefined;
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    const outcome = await withAdvisoryLock(db, name, work, { wait: true });
+    if (!outcome.ran) throw new Error(`the ${name} lock was not taken`); // never: it waits
+    return outcome.value;
+  };
+}
+
 /** The first half of card402's two-part advisory lock keys (any fixed 32-bit number). */
 export const ADVISORY_LOCK_CLASS = 4020;

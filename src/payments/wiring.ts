@@ -10,10 +10,10 @@ import type { Facilitator } from '../facilitator/types.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/index.js';
 import { loadOrCreateRandomKeyFile } from '../secrets/key-files.js';
-import { ChannelFunding, oneAtATime } from '../stellar/channel-funding.js';
+import { ChannelFunding } from '../stellar/channel-funding.js';
+import { oneAtATime, type AcrossInstances } from '../stellar/one-at-a-time.js';
 import { ChannelPool } from '../stellar/channels.js';
-import { sharedLeasesFor, withAdvisoryLock, type SharedLeases } from '../db/leases.js';
-import { isPostgres } from '../db/postgres.js';
+import { oneInstanceAtATime, sharedLeasesFor, type SharedLeases } from '../db/leases.js';
 import type { StellarKeys } from '../stellar/keys.js';
 import { SorobanRpc, type FetchLike } from '../stellar/rpc.js';
 import { Treasury } from '../stellar/treasury.js';
@@ -116,9 +116,7 @@ export function buildPaymentStack(args: {
     networkPassphrase,
     asset: terms.asset,
     maxFeeStroops: config.x402.maxFeeStroops,
-    ...(isPostgres(db)
-      ? { acrossInstances: async <T>(work: () => Promise<T>) => ((await withAdvisoryLock(db, 'treasury', work, { wait: true })) as { ran: true; value: T }).value }
-      : {}),
+    ...acrossInstances(db, 'treasury'),
   });
   // The channels are created and topped up from the funding account (the treasury unless
   // CHANNEL_FUNDING_SECRET names another), one funding transaction at a time across instances.
@@ -130,7 +128,7 @@ export function buildPaymentStack(args: {
     lowStroops: config.settlement.channelLowStroops,
     topUpStroops: config.settlement.channelTopUpStroops,
     exclusive: keys.funding
-      ? oneAtATime(isPostgres(db) ? async (work) => ((await withAdvisoryLock(db, 'channel-funding', work, { wait: true })) as { ran: true; value: Awaited<ReturnType<typeof work>> }).value : undefined)
+      ? oneAtATime(oneInstanceAtATime(db, 'channel-funding'))
       : (work) => treasury.exclusive(work),
     logger: args.logger,
     pollIntervalMs: config.settlement.pollIntervalMs,
@@ -138,7 +136,7 @@ export function buildPaymentStack(args: {
   channels.onRelease((address) => funding.noteUsed(address));
   const sleepOpt = args.sleep ? { sleep: args.sleep } : {};
   const mandateAccount = keys.mandate
-    ? new MandateAccount({ rpc, keypair: keys.mandate, networkPassphrase, asset: terms.asset, maxFeeStroops: config.x402.maxFeeStroops })
+    ? new MandateAccount({ rpc, keypair: keys.mandate, networkPassphrase, asset: terms.asset, maxFeeStroops: config.x402.maxFeeStroops, ...acrossInstances(db, 'mandate-account') })
     : undefined;
   const mandates = mandateAccount
     ? new MandateService({
@@ -210,4 +208,10 @@ export async function prepareChannels(stack: PaymentStack, config: Config, logge
   logger.info('channel accounts ready', { channels: pool.size, created: ready.created, toppedUp: ready.toppedUp });
   funding.start(config.settlement.channelCheckMs);
   return { stop: () => funding.stop() };
+}
+
+/** `{ acrossInstances }` for an account several instances send from (PostgreSQL), or nothing. */
+function acrossInstances(db: Db, name: string): { acrossInstances?: AcrossInstances } {
+  const across = oneInstanceAtATime(db, name);
+  return across ? { acrossInstances: across } : {};
 }

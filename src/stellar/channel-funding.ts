@@ -184,20 +184,6 @@ export class ChannelFunding {
   }
 }
 
-/**
- * One funding transaction at a time: `work` runs after every earlier one has finished, and inside
- * `acrossInstances` (an advisory lock on PostgreSQL) when given.
- */
-export function oneAtATime(acrossInstances?: <T>(work: () => Promise<T>) => Promise<T>): <T>(work: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(work: () => Promise<T>): Promise<T> => {
-    const guarded = acrossInstances ? () => acrossInstances(work) : work;
-    const run = tail.then(guarded, guarded);
-    tail = run.catch(() => undefined);
-    return run;
-  };
-}
-
 /** Stroops as the SDK's decimal XLM string (7 places). */
 function xlm(stroops: bigint): string {
   const whole = stroops / STROOPS_PER_XLM;

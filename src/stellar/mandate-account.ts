@@ -1,4 +1,5 @@
 import { Account, Operation, TransactionBuilder, nativeToScVal, rpc as sdkRpc, scValToNative, xdr, type Keypair, type Transaction } from '@stellar/stellar-sdk';
+import { oneAtATime, type AcrossInstances } from './one-at-a-time.js';
 import type { SendResult, SorobanRpc, TransactionLookup } from './rpc.js';
 
 export const MANDATE_INCLUSION_FEE_STROOPS = 100n;
@@ -30,10 +31,11 @@ export interface BuiltEnvelope {
  * every mandate transaction — the owner's approve (fee sponsored: the owner signs only its
  * authorization entry, as with x402), and the `transfer_from(spender, owner, treasury, price)` of
  * each purchase (source-account authorization, no extra signature). Like the treasury, its
- * transactions are serialised: one in flight, as the network allows one per source per ledger.
+ * transactions are serialised: one in flight, as the network allows one per source per ledger —
+ * across instances too when `acrossInstances` is given.
  */
 export class MandateAccount {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue: AcrossInstances;
 
   constructor(
     private readonly opts: {
@@ -42,8 +44,12 @@ export class MandateAccount {
       networkPassphrase: string;
       asset: string;
       maxFeeStroops: bigint;
+      /** As Treasury's: several instances on one PostgreSQL database send from this account in turn. */
+      acrossInstances?: AcrossInstances;
     },
-  ) {}
+  ) {
+    this.queue = oneAtATime(opts.acrossInstances);
+  }
 
   get address(): string {
     return this.opts.keypair.publicKey();
@@ -59,9 +65,7 @@ export class MandateAccount {
 
   /** Runs `work` after every earlier mandate transaction has finished. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work, work);
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.queue(work);
   }
 
   latestLedger(): Promise<number> {

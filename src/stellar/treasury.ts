@@ -1,4 +1,5 @@
 import { Account, Operation, TransactionBuilder, nativeToScVal, rpc as sdkRpc, type Keypair, type Transaction } from '@stellar/stellar-sdk';
+import { oneAtATime, type AcrossInstances } from './one-at-a-time.js';
 import type { SendResult, SorobanRpc, TransactionLookup } from './rpc.js';
 
 export const REFUND_INCLUSION_FEE_STROOPS = 100n;
@@ -12,7 +13,7 @@ export const REFUND_TIMEOUT_SECONDS = 120;
  * instances too when `acrossInstances` is given.
  */
 export class Treasury {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue: AcrossInstances;
 
   constructor(
     private readonly opts: {
@@ -25,9 +26,11 @@ export class Treasury {
        * Runs `work` while no other card402 instance sends from the treasury (several instances on
        * one PostgreSQL database: an advisory lock there). Unset: this process is the only sender.
        */
-      acrossInstances?: <T>(work: () => Promise<T>) => Promise<T>;
+      acrossInstances?: AcrossInstances;
     },
-  ) {}
+  ) {
+    this.queue = oneAtATime(opts.acrossInstances);
+  }
 
   get address(): string {
     return this.opts.keypair.publicKey();
@@ -35,11 +38,7 @@ export class Treasury {
 
   /** Runs `work` after every earlier treasury transaction has finished. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const across = this.opts.acrossInstances;
-    const guarded = across ? () => across(work) : work;
-    const run = this.tail.then(guarded, guarded);
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.queue(work);
   }
 
   /** A signed refund envelope and its hash; nothing is sent. */

@@ -1,12 +1,13 @@
 import { Keypair } from '@stellar/stellar-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withAdvisoryLock } from '../../src/db/leases.js';
+import { oneInstanceAtATime } from '../../src/db/leases.js';
 import type { Db } from '../../src/db/open.js';
 import { isPostgres } from '../../src/db/postgres.js';
 import { createLocalnet, serveLocalnet, type Localnet, type LocalnetServer } from '../../src/localnet/index.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { NETWORK_PASSPHRASES } from '../../src/protocol/networks.js';
-import { ChannelFunding, oneAtATime } from '../../src/stellar/channel-funding.js';
+import { ChannelFunding } from '../../src/stellar/channel-funding.js';
+import { oneAtATime } from '../../src/stellar/one-at-a-time.js';
 import { SorobanRpc } from '../../src/stellar/rpc.js';
 import { openTestDb } from '../helpers/store.js';
 
@@ -46,7 +47,7 @@ describe('channel top-ups', () => {
       lowStroops: 2n * XLM,
       topUpStroops: 5n * XLM,
       exclusive: isPostgres(db)
-        ? oneAtATime(async (work) => ((await withAdvisoryLock(db, 'channel-funding', work, { wait: true })) as { ran: true; value: Awaited<ReturnType<typeof work>> }).value)
+        ? oneAtATime(oneInstanceAtATime(db, 'channel-funding'))
         : sharedQueue,
       logger,
       pollIntervalMs: 50,
