@@ -55,7 +55,9 @@ const pass = () => {
 };
 let timer;
 const loop = () => {
-  parentPort.postMessage({ type: 'looped', pass: pass() });
+  const done = pass();
+  // Only a WAL past the restart size is the app's business (see RESTART_AT_PAGES).
+  if (done.log >= workerData.restartAtPages) parentPort.postMessage({ type: 'looped', pass: done });
   timer = setTimeout(loop, workerData.intervalMs);
 };
 parentPort.on('message', (msg) => {
@@ -90,7 +92,7 @@ export async function startWalCheckpointer(
 ): Promise<WalCheckpointer> {
   const restartAtPages = opts.restartAtPages ?? RESTART_AT_PAGES;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, intervalMs: opts.intervalMs ?? CHECKPOINT_INTERVAL_MS } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, intervalMs: opts.intervalMs ?? CHECKPOINT_INTERVAL_MS, restartAtPages } });
   worker.unref();
   const waiting = new Map<number, { resolve(pass: CheckpointPass): void; reject(err: unknown): void }>();
   let nextId = 0;
