@@ -101,9 +101,10 @@ export async function startWalCheckpointer(
 
   const restore = () => sql`pragma wal_autocheckpoint = ${sql.raw(String(DEFAULT_AUTOCHECKPOINT_PAGES))}`.execute(db);
   let restarting = false;
+  /** For a worker pass past restartAtPages (the worker reports no other). */
   const restartSoon = (pass: CheckpointPass) => {
     const caughtUp = pass.busy === 0 && pass.checkpointed === pass.log;
-    if (stopping || restarting || !caughtUp || pass.log < restartAtPages) return;
+    if (stopping || restarting || !caughtUp) return;
     restarting = true;
     // Queued behind the transaction in progress (kysely's one connection), never inside one.
     sql`pragma wal_checkpoint(PASSIVE)`
